@@ -1,0 +1,16 @@
+//! tamma-bench: benchmark LLM agents with honest statistics, tenant isolation and
+//! cost-aware optimization.
+//!
+//! This facade re-exports the workspace's crates:
+//! - [`core`]: domain model, extension traits (`Provider`, `Scorer`, `ResultStore`,
+//!   `PrivacyFilter`), executor, statistics, stores;
+//! - [`providers`]: provider implementations (`replay`, HTTP providers, layers);
+//! - [`privacy`]: tenancy, privacy filters, repository;
+//! - [`optimize`]: the optimization engine.
+//!
+//! The `tamma-bench` binary is a thin CLI over these.
+
+pub use tamma_bench_core as core;
+pub use tamma_bench_optimize as optimize;
+pub use tamma_bench_privacy as privacy;
+pub use tamma_bench_providers as providers;

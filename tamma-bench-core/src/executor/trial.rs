@@ -1,0 +1,265 @@
+//! One trial: build the request, call the provider with retries, score, make the record.
+
+use super::{RetryPolicy, RunOptions};
+use crate::load::Template;
+use crate::model::{
+    AgentConfig, Case, CaseInput, Message, Outcome, Role, Score, TenantId, Trial, TrialKey, now_ms,
+};
+use crate::provider::{
+    CallContext, Completion, CompletionRequest, Provider, ProviderError, ProviderErrorKind,
+};
+use crate::scorer::Scorer;
+use rand::SeedableRng;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+
+/// An agent ready to run: its configuration, its provider, and its parsed templates.
+pub(crate) struct PreparedAgent {
+    pub(crate) config: AgentConfig,
+    pub(crate) provider: Arc<dyn Provider>,
+    pub(crate) system: Option<Template>,
+    pub(crate) prompt: Template,
+    pub(crate) limit: Arc<Semaphore>,
+}
+
+impl PreparedAgent {
+    /// The request this agent sends for `case`.
+    pub(crate) fn request(&self, case: &Case) -> Result<CompletionRequest, String> {
+        let system = self.system.as_ref().map(|t| t.render(case)).transpose()?;
+        let mut messages = Vec::with_capacity(2);
+        match &case.input {
+            CaseInput::Chat(chat) => {
+                if let Some(s) = system.filter(|_| !chat.iter().any(|m| m.role == Role::System)) {
+                    messages.push(Message::new(Role::System, s));
+                }
+                messages.extend(chat.iter().cloned());
+            }
+            CaseInput::Text(_) => {
+                if let Some(s) = system {
+                    messages.push(Message::new(Role::System, s));
+                }
+                messages.push(Message::new(Role::User, self.prompt.render(case)?));
+            }
+        }
+        let c = &self.config;
+        Ok(CompletionRequest {
+            model: c.model.clone(),
+            messages,
+            temperature: c.temperature,
+            top_p: c.top_p,
+            max_tokens: c.max_tokens,
+            seed: c.seed,
+            stop: c.stop.clone(),
+            tools: Vec::new(),
+            response_format: Default::default(),
+        })
+    }
+}
+
+/// A conservative estimate of a request's input tokens (for the budget): one token per
+/// three bytes, plus a few per message.
+pub(crate) fn estimate_input_tokens(request: &CompletionRequest) -> u64 {
+    request
+        .messages
+        .iter()
+        .map(|m| m.content.len() as u64 / 3 + 8)
+        .sum()
+}
+
+/// What a trial needs besides its agent and case.
+pub(crate) struct TrialEnv {
+    pub(crate) run_id: Arc<str>,
+    pub(crate) tenant_id: TenantId,
+    pub(crate) scorers: Arc<[Arc<dyn Scorer>]>,
+    pub(crate) retry: RetryPolicy,
+    pub(crate) attempt_timeout: Duration,
+    pub(crate) trial_timeout: Duration,
+    pub(crate) cancel: CancellationToken,
+}
+
+impl TrialEnv {
+    pub(crate) fn from_options(
+        run_id: Arc<str>,
+        tenant_id: TenantId,
+        scorers: Arc<[Arc<dyn Scorer>]>,
+        o: &RunOptions,
+    ) -> Self {
+        Self {
+            run_id,
+            tenant_id,
+            scorers,
+            retry: o.retry.clone(),
+            attempt_timeout: o.attempt_timeout,
+            trial_timeout: o.trial_timeout,
+            cancel: o.cancel.clone(),
+        }
+    }
+}
+
+/// The end of a trial: a record to store, or nothing when it was cancelled before it
+/// finished (so that a resumed run executes it).
+pub(crate) type TrialResult = Option<Trial>;
+
+/// Runs one trial to its end.
+pub(crate) async fn run_trial(
+    env: Arc<TrialEnv>,
+    agent: Arc<PreparedAgent>,
+    case: Arc<Case>,
+    epoch: u32,
+    request: CompletionRequest,
+) -> TrialResult {
+    let key = TrialKey::new(agent.config.name.clone(), case.id.clone(), epoch);
+    let mut cx = CallContext {
+        run_id: env.run_id.to_string(),
+        tenant_id: env.tenant_id.clone(),
+        agent: agent.config.name.clone(),
+        case_id: case.id.clone(),
+        epoch,
+        attempt: 0,
+    };
+    let deadline = Instant::now() + env.trial_timeout;
+    let _permit = tokio::select! {
+        p = agent.limit.acquire() => p.ok()?,
+        _ = env.cancel.cancelled() => return None,
+    };
+    let (result, latency_ms) = loop {
+        cx.attempt += 1;
+        let started = Instant::now();
+        let remaining = deadline.saturating_duration_since(started);
+        let call = tokio::time::timeout(
+            env.attempt_timeout.min(remaining),
+            agent.provider.complete(&request, &cx),
+        );
+        let result = tokio::select! {
+            r = call => r.unwrap_or_else(|_| Err(ProviderError::new(ProviderErrorKind::Timeout, format!(
+                "no answer within {:.1}s", env.attempt_timeout.min(remaining).as_secs_f64())))),
+            // Cancellation lets in-flight calls finish (their results are stored), but a
+            // call still waiting at the trial's deadline is abandoned.
+            _ = tokio::time::sleep_until(deadline.into()) => Err(ProviderError::new(ProviderErrorKind::Timeout, "trial deadline passed")),
+        };
+        let latency_ms = started.elapsed().as_secs_f64() * 1e3;
+        match result {
+            Err(e) if e.is_retryable() && cx.attempt < env.retry.max_attempts => {
+                let wait = env.retry.delay(
+                    cx.attempt,
+                    e.retry_after,
+                    &mut rand::rngs::SmallRng::from_os_rng(),
+                );
+                if Instant::now() + wait >= deadline {
+                    break (Err(e), latency_ms);
+                }
+                tracing::debug!(agent = %cx.agent, case = %cx.case_id, attempt = cx.attempt, kind = %e.kind, ?wait, "retrying");
+                tokio::select! {
+                    _ = tokio::time::sleep(wait) => {}
+                    _ = env.cancel.cancelled() => return None,
+                }
+            }
+            other => break (other, latency_ms),
+        }
+    };
+    let completion = match result {
+        Ok(c) => c,
+        Err(e) if e.kind == ProviderErrorKind::Cancelled => return None,
+        Err(e) => {
+            return Some(record(
+                &env,
+                key,
+                &case,
+                Outcome::InfraFailure {
+                    error: e.kind,
+                    message: e.message,
+                },
+                None,
+                cx.attempt,
+                latency_ms,
+                0.0,
+                Default::default(),
+                false,
+            ));
+        }
+    };
+    let outcome = score(&env.scorers, &case, &completion).await;
+    let cost = completion.cost_usd.unwrap_or_else(|| {
+        agent.config.cost_usd(
+            completion.usage.input_tokens,
+            completion.usage.output_tokens,
+        )
+    });
+    let latency = if completion.latency_ms > 0.0 {
+        completion.latency_ms
+    } else {
+        latency_ms
+    };
+    let Completion {
+        text,
+        usage,
+        cache_hit,
+        ..
+    } = completion;
+    Some(record(
+        &env,
+        key,
+        &case,
+        outcome,
+        Some(text),
+        cx.attempt,
+        latency,
+        cost,
+        usage,
+        cache_hit,
+    ))
+}
+
+async fn score(scorers: &[Arc<dyn Scorer>], case: &Case, completion: &Completion) -> Outcome {
+    let mut scores: Vec<Score> = Vec::with_capacity(scorers.len());
+    for s in scorers {
+        match s.score(case, completion).await {
+            Ok(score) if (0.0..=1.0).contains(&score.value) => scores.push(score),
+            Ok(score) => {
+                return Outcome::ScorerError {
+                    scorer: s.name().to_owned(),
+                    message: format!("score {} outside [0, 1]", score.value),
+                };
+            }
+            Err(e) => {
+                return Outcome::ScorerError {
+                    scorer: s.name().to_owned(),
+                    message: e.to_string(),
+                };
+            }
+        }
+    }
+    Outcome::Scored { scores }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn record(
+    env: &TrialEnv,
+    key: TrialKey,
+    case: &Case,
+    outcome: Outcome,
+    output: Option<String>,
+    attempts: u32,
+    latency_ms: f64,
+    cost_usd: f64,
+    usage: crate::provider::Usage,
+    cache_hit: bool,
+) -> Trial {
+    Trial {
+        run_id: env.run_id.to_string(),
+        tenant_id: env.tenant_id.clone(),
+        key,
+        cluster: case.cluster.clone(),
+        tags: case.tags.clone(),
+        outcome,
+        output,
+        usage,
+        latency_ms,
+        cost_usd,
+        attempts,
+        cache_hit,
+        finished_at_ms: now_ms(),
+    }
+}

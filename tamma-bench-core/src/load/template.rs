@@ -1,0 +1,114 @@
+//! Prompt templates: `{{input}}`, `{{id}}`, `{{target}}`, `{{cluster}}`, `{{metadata.KEY}}`.
+
+use crate::model::Case;
+
+#[derive(Debug, Clone, PartialEq)]
+enum Part {
+    Text(String),
+    Var(String),
+}
+
+/// A parsed prompt template.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Template {
+    parts: Vec<Part>,
+}
+
+/// The variables a template may name besides `metadata.KEY`.
+const VARIABLES: [&str; 4] = ["input", "id", "target", "cluster"];
+
+impl Template {
+    /// Parses `source`. Unknown variables and unclosed braces are errors.
+    pub fn parse(source: &str) -> Result<Self, String> {
+        let mut parts = Vec::new();
+        let mut rest = source;
+        while let Some(start) = rest.find("{{") {
+            if start > 0 {
+                parts.push(Part::Text(rest[..start].to_owned()));
+            }
+            let after = &rest[start + 2..];
+            let end = after
+                .find("}}")
+                .ok_or_else(|| "unclosed `{{` in template".to_owned())?;
+            let name = after[..end].trim();
+            let known = VARIABLES.contains(&name)
+                || name
+                    .strip_prefix("metadata.")
+                    .is_some_and(|k| !k.is_empty());
+            if !known {
+                return Err(format!(
+                    "unknown template variable `{name}`: expected one of input, id, target, cluster, metadata.KEY"
+                ));
+            }
+            parts.push(Part::Var(name.to_owned()));
+            rest = &after[end + 2..];
+        }
+        if !rest.is_empty() {
+            parts.push(Part::Text(rest.to_owned()));
+        }
+        Ok(Self { parts })
+    }
+
+    /// Renders the template for `case`. A `metadata.KEY` the case lacks is an error naming it.
+    pub fn render(&self, case: &Case) -> Result<String, String> {
+        let mut out = String::new();
+        for part in &self.parts {
+            match part {
+                Part::Text(t) => out.push_str(t),
+                Part::Var(v) => match v.as_str() {
+                    "input" => out.push_str(&case.input.as_text()),
+                    "id" => out.push_str(&case.id),
+                    "target" => out.push_str(&case.target.values().join(" | ")),
+                    "cluster" => out.push_str(case.cluster.as_deref().unwrap_or("")),
+                    other => {
+                        let key = other.trim_start_matches("metadata.");
+                        match case.metadata.get(key) {
+                            Some(serde_json::Value::String(s)) => out.push_str(s),
+                            Some(v) => out.push_str(&v.to_string()),
+                            None => {
+                                return Err(format!(
+                                    "case has no metadata field `{key}` used by the template"
+                                ));
+                            }
+                        }
+                    }
+                },
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn case() -> Case {
+        serde_json::from_value(serde_json::json!({
+            "id": "c1", "input": "2+2?", "target": "4", "metadata": {"hint": "add", "n": 3}
+        }))
+        .expect("valid case")
+    }
+
+    #[test]
+    fn renders_variables_and_metadata() {
+        let t = Template::parse("Q: {{ input }} ({{metadata.hint}}, {{metadata.n}}) id={{id}}")
+            .expect("parses");
+        assert_eq!(
+            t.render(&case()).expect("renders"),
+            "Q: 2+2? (add, 3) id=c1"
+        );
+    }
+
+    #[test]
+    fn rejects_unknown_variables_and_unclosed_braces() {
+        assert!(
+            Template::parse("{{question}}")
+                .unwrap_err()
+                .contains("question")
+        );
+        assert!(Template::parse("{{input").is_err());
+        let t = Template::parse("{{metadata.missing}}").expect("parses");
+        assert!(t.render(&case()).unwrap_err().contains("missing"));
+    }
+}

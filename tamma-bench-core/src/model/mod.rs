@@ -1,0 +1,32 @@
+//! The domain model: benchmarks, cases, agents, runs, trials, scores, tenants.
+
+mod agent;
+mod benchmark;
+mod case;
+mod run;
+mod tenant;
+mod trial;
+
+pub use agent::{AgentConfig, AgentsFile};
+pub use benchmark::{Benchmark, BenchmarkManifest};
+pub use case::{Case, CaseInput, Message, Role, Target};
+pub use run::{
+    AgentSummary, BenchmarkRef, LatencySummary, Run, RunStatus, RunSummary, TokenTotals,
+};
+pub use tenant::{InvalidTenantId, TenantContext, TenantId, TenantKind, Tier, Visibility};
+pub use trial::{Outcome, Score, Trial, TrialKey};
+
+use sha2::{Digest, Sha256};
+
+/// Hex SHA-256 of `bytes`.
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// Milliseconds since the Unix epoch, now.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}

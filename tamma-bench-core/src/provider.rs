@@ -1,0 +1,251 @@
+//! The `Provider` extension point: one async call from a request to a completion.
+//!
+//! Cross-cutting behaviour (retry, rate limits, caching, cost) is a *layer*: a `Provider`
+//! that wraps an `Arc<dyn Provider>`. Core knows no HTTP client; implementations live in
+//! `tamma-bench-providers` or in plugins.
+
+use crate::model::{Message, TenantId};
+use async_trait::async_trait;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::time::Duration;
+
+/// A tool the model may call.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ToolDefinition {
+    /// Function name.
+    pub name: String,
+    /// What it does.
+    #[serde(default)]
+    pub description: String,
+    /// JSON Schema of its arguments.
+    #[schemars(with = "serde_json::Value")]
+    pub parameters: serde_json::Value,
+}
+
+/// A call of a tool by the model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ToolCall {
+    /// Provider-assigned id.
+    pub id: String,
+    /// Function name.
+    pub name: String,
+    /// Arguments, as JSON.
+    #[schemars(with = "serde_json::Value")]
+    pub arguments: serde_json::Value,
+}
+
+/// The shape of output requested.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ResponseFormat {
+    /// Free text.
+    #[default]
+    Text,
+    /// A JSON object.
+    Json,
+}
+
+/// What is sent to a model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CompletionRequest {
+    /// Model name.
+    pub model: String,
+    /// The conversation, system message first when there is one.
+    pub messages: Vec<Message>,
+    /// Sampling temperature.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub temperature: Option<f64>,
+    /// Nucleus sampling.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub top_p: Option<f64>,
+    /// Maximum output tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_tokens: Option<u32>,
+    /// Sampling seed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<i64>,
+    /// Stop sequences.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stop: Vec<String>,
+    /// Tools the model may call.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tools: Vec<ToolDefinition>,
+    /// Output shape.
+    #[serde(default)]
+    pub response_format: ResponseFormat,
+}
+
+/// Token use of one call.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Usage {
+    /// Prompt tokens.
+    pub input_tokens: u64,
+    /// Generated tokens.
+    pub output_tokens: u64,
+}
+
+/// What a model answered.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Completion {
+    /// The text output.
+    pub text: String,
+    /// Tool calls the model made.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tool_calls: Vec<ToolCall>,
+    /// Token use.
+    pub usage: Usage,
+    /// Wall-clock latency, ms (as measured by the provider or recorded).
+    pub latency_ms: f64,
+    /// Cost the provider reported, USD (wins over computed prices).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost_usd: Option<f64>,
+    /// Why generation stopped, as the provider said it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_reason: Option<String>,
+    /// Whether this came from a response cache.
+    #[serde(default)]
+    pub cache_hit: bool,
+}
+
+/// Where a call comes from: run, case, epoch, attempt, tenant.
+#[derive(Debug, Clone)]
+pub struct CallContext {
+    /// Run id.
+    pub run_id: String,
+    /// Owning tenant.
+    pub tenant_id: TenantId,
+    /// Agent name.
+    pub agent: String,
+    /// Case id.
+    pub case_id: String,
+    /// Epoch, from 0.
+    pub epoch: u32,
+    /// Attempt number, from 1.
+    pub attempt: u32,
+}
+
+/// What went wrong in a provider call; decides whether to retry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ProviderErrorKind {
+    /// 429 or a quota signal; retry after the advertised wait.
+    RateLimited,
+    /// No answer in time.
+    Timeout,
+    /// 401/403: the key is missing or wrong.
+    Auth,
+    /// The request is malformed for this provider.
+    InvalidRequest,
+    /// The prompt exceeds the model's context window.
+    ContextLength,
+    /// The provider refused the content.
+    ContentFilter,
+    /// 5xx, 529 "overloaded": the service is down for now.
+    Unavailable,
+    /// Connection reset, DNS, TLS.
+    Transport,
+    /// The body could not be decoded.
+    Decode,
+    /// A plugin failed (panicked, refused, misbehaved).
+    Plugin,
+    /// The call was cancelled.
+    Cancelled,
+    /// The replay provider has no recording for this case and epoch.
+    MissingRecording,
+}
+
+impl ProviderErrorKind {
+    /// Whether retrying the same request may succeed.
+    pub fn is_retryable(self) -> bool {
+        matches!(
+            self,
+            Self::RateLimited | Self::Timeout | Self::Unavailable | Self::Transport
+        )
+    }
+
+    /// The snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::RateLimited => "rate_limited",
+            Self::Timeout => "timeout",
+            Self::Auth => "auth",
+            Self::InvalidRequest => "invalid_request",
+            Self::ContextLength => "context_length",
+            Self::ContentFilter => "content_filter",
+            Self::Unavailable => "unavailable",
+            Self::Transport => "transport",
+            Self::Decode => "decode",
+            Self::Plugin => "plugin",
+            Self::Cancelled => "cancelled",
+            Self::MissingRecording => "missing_recording",
+        }
+    }
+
+    /// Whether an outcome of this kind is the infrastructure's fault rather than the
+    /// model's. Content filtering and context length are the model's (or the prompt's)
+    /// and are still not scored: every provider error is recorded as an infrastructure
+    /// failure, and this tells the report which ones to call out.
+    pub fn is_infrastructure(self) -> bool {
+        !matches!(
+            self,
+            Self::ContentFilter | Self::ContextLength | Self::InvalidRequest
+        )
+    }
+}
+
+impl fmt::Display for ProviderErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A failed provider call.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{kind}: {message}")]
+pub struct ProviderError {
+    /// What went wrong.
+    pub kind: ProviderErrorKind,
+    /// Details for humans. Never contains an API key.
+    pub message: String,
+    /// How long the provider asked us to wait before retrying.
+    pub retry_after: Option<Duration>,
+}
+
+impl ProviderError {
+    /// An error of `kind`.
+    pub fn new(kind: ProviderErrorKind, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            message: message.into(),
+            retry_after: None,
+        }
+    }
+
+    /// Sets the advertised wait before a retry.
+    pub fn with_retry_after(mut self, wait: Option<Duration>) -> Self {
+        self.retry_after = wait;
+        self
+    }
+
+    /// Whether retrying may succeed.
+    pub fn is_retryable(&self) -> bool {
+        self.kind.is_retryable()
+    }
+}
+
+/// A model provider: turns a request into a completion.
+#[async_trait]
+pub trait Provider: Send + Sync {
+    /// A short name for logs and summaries (`openai`, `replay`, ...).
+    fn name(&self) -> &str;
+
+    /// Calls the model once. Dropping the future cancels the call.
+    async fn complete(
+        &self,
+        request: &CompletionRequest,
+        cx: &CallContext,
+    ) -> Result<Completion, ProviderError>;
+}

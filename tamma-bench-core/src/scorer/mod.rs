@@ -1,0 +1,194 @@
+//! The `Scorer` extension point and the built-in scorers.
+//!
+//! A scorer turns a case and a completion into a [`Score`] in `[0, 1]`. The built-ins are
+//! configured from `[[scorer]]` tables in the benchmark manifest ([`ScorerSpec`]); a case
+//! with several acceptable targets passes if any of them matches.
+
+mod choice;
+mod json;
+mod numeric;
+mod text;
+
+use crate::model::{Case, Score};
+use crate::provider::Completion;
+use async_trait::async_trait;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+pub use choice::extract_choice;
+pub use numeric::extract_last_number;
+pub use text::{Normalization, normalize, token_f1};
+
+/// Why a scorer could not score.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum ScoreError {
+    /// The scorer's configuration is invalid (bad regex, bad schema).
+    #[error("invalid configuration of scorer `{scorer}`: {message}")]
+    InvalidConfig {
+        /// Scorer kind.
+        scorer: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// Scoring this output failed (a judge down, a sandbox error).
+    #[error("scorer `{scorer}` failed: {message}")]
+    Failed {
+        /// Scorer name.
+        scorer: String,
+        /// What failed.
+        message: String,
+    },
+}
+
+/// Scores one completion of one case.
+#[async_trait]
+pub trait Scorer: Send + Sync {
+    /// The name written into each [`Score`].
+    fn name(&self) -> &str;
+
+    /// Scores `completion` against `case`.
+    async fn score(&self, case: &Case, completion: &Completion) -> Result<Score, ScoreError>;
+}
+
+fn default_normalize() -> Vec<Normalization> {
+    vec![Normalization::Trim]
+}
+
+fn default_choices() -> Vec<String> {
+    ["A", "B", "C", "D"]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect()
+}
+
+/// A built-in scorer as configured in a `[[scorer]]` table (`kind` plus options).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ScorerSpec {
+    /// The output equals a target after normalization.
+    Exact {
+        /// Normalizations applied to both sides: `trim` (default), `case`, `whitespace`,
+        /// `punctuation`.
+        #[serde(default = "default_normalize")]
+        normalize: Vec<Normalization>,
+    },
+    /// The output contains a target.
+    Includes {
+        /// Compare case-insensitively.
+        #[serde(default)]
+        ignore_case: bool,
+    },
+    /// A regular expression. Without `pattern`, each target is a pattern and the output
+    /// passes if any matches. With `pattern` and no `group`, the output passes if the
+    /// pattern matches. With `group`, the captured text (trimmed) is compared to the targets.
+    Regex {
+        /// The pattern (Rust `regex` syntax).
+        #[serde(default)]
+        pattern: Option<String>,
+        /// Capture group (number) compared to the target.
+        #[serde(default)]
+        group: Option<usize>,
+        /// Match case-insensitively.
+        #[serde(default)]
+        ignore_case: bool,
+    },
+    /// A number in the output equals the target within a tolerance.
+    Numeric {
+        /// Absolute tolerance (default 1e-6 when neither tolerance is given).
+        #[serde(default)]
+        abs_tol: Option<f64>,
+        /// Relative tolerance.
+        #[serde(default)]
+        rel_tol: Option<f64>,
+        /// Regex whose first capture group (or whole match) holds the number; by default
+        /// the last number in the output.
+        #[serde(default)]
+        pattern: Option<String>,
+    },
+    /// A multiple-choice letter: the answer letter extracted from the output equals the
+    /// target letter.
+    Choice {
+        /// The allowed letters (default A-D).
+        #[serde(default = "default_choices")]
+        choices: Vec<String>,
+    },
+    /// The output is valid JSON (a fenced ```json block is accepted), and, when a schema is
+    /// given, valid against it.
+    Json {
+        /// A JSON Schema, inline.
+        #[serde(default)]
+        #[schemars(with = "Option<serde_json::Value>")]
+        schema: Option<serde_json::Value>,
+    },
+    /// Token-overlap F1 (SQuAD-style normalization) against the best target.
+    F1 {
+        /// Pass/fail at this F1 instead of the continuous value.
+        #[serde(default)]
+        threshold: Option<f64>,
+    },
+}
+
+impl ScorerSpec {
+    /// The kind's name.
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            Self::Exact { .. } => "exact",
+            Self::Includes { .. } => "includes",
+            Self::Regex { .. } => "regex",
+            Self::Numeric { .. } => "numeric",
+            Self::Choice { .. } => "choice",
+            Self::Json { .. } => "json",
+            Self::F1 { .. } => "f1",
+        }
+    }
+
+    /// The default scorer: exact match after trimming.
+    pub fn default_exact() -> Self {
+        Self::Exact {
+            normalize: default_normalize(),
+        }
+    }
+
+    /// Builds the scorer, validating its options.
+    pub fn build(&self) -> Result<Arc<dyn Scorer>, ScoreError> {
+        Ok(match self {
+            Self::Exact { normalize } => Arc::new(text::Exact::new(normalize.clone())),
+            Self::Includes { ignore_case } => Arc::new(text::Includes {
+                ignore_case: *ignore_case,
+            }),
+            Self::Regex {
+                pattern,
+                group,
+                ignore_case,
+            } => Arc::new(text::RegexScorer::new(
+                pattern.as_deref(),
+                *group,
+                *ignore_case,
+            )?),
+            Self::Numeric {
+                abs_tol,
+                rel_tol,
+                pattern,
+            } => Arc::new(numeric::Numeric::new(
+                *abs_tol,
+                *rel_tol,
+                pattern.as_deref(),
+            )?),
+            Self::Choice { choices } => Arc::new(choice::Choice::new(choices.clone())?),
+            Self::Json { schema } => Arc::new(json::JsonScorer::new(schema.as_ref())?),
+            Self::F1 { threshold } => Arc::new(text::F1 {
+                threshold: *threshold,
+            }),
+        })
+    }
+}
+
+/// Shorthand for a configuration error.
+pub(crate) fn invalid(scorer: &str, message: impl Into<String>) -> ScoreError {
+    ScoreError::InvalidConfig {
+        scorer: scorer.to_owned(),
+        message: message.into(),
+    }
+}

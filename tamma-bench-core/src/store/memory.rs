@@ -1,0 +1,175 @@
+//! In-memory store: for tests, benches and hosts that persist elsewhere.
+
+use super::{AppendReport, BeginRun, ResultStore, StoreError, StoreErrorKind};
+use crate::model::{Run, RunStatus, TenantId, Trial, TrialKey, now_ms};
+use async_trait::async_trait;
+use futures::stream::{self, BoxStream, StreamExt};
+use std::collections::{HashMap, HashSet};
+use std::sync::{Mutex, MutexGuard};
+
+#[derive(Default)]
+struct RunTrials {
+    keys: HashSet<TrialKey>,
+    rows: Vec<Trial>,
+}
+
+#[derive(Default)]
+struct Inner {
+    runs: HashMap<String, Run>,
+    trials: HashMap<String, RunTrials>,
+}
+
+/// A [`ResultStore`] in memory. Cloning the `Arc` shares it; nothing survives the process.
+#[derive(Default)]
+pub struct MemoryStore {
+    inner: Mutex<Inner>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic while holding the lock cannot leave `Inner` half-updated (every update
+        // is a single insert), so a poisoned lock is safe to use.
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+fn owned<'a>(inner: &'a Inner, tenant: &TenantId, run_id: &str) -> Option<&'a Run> {
+    inner.runs.get(run_id).filter(|r| &r.tenant_id == tenant)
+}
+
+#[async_trait]
+impl ResultStore for MemoryStore {
+    async fn begin_run(&self, run: &Run) -> Result<BeginRun, StoreError> {
+        let mut inner = self.lock();
+        match inner.runs.get_mut(&run.id) {
+            None => {
+                inner.runs.insert(run.id.clone(), run.clone());
+                Ok(BeginRun::Created)
+            }
+            Some(stored) if stored.tenant_id != run.tenant_id => Err(StoreError::new(
+                StoreErrorKind::Conflict,
+                format!("run id {:?} is already in use", run.id),
+            )),
+            Some(stored) if stored.fingerprint != run.fingerprint => {
+                Err(StoreError::fingerprint_mismatch(run, stored))
+            }
+            Some(stored) => {
+                stored.status = RunStatus::Running;
+                stored.epochs = stored.epochs.max(run.epochs);
+                stored.updated_at_ms = now_ms();
+                Ok(BeginRun::Resumed(stored.clone()))
+            }
+        }
+    }
+
+    async fn set_run_status(
+        &self,
+        tenant: &TenantId,
+        run_id: &str,
+        status: RunStatus,
+    ) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        let run = inner
+            .runs
+            .get_mut(run_id)
+            .filter(|r| &r.tenant_id == tenant)
+            .ok_or_else(|| StoreError::run_not_found(run_id))?;
+        run.status = status;
+        run.updated_at_ms = now_ms();
+        Ok(())
+    }
+
+    async fn append_trials(&self, trials: Vec<Trial>) -> Result<AppendReport, StoreError> {
+        let mut inner = self.lock();
+        for t in &trials {
+            if owned(&inner, &t.tenant_id, &t.run_id).is_none() {
+                return Err(StoreError::run_not_found(&t.run_id));
+            }
+        }
+        let mut report = AppendReport::default();
+        for t in trials {
+            let slot = inner.trials.entry(t.run_id.clone()).or_default();
+            if slot.keys.insert(t.key.clone()) {
+                slot.rows.push(t);
+                report.inserted += 1;
+            } else {
+                report.duplicates += 1;
+            }
+        }
+        Ok(report)
+    }
+
+    async fn completed_keys(
+        &self,
+        tenant: &TenantId,
+        run_id: &str,
+    ) -> Result<HashSet<TrialKey>, StoreError> {
+        let inner = self.lock();
+        owned(&inner, tenant, run_id).ok_or_else(|| StoreError::run_not_found(run_id))?;
+        Ok(inner
+            .trials
+            .get(run_id)
+            .map(|t| t.keys.clone())
+            .unwrap_or_default())
+    }
+
+    async fn get_run(&self, tenant: &TenantId, run_id: &str) -> Result<Option<Run>, StoreError> {
+        Ok(owned(&self.lock(), tenant, run_id).cloned())
+    }
+
+    async fn list_runs(&self, tenant: &TenantId) -> Result<Vec<Run>, StoreError> {
+        let inner = self.lock();
+        let mut runs: Vec<Run> = inner
+            .runs
+            .values()
+            .filter(|r| &r.tenant_id == tenant)
+            .cloned()
+            .collect();
+        runs.sort_by(|a, b| {
+            b.created_at_ms
+                .cmp(&a.created_at_ms)
+                .then_with(|| a.id.cmp(&b.id))
+        });
+        Ok(runs)
+    }
+
+    fn trials<'a>(
+        &'a self,
+        tenant: &'a TenantId,
+        run_id: &'a str,
+    ) -> BoxStream<'a, Result<Trial, StoreError>> {
+        // Pages of 1,024 trials, so a reader never holds the lock for long.
+        const PAGE: usize = 1024;
+        stream::unfold(Some(0usize), move |offset| async move {
+            let offset = offset?;
+            let inner = self.lock();
+            if owned(&inner, tenant, run_id).is_none() {
+                return Some((vec![Err(StoreError::run_not_found(run_id))], None));
+            }
+            let rows = inner
+                .trials
+                .get(run_id)
+                .map(|t| t.rows.as_slice())
+                .unwrap_or(&[]);
+            let page: Vec<_> = rows
+                .iter()
+                .skip(offset)
+                .take(PAGE)
+                .cloned()
+                .map(Ok)
+                .collect();
+            if page.is_empty() {
+                return None;
+            }
+            let next = (page.len() == PAGE).then_some(offset + PAGE);
+            Some((page, next))
+        })
+        .flat_map(stream::iter)
+        .boxed()
+    }
+}

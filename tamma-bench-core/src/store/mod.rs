@@ -1,0 +1,141 @@
+//! The `ResultStore` extension point and its implementations: in-memory and SQLite.
+//!
+//! A store appends trials idempotently keyed by `(run, agent, case, epoch)`, lists the
+//! keys already completed (for resume), and reads runs and trials back scoped to one
+//! tenant. Every implementation passes the behaviour suite in [`conformance`].
+
+pub mod conformance;
+mod memory;
+mod sqlite;
+
+pub use memory::MemoryStore;
+pub use sqlite::SqliteStore;
+
+use crate::model::{Run, RunStatus, TenantId, Trial, TrialKey};
+use async_trait::async_trait;
+use futures::stream::BoxStream;
+use std::collections::HashSet;
+
+/// What went wrong in a store.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Copy)]
+#[non_exhaustive]
+pub enum StoreErrorKind {
+    /// The run id exists with another benchmark version or agent configuration.
+    FingerprintMismatch,
+    /// No such run for this tenant (it may exist for another tenant: we do not say).
+    NotFound,
+    /// The run id is taken (by another tenant, or the request was inconsistent).
+    Conflict,
+    /// The database failed (I/O, corruption, lock timeout).
+    Backend,
+    /// Stored data could not be decoded.
+    Corrupt,
+}
+
+/// A store failure.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{message}")]
+pub struct StoreError {
+    /// What kind of failure.
+    pub kind: StoreErrorKind,
+    /// Details (never names another tenant's data).
+    pub message: String,
+}
+
+impl StoreError {
+    /// An error of `kind`.
+    pub fn new(kind: StoreErrorKind, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            message: message.into(),
+        }
+    }
+
+    pub(crate) fn backend(e: impl std::fmt::Display) -> Self {
+        Self::new(StoreErrorKind::Backend, e.to_string())
+    }
+
+    pub(crate) fn run_not_found(run_id: &str) -> Self {
+        Self::new(
+            StoreErrorKind::NotFound,
+            format!("no run {run_id:?} for this tenant"),
+        )
+    }
+
+    pub(crate) fn fingerprint_mismatch(run: &Run, stored: &Run) -> Self {
+        Self::new(
+            StoreErrorKind::FingerprintMismatch,
+            format!(
+                "run id {:?} was started with benchmark {} version {} and other agent or benchmark settings \
+                 (fingerprint {} vs {}); resume with the same files, or choose a new --run-id",
+                run.id,
+                stored.benchmark_id,
+                stored.benchmark_version,
+                &stored.fingerprint[..stored.fingerprint.len().min(12)],
+                &run.fingerprint[..run.fingerprint.len().min(12)],
+            ),
+        )
+    }
+}
+
+/// Whether [`ResultStore::begin_run`] created the run or found it to resume.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BeginRun {
+    /// A new run.
+    Created,
+    /// The run existed with the same fingerprint; this is its stored record.
+    Resumed(Run),
+}
+
+/// The result of an append.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AppendReport {
+    /// Trials written.
+    pub inserted: u64,
+    /// Trials whose key was already stored (left unchanged).
+    pub duplicates: u64,
+}
+
+/// Storage of runs and trials.
+#[async_trait]
+pub trait ResultStore: Send + Sync {
+    /// Creates `run`, or, when its id exists for the same tenant with the same fingerprint,
+    /// returns the stored run to resume (and sets its status to `running` and its epochs to
+    /// the larger of both). A different fingerprint is [`StoreErrorKind::FingerprintMismatch`];
+    /// an id owned by another tenant is [`StoreErrorKind::Conflict`].
+    async fn begin_run(&self, run: &Run) -> Result<BeginRun, StoreError>;
+
+    /// Sets the status of a run of `tenant`.
+    async fn set_run_status(
+        &self,
+        tenant: &TenantId,
+        run_id: &str,
+        status: RunStatus,
+    ) -> Result<(), StoreError>;
+
+    /// Appends trials in one transaction. A trial whose key is stored already is left
+    /// as it is and counted as a duplicate. Every trial must belong to a run of its
+    /// `tenant_id`, else nothing is written.
+    async fn append_trials(&self, trials: Vec<Trial>) -> Result<AppendReport, StoreError>;
+
+    /// The keys of the trials stored for a run of `tenant`.
+    async fn completed_keys(
+        &self,
+        tenant: &TenantId,
+        run_id: &str,
+    ) -> Result<HashSet<TrialKey>, StoreError>;
+
+    /// A run of `tenant`, if there is one.
+    async fn get_run(&self, tenant: &TenantId, run_id: &str) -> Result<Option<Run>, StoreError>;
+
+    /// The runs of `tenant`, newest first.
+    async fn list_runs(&self, tenant: &TenantId) -> Result<Vec<Run>, StoreError>;
+
+    /// The trials of a run of `tenant`, as a stream in an order fixed by the store (memory stays
+    /// bounded however many trials there are).
+    fn trials<'a>(
+        &'a self,
+        tenant: &'a TenantId,
+        run_id: &'a str,
+    ) -> BoxStream<'a, Result<Trial, StoreError>>;
+}

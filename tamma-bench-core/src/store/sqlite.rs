@@ -1,0 +1,457 @@
+//! SQLite store: the embedded default. WAL journal, versioned migrations, batched
+//! transactional writes, paged streaming reads.
+
+use super::{AppendReport, BeginRun, ResultStore, StoreError, StoreErrorKind};
+use crate::model::{Outcome, Run, RunStatus, TenantId, Trial, TrialKey, Visibility, now_ms};
+use crate::provider::Usage;
+use async_trait::async_trait;
+use futures::stream::{self, BoxStream, StreamExt};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params};
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+/// Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
+/// Never edit a released entry: append a new one.
+const MIGRATIONS: &[&str] = &[
+    // 1: runs and trials.
+    "CREATE TABLE runs (
+        id TEXT PRIMARY KEY,
+        tenant_id TEXT NOT NULL,
+        benchmark_id TEXT NOT NULL,
+        benchmark_version TEXT NOT NULL,
+        visibility TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        agents_json TEXT NOT NULL,
+        epochs INTEGER NOT NULL,
+        n_cases INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        created_at_ms INTEGER NOT NULL,
+        updated_at_ms INTEGER NOT NULL
+    );
+    CREATE INDEX runs_by_tenant ON runs (tenant_id, created_at_ms);
+    CREATE TABLE trials (
+        run_id TEXT NOT NULL,
+        tenant_id TEXT NOT NULL,
+        agent TEXT NOT NULL,
+        case_id TEXT NOT NULL,
+        epoch INTEGER NOT NULL,
+        outcome_kind TEXT NOT NULL,
+        headline REAL,
+        outcome_json TEXT NOT NULL,
+        output TEXT,
+        input_tokens INTEGER NOT NULL,
+        output_tokens INTEGER NOT NULL,
+        latency_ms REAL NOT NULL,
+        cost_usd REAL NOT NULL,
+        attempts INTEGER NOT NULL,
+        cache_hit INTEGER NOT NULL,
+        finished_at_ms INTEGER NOT NULL,
+        cluster TEXT,
+        tags_json TEXT,
+        UNIQUE (run_id, agent, case_id, epoch)
+    );",
+];
+
+/// A [`ResultStore`] in a SQLite file (the default `./tamma-bench.db`).
+///
+/// One connection writes and one reads; WAL lets them run side by side, and other
+/// processes may open the same file (writers wait up to the busy timeout).
+pub struct SqliteStore {
+    path: PathBuf,
+    writer: Arc<Mutex<Connection>>,
+    reader: Arc<Mutex<Connection>>,
+}
+
+fn lock(c: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
+    // A connection stays usable after a panic in another thread: every change runs in a
+    // transaction that rolls back when dropped.
+    c.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn open_connection(path: &Path) -> Result<Connection, StoreError> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_CREATE
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags)
+        .map_err(|e| StoreError::backend(format!("cannot open {}: {e}", path.display())))?;
+    conn.busy_timeout(Duration::from_secs(30))
+        .map_err(StoreError::backend)?;
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+    )
+    .map_err(StoreError::backend)?;
+    Ok(conn)
+}
+
+fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let tx = conn
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .map_err(StoreError::backend)?;
+    let version: usize = tx
+        .query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))
+        .map_err(StoreError::backend)? as usize;
+    if version > MIGRATIONS.len() {
+        return Err(StoreError::new(
+            StoreErrorKind::Backend,
+            format!(
+                "database schema version {version} is newer than this build knows ({}); upgrade tamma-bench",
+                MIGRATIONS.len()
+            ),
+        ));
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
+        tx.execute_batch(sql)
+            .map_err(|e| StoreError::backend(format!("migration {}: {e}", i + 1)))?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)
+            .map_err(StoreError::backend)?;
+    }
+    tx.commit().map_err(StoreError::backend)
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path` and applies pending migrations.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        let path = path.as_ref().to_owned();
+        let mut writer = open_connection(&path)?;
+        migrate(&mut writer)?;
+        let reader = open_connection(&path)?;
+        Ok(Self {
+            path,
+            writer: Arc::new(Mutex::new(writer)),
+            reader: Arc::new(Mutex::new(reader)),
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `f` on the writer connection on the blocking pool.
+    async fn with_writer<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let conn = self.writer.clone();
+        tokio::task::spawn_blocking(move || f(&mut lock(&conn)))
+            .await
+            .map_err(|e| StoreError::backend(format!("store task failed: {e}")))?
+    }
+
+    async fn with_reader<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let conn = self.reader.clone();
+        tokio::task::spawn_blocking(move || f(&lock(&conn)))
+            .await
+            .map_err(|e| StoreError::backend(format!("store task failed: {e}")))?
+    }
+}
+
+const RUN_COLUMNS: &str = "id, tenant_id, benchmark_id, benchmark_version, visibility, fingerprint, agents_json, \
+                           epochs, n_cases, status, created_at_ms, updated_at_ms";
+
+fn corrupt(what: &str, e: impl std::fmt::Display) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(
+        0,
+        rusqlite::types::Type::Text,
+        format!("{what}: {e}").into(),
+    )
+}
+
+fn run_from_row(row: &Row<'_>) -> rusqlite::Result<Run> {
+    let tenant: String = row.get(1)?;
+    let visibility: String = row.get(4)?;
+    let agents: String = row.get(6)?;
+    let status: String = row.get(9)?;
+    Ok(Run {
+        id: row.get(0)?,
+        tenant_id: TenantId::new(tenant).map_err(|e| corrupt("tenant_id", e))?,
+        benchmark_id: row.get(2)?,
+        benchmark_version: row.get(3)?,
+        visibility: if visibility == "public" {
+            Visibility::Public
+        } else {
+            Visibility::Private
+        },
+        fingerprint: row.get(5)?,
+        agents: serde_json::from_str(&agents).map_err(|e| corrupt("agents_json", e))?,
+        epochs: row.get(7)?,
+        n_cases: row.get::<_, i64>(8)? as u64,
+        status: RunStatus::parse(&status).ok_or_else(|| corrupt("status", &status))?,
+        created_at_ms: row.get(10)?,
+        updated_at_ms: row.get(11)?,
+    })
+}
+
+fn visibility_str(v: Visibility) -> &'static str {
+    match v {
+        Visibility::Public => "public",
+        Visibility::Private => "private",
+    }
+}
+
+fn db_err(e: rusqlite::Error) -> StoreError {
+    match e {
+        rusqlite::Error::FromSqlConversionFailure(..) => {
+            StoreError::new(StoreErrorKind::Corrupt, e.to_string())
+        }
+        e => StoreError::backend(e),
+    }
+}
+
+const TRIAL_COLUMNS: &str = "run_id, tenant_id, agent, case_id, epoch, outcome_kind, headline, outcome_json, output, \
+                             input_tokens, output_tokens, latency_ms, cost_usd, attempts, cache_hit, finished_at_ms, \
+                             cluster, tags_json";
+
+fn trial_from_row(row: &Row<'_>) -> rusqlite::Result<Trial> {
+    let tenant: String = row.get(1)?;
+    let outcome: String = row.get(7)?;
+    Ok(Trial {
+        run_id: row.get(0)?,
+        tenant_id: TenantId::new(tenant).map_err(|e| corrupt("tenant_id", e))?,
+        key: TrialKey {
+            agent: row.get(2)?,
+            case_id: row.get(3)?,
+            epoch: row.get(4)?,
+        },
+        outcome: serde_json::from_str::<Outcome>(&outcome)
+            .map_err(|e| corrupt("outcome_json", e))?,
+        output: row.get(8)?,
+        usage: Usage {
+            input_tokens: row.get::<_, i64>(9)? as u64,
+            output_tokens: row.get::<_, i64>(10)? as u64,
+        },
+        latency_ms: row.get(11)?,
+        cost_usd: row.get(12)?,
+        attempts: row.get(13)?,
+        cache_hit: row.get(14)?,
+        finished_at_ms: row.get(15)?,
+        cluster: row.get(16)?,
+        tags: match row.get::<_, Option<String>>(17)? {
+            Some(t) => serde_json::from_str(&t).map_err(|e| corrupt("tags_json", e))?,
+            None => Vec::new(),
+        },
+    })
+}
+
+fn get_run_any_tenant(conn: &Connection, run_id: &str) -> Result<Option<Run>, StoreError> {
+    conn.query_row(
+        &format!("SELECT {RUN_COLUMNS} FROM runs WHERE id = ?1"),
+        [run_id],
+        run_from_row,
+    )
+    .optional()
+    .map_err(db_err)
+}
+
+#[async_trait]
+impl ResultStore for SqliteStore {
+    async fn begin_run(&self, run: &Run) -> Result<BeginRun, StoreError> {
+        let run = run.clone();
+        self.with_writer(move |conn| {
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(db_err)?;
+            let result = match get_run_any_tenant(&tx, &run.id)? {
+                None => {
+                    let agents = serde_json::to_string(&run.agents).map_err(StoreError::backend)?;
+                    tx.execute(
+                        &format!("INSERT INTO runs ({RUN_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"),
+                        params![
+                            run.id, run.tenant_id.as_str(), run.benchmark_id, run.benchmark_version,
+                            visibility_str(run.visibility), run.fingerprint, agents, run.epochs,
+                            run.n_cases as i64, run.status.as_str(), run.created_at_ms, run.updated_at_ms
+                        ],
+                    )
+                    .map_err(db_err)?;
+                    BeginRun::Created
+                }
+                Some(stored) if stored.tenant_id != run.tenant_id => {
+                    return Err(StoreError::new(StoreErrorKind::Conflict, format!("run id {:?} is already in use", run.id)));
+                }
+                Some(stored) if stored.fingerprint != run.fingerprint => {
+                    return Err(StoreError::fingerprint_mismatch(&run, &stored));
+                }
+                Some(mut stored) => {
+                    stored.status = RunStatus::Running;
+                    stored.epochs = stored.epochs.max(run.epochs);
+                    stored.updated_at_ms = now_ms();
+                    tx.execute(
+                        "UPDATE runs SET status = ?2, epochs = ?3, updated_at_ms = ?4 WHERE id = ?1",
+                        params![stored.id, stored.status.as_str(), stored.epochs, stored.updated_at_ms],
+                    )
+                    .map_err(db_err)?;
+                    BeginRun::Resumed(stored)
+                }
+            };
+            tx.commit().map_err(db_err)?;
+            Ok(result)
+        })
+        .await
+    }
+
+    async fn set_run_status(
+        &self,
+        tenant: &TenantId,
+        run_id: &str,
+        status: RunStatus,
+    ) -> Result<(), StoreError> {
+        let (tenant, run_id) = (tenant.clone(), run_id.to_owned());
+        self.with_writer(move |conn| {
+            let n = conn
+                .execute(
+                    "UPDATE runs SET status = ?3, updated_at_ms = ?4 WHERE id = ?1 AND tenant_id = ?2",
+                    params![run_id, tenant.as_str(), status.as_str(), now_ms()],
+                )
+                .map_err(db_err)?;
+            if n == 0 { Err(StoreError::run_not_found(&run_id)) } else { Ok(()) }
+        })
+        .await
+    }
+
+    async fn append_trials(&self, trials: Vec<Trial>) -> Result<AppendReport, StoreError> {
+        if trials.is_empty() {
+            return Ok(AppendReport::default());
+        }
+        self.with_writer(move |conn| {
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(db_err)?;
+            // Every trial must belong to a run of its tenant; checked once per distinct pair.
+            let mut checked: Vec<(&str, &TenantId)> = Vec::new();
+            for t in &trials {
+                if checked.iter().any(|(r, ten)| *r == t.run_id && *ten == &t.tenant_id) {
+                    continue;
+                }
+                let ok: bool = tx
+                    .query_row("SELECT EXISTS (SELECT 1 FROM runs WHERE id = ?1 AND tenant_id = ?2)", params![t.run_id, t.tenant_id.as_str()], |r| r.get(0))
+                    .map_err(db_err)?;
+                if !ok {
+                    return Err(StoreError::run_not_found(&t.run_id));
+                }
+                checked.push((&t.run_id, &t.tenant_id));
+            }
+            let mut report = AppendReport::default();
+            {
+                let mut stmt = tx
+                    .prepare_cached(&format!(
+                        "INSERT OR IGNORE INTO trials ({TRIAL_COLUMNS}) \
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"
+                    ))
+                    .map_err(db_err)?;
+                for t in &trials {
+                    let outcome = serde_json::to_string(&t.outcome).map_err(StoreError::backend)?;
+                    let tags = if t.tags.is_empty() { None } else { Some(serde_json::to_string(&t.tags).map_err(StoreError::backend)?) };
+                    let n = stmt
+                        .execute(params![
+                            t.run_id, t.tenant_id.as_str(), t.key.agent, t.key.case_id, t.key.epoch,
+                            t.outcome.kind_name(), t.outcome.headline(), outcome, t.output,
+                            t.usage.input_tokens as i64, t.usage.output_tokens as i64, t.latency_ms,
+                            t.cost_usd, t.attempts, t.cache_hit, t.finished_at_ms, t.cluster, tags
+                        ])
+                        .map_err(db_err)?;
+                    if n == 1 { report.inserted += 1 } else { report.duplicates += 1 }
+                }
+            }
+            tx.commit().map_err(db_err)?;
+            Ok(report)
+        })
+        .await
+    }
+
+    async fn completed_keys(
+        &self,
+        tenant: &TenantId,
+        run_id: &str,
+    ) -> Result<HashSet<TrialKey>, StoreError> {
+        let (tenant, run_id) = (tenant.clone(), run_id.to_owned());
+        self.with_reader(move |conn| {
+            match get_run_any_tenant(conn, &run_id)? {
+                Some(r) if r.tenant_id == tenant => {}
+                _ => return Err(StoreError::run_not_found(&run_id)),
+            }
+            let mut stmt = conn
+                .prepare_cached("SELECT agent, case_id, epoch FROM trials WHERE run_id = ?1")
+                .map_err(db_err)?;
+            let keys = stmt
+                .query_map([&run_id], |r| {
+                    Ok(TrialKey {
+                        agent: r.get(0)?,
+                        case_id: r.get(1)?,
+                        epoch: r.get(2)?,
+                    })
+                })
+                .map_err(db_err)?
+                .collect::<Result<HashSet<_>, _>>()
+                .map_err(db_err)?;
+            Ok(keys)
+        })
+        .await
+    }
+
+    async fn get_run(&self, tenant: &TenantId, run_id: &str) -> Result<Option<Run>, StoreError> {
+        let (tenant, run_id) = (tenant.clone(), run_id.to_owned());
+        self.with_reader(move |conn| {
+            Ok(get_run_any_tenant(conn, &run_id)?.filter(|r| r.tenant_id == tenant))
+        })
+        .await
+    }
+
+    async fn list_runs(&self, tenant: &TenantId) -> Result<Vec<Run>, StoreError> {
+        let tenant = tenant.clone();
+        self.with_reader(move |conn| {
+            let mut stmt = conn
+                .prepare_cached(&format!("SELECT {RUN_COLUMNS} FROM runs WHERE tenant_id = ?1 ORDER BY created_at_ms DESC, id"))
+                .map_err(db_err)?;
+            let runs = stmt.query_map([tenant.as_str()], run_from_row).map_err(db_err)?.collect::<Result<Vec<_>, _>>().map_err(db_err)?;
+            Ok(runs)
+        })
+        .await
+    }
+
+    fn trials<'a>(
+        &'a self,
+        tenant: &'a TenantId,
+        run_id: &'a str,
+    ) -> BoxStream<'a, Result<Trial, StoreError>> {
+        // Keyset pages along the unique (run_id, agent, case_id, epoch) index: each page is
+        // one index range scan, whatever the size of the run.
+        const PAGE: i64 = 2048;
+        let start = TrialKey {
+            agent: String::new(),
+            case_id: String::new(),
+            epoch: 0,
+        };
+        stream::unfold(Some((start, true)), move |cursor| async move {
+            let (after, first) = cursor?;
+            let (tenant, run_id) = (tenant.clone(), run_id.to_owned());
+            let page = self
+                .with_reader(move |conn| {
+                    let range = if first { "?3 IS NOT NULL AND ?4 IS NOT NULL AND ?5 IS NOT NULL" } else { "(agent, case_id, epoch) > (?3, ?4, ?5)" };
+                    let mut stmt = conn
+                        .prepare_cached(&format!(
+                            "SELECT {TRIAL_COLUMNS} FROM trials WHERE run_id = ?1 AND tenant_id = ?2 AND {range} \
+                             ORDER BY agent, case_id, epoch LIMIT ?6"
+                        ))
+                        .map_err(db_err)?;
+                    let rows = stmt
+                        .query_map(params![run_id, tenant.as_str(), after.agent, after.case_id, after.epoch, PAGE], trial_from_row)
+                        .map_err(db_err)?
+                        .collect::<Result<Vec<_>, _>>()
+                        .map_err(db_err)?;
+                    Ok(rows)
+                })
+                .await;
+            match page {
+                Err(e) => Some((vec![Err(e)], None)),
+                Ok(rows) if rows.is_empty() => None,
+                Ok(rows) => {
+                    let next = (rows.len() as i64 == PAGE).then(|| rows.last().map(|t| (t.key.clone(), false))).flatten();
+                    Some((rows.into_iter().map(Ok).collect::<Vec<_>>(), next))
+                }
+            }
+        })
+        .flat_map(stream::iter)
+        .boxed()
+    }
+}

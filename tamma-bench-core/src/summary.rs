@@ -1,0 +1,128 @@
+//! Summaries of runs, computed from the stored trials in one streaming pass.
+//!
+//! **Scoring rule.** Each case's score is the mean of the headline scores of its scored
+//! epochs. Trials that ended in an infrastructure failure or a scorer error are excluded
+//! (they are not the model's answers) and counted separately; a case with no scored epoch
+//! is left out of `n`. The headline estimate is over cases (see [`crate::stats`]).
+
+use crate::model::{
+    AgentSummary, BenchmarkRef, LatencySummary, Outcome, Run, RunSummary, TokenTotals, Trial,
+};
+use crate::stats::{LatencyHistogram, Observation, estimate_mean};
+use crate::store::{ResultStore, StoreError};
+use futures::StreamExt;
+use std::collections::HashMap;
+
+/// Confidence level of every headline interval.
+pub const LEVEL: f64 = 0.95;
+
+#[derive(Default)]
+struct CaseAcc {
+    sum: f64,
+    scored: u32,
+    cluster: Option<String>,
+}
+
+/// Running totals of one agent's trials.
+#[derive(Default)]
+pub struct AgentAccumulator {
+    cases: HashMap<String, CaseAcc>,
+    n_trials: u64,
+    n_scored: u64,
+    n_infra: u64,
+    n_scorer_errors: u64,
+    n_cache_hits: u64,
+    tokens: TokenTotals,
+    cost: f64,
+    latency: LatencyHistogram,
+    max_epoch: u32,
+}
+
+impl AgentAccumulator {
+    /// Adds one trial.
+    pub fn add(&mut self, t: &Trial) {
+        self.n_trials += 1;
+        self.tokens.input += t.usage.input_tokens;
+        self.tokens.output += t.usage.output_tokens;
+        self.cost += t.cost_usd;
+        self.n_cache_hits += u64::from(t.cache_hit);
+        self.max_epoch = self.max_epoch.max(t.key.epoch + 1);
+        if t.output.is_some() {
+            self.latency.record(t.latency_ms);
+        }
+        match &t.outcome {
+            Outcome::Scored { .. } => {
+                self.n_scored += 1;
+                let acc = self
+                    .cases
+                    .entry(t.key.case_id.clone())
+                    .or_insert_with(|| CaseAcc {
+                        cluster: t.cluster.clone(),
+                        ..Default::default()
+                    });
+                acc.sum += t.outcome.headline().unwrap_or(0.0);
+                acc.scored += 1;
+            }
+            Outcome::InfraFailure { .. } => self.n_infra += 1,
+            Outcome::ScorerError { .. } => self.n_scorer_errors += 1,
+        }
+    }
+
+    /// The summary of the trials added.
+    pub fn finish(&self, name: &str, provider: &str, model: &str) -> AgentSummary {
+        let obs: Vec<Observation<'_>> = self
+            .cases
+            .values()
+            .map(|c| Observation {
+                value: c.sum / f64::from(c.scored),
+                cluster: c.cluster.as_deref(),
+            })
+            .collect();
+        AgentSummary {
+            name: name.to_owned(),
+            provider: provider.to_owned(),
+            model: model.to_owned(),
+            n_cases: obs.len() as u64,
+            n_trials: self.n_trials,
+            n_scored: self.n_scored,
+            n_infra_failures: self.n_infra,
+            n_scorer_errors: self.n_scorer_errors,
+            score: estimate_mean(&obs, self.max_epoch.max(1), LEVEL),
+            tokens: self.tokens,
+            cost_usd: self.cost,
+            latency_ms: LatencySummary {
+                p50: self.latency.quantile(0.5),
+                p95: self.latency.quantile(0.95),
+            },
+            n_cache_hits: self.n_cache_hits,
+        }
+    }
+}
+
+/// Summarizes `run` from its trials in `store` (read as the run's own tenant).
+pub async fn summarize(store: &dyn ResultStore, run: &Run) -> Result<RunSummary, StoreError> {
+    let mut accs: HashMap<String, AgentAccumulator> = HashMap::new();
+    let mut trials = store.trials(&run.tenant_id, &run.id);
+    while let Some(t) = trials.next().await {
+        let t = t?;
+        accs.entry(t.key.agent.clone()).or_default().add(&t);
+    }
+    let empty = AgentAccumulator::default();
+    Ok(RunSummary {
+        run_id: run.id.clone(),
+        benchmark: BenchmarkRef {
+            id: run.benchmark_id.clone(),
+            version: run.benchmark_version.clone(),
+        },
+        status: run.status,
+        agents: run
+            .agents
+            .iter()
+            .map(|a| {
+                accs.get(&a.name)
+                    .unwrap_or(&empty)
+                    .finish(&a.name, &a.provider, &a.model)
+            })
+            .collect(),
+    })
+}

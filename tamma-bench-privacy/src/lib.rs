@@ -1,0 +1,12 @@
+//! Tenancy and privacy for tamma-bench.
+//!
+//! This crate is where results leave storage: the tenant-aware repository, the
+//! composable privacy filters (field projection by access level, pseudonymisation,
+//! small-cell suppression, differential privacy, secret redaction), field-level
+//! encryption and the tamper-evident audit log. External tenants see public benchmarks'
+//! public fields and their own data; internal fields never reach them.
+//!
+//! Today it re-exports the core [`PrivacyFilter`] trait and its identity filter; the
+//! repository and the filters are built on them.
+
+pub use tamma_bench_core::privacy::{Chain, FnFilter, IdentityFilter, PrivacyFilter};

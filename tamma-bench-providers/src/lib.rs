@@ -1,0 +1,62 @@
+//! Providers of tamma-bench: implementations of the core `Provider` trait.
+//!
+//! - [`replay`]: answers from recorded completions (no network, no key). This is how the
+//!   quickstart runs offline and how recorded outputs are re-scored with new scorers.
+//! - HTTP providers (OpenAI-compatible, Anthropic, Gemini) and the layers that wrap any
+//!   provider (retry, rate limit, cache, cost, record) build on the same trait.
+//!
+//! [`build_provider`] turns an agent configuration into a provider by its `provider` kind.
+
+pub mod replay;
+
+use std::path::Path;
+use std::sync::Arc;
+use tamma_bench_core::model::AgentConfig;
+use tamma_bench_core::provider::Provider;
+
+/// Why a provider could not be built from an agent configuration.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// The `provider` kind is not known to this build.
+    #[error("agent {agent:?}: unknown provider {provider:?}; expected one of: {known}")]
+    UnknownProvider {
+        /// Agent name.
+        agent: String,
+        /// The kind given.
+        provider: String,
+        /// The kinds this build knows.
+        known: String,
+    },
+    /// A required option is missing or invalid.
+    #[error("agent {agent:?}: field `{field}`: {message}")]
+    Invalid {
+        /// Agent name.
+        agent: String,
+        /// The field.
+        field: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// The provider kinds this build knows.
+pub const KNOWN_PROVIDERS: &[&str] = &["replay"];
+
+/// Builds the provider of `agent`. Relative paths in the configuration (a recording)
+/// resolve against `base_dir`, the folder of the agents file.
+pub fn build_provider(
+    agent: &AgentConfig,
+    base_dir: &Path,
+) -> Result<Arc<dyn Provider>, BuildError> {
+    match agent.provider.as_str() {
+        "replay" => Ok(Arc::new(replay::ReplayProvider::from_agent(
+            agent, base_dir,
+        )?)),
+        other => Err(BuildError::UnknownProvider {
+            agent: agent.name.clone(),
+            provider: other.to_owned(),
+            known: KNOWN_PROVIDERS.join(", "),
+        }),
+    }
+}
