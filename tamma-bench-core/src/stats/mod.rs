@@ -201,8 +201,8 @@ mod tests {
     fn wilson_matches_statsmodels() {
         // statsmodels.stats.proportion.proportion_confint(7, 20, method="wilson")
         let (lo, hi) = wilson(7, 20, 0.95);
-        assert!((lo - 0.18119_8).abs() < 1e-5, "{lo}");
-        assert!((hi - 0.567_138).abs() < 1e-5, "{hi}");
+        assert!((lo - 0.181_191_824_101_082_03).abs() < 1e-12, "{lo}");
+        assert!((hi - 0.567_145_723_314_763_8).abs() < 1e-12, "{hi}");
     }
 
     #[test]
@@ -211,9 +211,9 @@ mod tests {
         let e = estimate_mean(&obs(&[0.1, 0.4, 0.5, 0.7, 0.8]), 1, 0.95);
         assert_eq!(e.method, Method::T);
         assert!((e.mean - 0.5).abs() < 1e-12);
-        assert!((e.se - 0.122_474_487).abs() < 1e-8, "{}", e.se);
-        assert!((e.ci_low - 0.159_954_9).abs() < 1e-6, "{}", e.ci_low);
-        assert!((e.ci_high - 0.840_045_1).abs() < 1e-6, "{}", e.ci_high);
+        assert!((e.se - 0.122_474_487_139_158_91).abs() < 1e-12, "{}", e.se);
+        assert!((e.ci_low - 0.159_956_309_670_872_15).abs() < 1e-9, "{}", e.ci_low);
+        assert!((e.ci_high - 0.840_043_690_329_127_8).abs() < 1e-9, "{}", e.ci_high);
     }
 
     #[test]
