@@ -5,8 +5,12 @@ use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tamma_bench_core::executor::{AgentRuntime, Executor, RetryPolicy, RunEvent, RunOptions};
-use tamma_bench_core::model::{AgentConfig, Benchmark, Case, CaseInput, Outcome, RunStatus, Target, TenantContext, Visibility};
-use tamma_bench_core::provider::{CallContext, Completion, CompletionRequest, Provider, ProviderError, ProviderErrorKind, Usage};
+use tamma_bench_core::model::{
+    AgentConfig, Benchmark, Case, CaseInput, Outcome, RunStatus, Target, TenantContext, Visibility,
+};
+use tamma_bench_core::provider::{
+    CallContext, Completion, CompletionRequest, Provider, ProviderError, ProviderErrorKind, Usage,
+};
 use tamma_bench_core::scorer::ScorerSpec;
 use tamma_bench_core::store::{MemoryStore, ResultStore, StoreErrorKind};
 
@@ -24,7 +28,10 @@ struct Scripted {
 }
 
 impl Scripted {
-    fn new(delay: Duration, f: impl Fn(&CallContext) -> Result<String, ProviderError> + Send + Sync + 'static) -> Arc<Self> {
+    fn new(
+        delay: Duration,
+        f: impl Fn(&CallContext) -> Result<String, ProviderError> + Send + Sync + 'static,
+    ) -> Arc<Self> {
         Arc::new(Self {
             behaviour: Box::new(f),
             delay,
@@ -37,7 +44,14 @@ impl Scripted {
 
     /// Answers the case id's last character, so `target` decides pass or fail.
     fn echo(delay: Duration) -> Arc<Self> {
-        Self::new(delay, |cx| Ok(cx.case_id.chars().last().map(String::from).unwrap_or_default()))
+        Self::new(delay, |cx| {
+            Ok(cx
+                .case_id
+                .chars()
+                .last()
+                .map(String::from)
+                .unwrap_or_default())
+        })
     }
 }
 
@@ -47,17 +61,31 @@ impl Provider for Scripted {
         "scripted"
     }
 
-    async fn complete(&self, _r: &CompletionRequest, cx: &CallContext) -> Result<Completion, ProviderError> {
+    async fn complete(
+        &self,
+        _r: &CompletionRequest,
+        cx: &CallContext,
+    ) -> Result<Completion, ProviderError> {
         self.calls.fetch_add(1, Ordering::SeqCst);
         let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
         self.peak.fetch_max(now, Ordering::SeqCst);
-        self.attempts_seen.lock().unwrap().push((cx.case_id.clone(), cx.attempt, Instant::now()));
+        self.attempts_seen
+            .lock()
+            .unwrap()
+            .push((cx.case_id.clone(), cx.attempt, Instant::now()));
         if !self.delay.is_zero() {
             tokio::time::sleep(self.delay).await;
         }
         self.in_flight.fetch_sub(1, Ordering::SeqCst);
         let text = (self.behaviour)(cx)?;
-        Ok(Completion { text, usage: Usage { input_tokens: 10, output_tokens: 2 }, ..Default::default() })
+        Ok(Completion {
+            text,
+            usage: Usage {
+                input_tokens: 10,
+                output_tokens: 2,
+            },
+            ..Default::default()
+        })
     }
 }
 
@@ -82,7 +110,9 @@ fn benchmark(n: usize) -> Benchmark {
         visibility: Visibility::Private,
         system: Some("Be brief.".into()),
         prompt: "Q: {{input}}".into(),
-        cases: (0..n).map(|i| case(&format!("c{i}"), &(i % 10).to_string(), None)).collect(),
+        cases: (0..n)
+            .map(|i| case(&format!("c{i}"), &(i % 10).to_string(), None))
+            .collect(),
         scorers: vec![ScorerSpec::default_exact()],
         epochs: 1,
     }
@@ -93,7 +123,11 @@ fn agent(name: &str, provider: Arc<Scripted>) -> AgentRuntime {
 }
 
 fn fast_retry() -> RetryPolicy {
-    RetryPolicy { max_attempts: 3, base_delay: Duration::from_millis(1), max_delay: Duration::from_millis(5) }
+    RetryPolicy {
+        max_attempts: 3,
+        base_delay: Duration::from_millis(1),
+        max_delay: Duration::from_millis(5),
+    }
 }
 
 fn cx() -> TenantContext {
@@ -103,14 +137,37 @@ fn cx() -> TenantContext {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn runs_every_agent_case_epoch_once_and_summarizes() {
     let store = Arc::new(MemoryStore::new());
-    let (p1, p2) = (Scripted::echo(Duration::ZERO), Scripted::new(Duration::ZERO, |_| Ok("wrong".into())));
-    let opts = RunOptions { epochs: Some(3), run_id: Some("r".into()), ..Default::default() };
-    let report = Executor::new(store.clone()).run(&cx(), &benchmark(20), vec![agent("good", p1.clone()), agent("bad", p2)], opts).await.unwrap();
+    let (p1, p2) = (
+        Scripted::echo(Duration::ZERO),
+        Scripted::new(Duration::ZERO, |_| Ok("wrong".into())),
+    );
+    let opts = RunOptions {
+        epochs: Some(3),
+        run_id: Some("r".into()),
+        ..Default::default()
+    };
+    let report = Executor::new(store.clone())
+        .run(
+            &cx(),
+            &benchmark(20),
+            vec![agent("good", p1.clone()), agent("bad", p2)],
+            opts,
+        )
+        .await
+        .unwrap();
     assert_eq!(report.run.status, RunStatus::Completed);
     assert_eq!(report.written, 2 * 20 * 3);
     assert_eq!(p1.calls.load(Ordering::SeqCst), 60);
     let good = &report.summary.agents[0];
-    assert_eq!((good.name.as_str(), good.n_cases, good.n_trials, good.n_scored), ("good", 20, 60, 60));
+    assert_eq!(
+        (
+            good.name.as_str(),
+            good.n_cases,
+            good.n_trials,
+            good.n_scored
+        ),
+        ("good", 20, 60, 60)
+    );
     assert_eq!(good.score.mean, 1.0, "echo answers every target");
     assert_eq!(good.score.k, 3);
     assert_eq!(good.tokens.input, 600);
@@ -122,15 +179,40 @@ async fn runs_every_agent_case_epoch_once_and_summarizes() {
 async fn concurrency_is_bounded_globally_and_per_agent() {
     let store = Arc::new(MemoryStore::new());
     let p = Scripted::echo(Duration::from_millis(5));
-    let opts = RunOptions { concurrency: 4, ..Default::default() };
-    Executor::new(store.clone()).run(&cx(), &benchmark(40), vec![agent("a", p.clone())], opts).await.unwrap();
-    assert_eq!(p.peak.load(Ordering::SeqCst), 4, "the global cap is reached and never passed");
+    let opts = RunOptions {
+        concurrency: 4,
+        ..Default::default()
+    };
+    Executor::new(store.clone())
+        .run(&cx(), &benchmark(40), vec![agent("a", p.clone())], opts)
+        .await
+        .unwrap();
+    assert_eq!(
+        p.peak.load(Ordering::SeqCst),
+        4,
+        "the global cap is reached and never passed"
+    );
 
     let p = Scripted::echo(Duration::from_millis(5));
     let mut capped = agent("a", p.clone());
     capped.config.concurrency = Some(2);
-    Executor::new(store).run(&cx(), &benchmark(20), vec![capped], RunOptions { concurrency: 8, ..Default::default() }).await.unwrap();
-    assert_eq!(p.peak.load(Ordering::SeqCst), 2, "an agent's own cap narrows the global one");
+    Executor::new(store)
+        .run(
+            &cx(),
+            &benchmark(20),
+            vec![capped],
+            RunOptions {
+                concurrency: 8,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        p.peak.load(Ordering::SeqCst),
+        2,
+        "an agent's own cap narrows the global one"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -141,20 +223,36 @@ async fn retryable_errors_are_retried_and_honour_retry_after() {
     let p = Scripted::new(Duration::ZERO, move |cx| {
         t.fetch_add(1, Ordering::SeqCst);
         if cx.attempt < 3 {
-            Err(ProviderError::new(ProviderErrorKind::RateLimited, "429").with_retry_after(Some(Duration::from_millis(40))))
+            Err(ProviderError::new(ProviderErrorKind::RateLimited, "429")
+                .with_retry_after(Some(Duration::from_millis(40))))
         } else {
             Ok("0".into())
         }
     });
-    let opts = RunOptions { retry: RetryPolicy { max_attempts: 5, ..fast_retry() }, ..Default::default() };
-    let report = Executor::new(store.clone()).run(&cx(), &benchmark(1), vec![agent("a", p.clone())], opts).await.unwrap();
+    let opts = RunOptions {
+        retry: RetryPolicy {
+            max_attempts: 5,
+            ..fast_retry()
+        },
+        ..Default::default()
+    };
+    let report = Executor::new(store.clone())
+        .run(&cx(), &benchmark(1), vec![agent("a", p.clone())], opts)
+        .await
+        .unwrap();
     assert_eq!(tries.load(Ordering::SeqCst), 3);
     assert_eq!(report.summary.agents[0].n_scored, 1);
     let seen = p.attempts_seen.lock().unwrap();
     for pair in seen.windows(2) {
-        assert!(pair[1].2 - pair[0].2 >= Duration::from_millis(40), "waited at least the advertised retry-after");
+        assert!(
+            pair[1].2 - pair[0].2 >= Duration::from_millis(40),
+            "waited at least the advertised retry-after"
+        );
     }
-    let trials: Vec<_> = futures::TryStreamExt::try_collect::<Vec<_>>(store.trials(&cx().tenant_id, &report.run.id)).await.unwrap();
+    let trials: Vec<_> =
+        futures::TryStreamExt::try_collect::<Vec<_>>(store.trials(&cx().tenant_id, &report.run.id))
+            .await
+            .unwrap();
     assert_eq!(trials[0].attempts, 3);
 }
 
@@ -167,16 +265,43 @@ async fn failures_after_the_last_attempt_are_infra_failures_excluded_from_the_sc
         "c4" => Err(ProviderError::new(ProviderErrorKind::Auth, "401")),
         id => Ok(id[1..].to_owned()),
     });
-    let opts = RunOptions { retry: fast_retry(), ..Default::default() };
-    let report = Executor::new(store.clone()).run(&cx(), &benchmark(10), vec![agent("a", p.clone())], opts).await.unwrap();
+    let opts = RunOptions {
+        retry: fast_retry(),
+        ..Default::default()
+    };
+    let report = Executor::new(store.clone())
+        .run(&cx(), &benchmark(10), vec![agent("a", p.clone())], opts)
+        .await
+        .unwrap();
     let s = &report.summary.agents[0];
-    assert_eq!((s.n_trials, s.n_scored, s.n_infra_failures, s.n_cases), (10, 8, 2, 8));
-    assert_eq!(s.score.mean, 1.0, "infrastructure failures do not count as wrong answers");
-    let trials: Vec<_> = futures::TryStreamExt::try_collect::<Vec<_>>(store.trials(&cx().tenant_id, &report.run.id)).await.unwrap();
+    assert_eq!(
+        (s.n_trials, s.n_scored, s.n_infra_failures, s.n_cases),
+        (10, 8, 2, 8)
+    );
+    assert_eq!(
+        s.score.mean, 1.0,
+        "infrastructure failures do not count as wrong answers"
+    );
+    let trials: Vec<_> =
+        futures::TryStreamExt::try_collect::<Vec<_>>(store.trials(&cx().tenant_id, &report.run.id))
+            .await
+            .unwrap();
     let by_case = |id: &str| trials.iter().find(|t| t.key.case_id == id).unwrap().clone();
-    assert!(matches!(by_case("c3").outcome, Outcome::InfraFailure { error: ProviderErrorKind::Unavailable, .. }));
+    assert!(matches!(
+        by_case("c3").outcome,
+        Outcome::InfraFailure {
+            error: ProviderErrorKind::Unavailable,
+            ..
+        }
+    ));
     assert_eq!(by_case("c3").attempts, 3, "retried up to max_attempts");
-    assert!(matches!(by_case("c4").outcome, Outcome::InfraFailure { error: ProviderErrorKind::Auth, .. }));
+    assert!(matches!(
+        by_case("c4").outcome,
+        Outcome::InfraFailure {
+            error: ProviderErrorKind::Auth,
+            ..
+        }
+    ));
     assert_eq!(by_case("c4").attempts, 1, "auth errors are not retried");
 }
 
@@ -184,8 +309,15 @@ async fn failures_after_the_last_attempt_are_infra_failures_excluded_from_the_sc
 async fn a_hanging_call_ends_as_a_timeout() {
     let store = Arc::new(MemoryStore::new());
     let p = Scripted::echo(Duration::from_secs(3600));
-    let opts = RunOptions { attempt_timeout: Duration::from_millis(30), retry: RetryPolicy::none(), ..Default::default() };
-    let report = Executor::new(store).run(&cx(), &benchmark(2), vec![agent("a", p)], opts).await.unwrap();
+    let opts = RunOptions {
+        attempt_timeout: Duration::from_millis(30),
+        retry: RetryPolicy::none(),
+        ..Default::default()
+    };
+    let report = Executor::new(store)
+        .run(&cx(), &benchmark(2), vec![agent("a", p)], opts)
+        .await
+        .unwrap();
     assert_eq!(report.summary.agents[0].n_infra_failures, 2);
     assert_eq!(report.run.status, RunStatus::Completed);
 }
@@ -199,13 +331,28 @@ async fn the_budget_stops_scheduling_before_it_is_exceeded() {
     a.config.price_per_mtok_input = Some(1000.0);
     a.config.price_per_mtok_output = Some(1000.0);
     a.config.max_tokens = Some(10);
-    let opts = RunOptions { budget_usd: Some(0.5), concurrency: 1, ..Default::default() };
-    let report = Executor::new(store).run(&cx(), &benchmark(100), vec![a], opts).await.unwrap();
+    let opts = RunOptions {
+        budget_usd: Some(0.5),
+        concurrency: 1,
+        ..Default::default()
+    };
+    let report = Executor::new(store)
+        .run(&cx(), &benchmark(100), vec![a], opts)
+        .await
+        .unwrap();
     assert_eq!(report.run.status, RunStatus::BudgetExhausted);
     let s = &report.summary.agents[0];
-    assert!(s.n_trials > 0 && s.n_trials < 100, "some but not all trials ran: {}", s.n_trials);
+    assert!(
+        s.n_trials > 0 && s.n_trials < 100,
+        "some but not all trials ran: {}",
+        s.n_trials
+    );
     assert!(s.cost_usd <= 0.5, "spent {} of 0.5", s.cost_usd);
-    assert_eq!(p.calls.load(Ordering::SeqCst) as u64, s.n_trials, "nothing was called beyond what was stored");
+    assert_eq!(
+        p.calls.load(Ordering::SeqCst) as u64,
+        s.n_trials,
+        "nothing was called beyond what was stored"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -214,7 +361,12 @@ async fn cancellation_writes_in_flight_trials_and_resume_completes_without_dupli
     let p = Scripted::echo(Duration::from_millis(2));
     let executor = Executor::new(store.clone());
     let mut events = executor.subscribe();
-    let opts = RunOptions { run_id: Some("r".into()), concurrency: 4, batch_size: 7, ..Default::default() };
+    let opts = RunOptions {
+        run_id: Some("r".into()),
+        concurrency: 4,
+        batch_size: 7,
+        ..Default::default()
+    };
     let cancel = opts.cancel.clone();
     let watcher = tokio::spawn(async move {
         while let Ok(e) = events.recv().await {
@@ -223,40 +375,90 @@ async fn cancellation_writes_in_flight_trials_and_resume_completes_without_dupli
             }
         }
     });
-    let first = executor.run(&cx(), &benchmark(200), vec![agent("a", p.clone())], opts).await.unwrap();
+    let first = executor
+        .run(&cx(), &benchmark(200), vec![agent("a", p.clone())], opts)
+        .await
+        .unwrap();
     watcher.abort();
     assert_eq!(first.run.status, RunStatus::Interrupted);
     let stored_after_cancel = first.summary.agents[0].n_trials;
-    assert!((50..200).contains(&stored_after_cancel), "in-flight trials were written: {stored_after_cancel}");
-    assert_eq!(p.calls.load(Ordering::SeqCst) as u64, stored_after_cancel, "every call that finished was stored");
+    assert!(
+        (50..200).contains(&stored_after_cancel),
+        "in-flight trials were written: {stored_after_cancel}"
+    );
+    assert_eq!(
+        p.calls.load(Ordering::SeqCst) as u64,
+        stored_after_cancel,
+        "every call that finished was stored"
+    );
 
     let second = executor
-        .run(&cx(), &benchmark(200), vec![agent("a", p.clone())], RunOptions { run_id: Some("r".into()), ..Default::default() })
+        .run(
+            &cx(),
+            &benchmark(200),
+            vec![agent("a", p.clone())],
+            RunOptions {
+                run_id: Some("r".into()),
+                ..Default::default()
+            },
+        )
         .await
         .unwrap();
     assert_eq!(second.run.status, RunStatus::Completed);
     assert_eq!(second.skipped, stored_after_cancel);
-    assert_eq!(second.written, 200 - stored_after_cancel, "only the missing trials ran");
+    assert_eq!(
+        second.written,
+        200 - stored_after_cancel,
+        "only the missing trials ran"
+    );
     assert_eq!(second.summary.agents[0].n_trials, 200);
-    assert_eq!(p.calls.load(Ordering::SeqCst), 200, "no trial was executed twice");
+    assert_eq!(
+        p.calls.load(Ordering::SeqCst),
+        200,
+        "no trial was executed twice"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_run_id_reused_with_other_agents_is_refused() {
     let store = Arc::new(MemoryStore::new());
     let executor = Executor::new(store);
-    let opts = || RunOptions { run_id: Some("r".into()), ..Default::default() };
-    executor.run(&cx(), &benchmark(3), vec![agent("a", Scripted::echo(Duration::ZERO))], opts()).await.unwrap();
+    let opts = || RunOptions {
+        run_id: Some("r".into()),
+        ..Default::default()
+    };
+    executor
+        .run(
+            &cx(),
+            &benchmark(3),
+            vec![agent("a", Scripted::echo(Duration::ZERO))],
+            opts(),
+        )
+        .await
+        .unwrap();
     let mut changed = agent("a", Scripted::echo(Duration::ZERO));
     changed.config.temperature = Some(0.7);
-    let err = executor.run(&cx(), &benchmark(3), vec![changed], opts()).await.unwrap_err();
+    let err = executor
+        .run(&cx(), &benchmark(3), vec![changed], opts())
+        .await
+        .unwrap_err();
     match err {
-        tamma_bench_core::executor::RunError::Store(e) => assert_eq!(e.kind, StoreErrorKind::FingerprintMismatch),
+        tamma_bench_core::executor::RunError::Store(e) => {
+            assert_eq!(e.kind, StoreErrorKind::FingerprintMismatch)
+        }
         other => panic!("expected a fingerprint mismatch, got {other}"),
     }
     let mut other_version = benchmark(3);
     other_version.version = "2".into();
-    let err = executor.run(&cx(), &other_version, vec![agent("a", Scripted::echo(Duration::ZERO))], opts()).await.unwrap_err();
+    let err = executor
+        .run(
+            &cx(),
+            &other_version,
+            vec![agent("a", Scripted::echo(Duration::ZERO))],
+            opts(),
+        )
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("\"r\""), "names the run: {err}");
 }
 
@@ -264,22 +466,61 @@ async fn a_run_id_reused_with_other_agents_is_refused() {
 async fn events_announce_start_every_trial_and_the_end() {
     let executor = Executor::new(Arc::new(MemoryStore::new()));
     let mut rx = executor.subscribe();
-    executor.run(&cx(), &benchmark(5), vec![agent("a", Scripted::echo(Duration::ZERO))], RunOptions::default()).await.unwrap();
+    executor
+        .run(
+            &cx(),
+            &benchmark(5),
+            vec![agent("a", Scripted::echo(Duration::ZERO))],
+            RunOptions::default(),
+        )
+        .await
+        .unwrap();
     let mut events = Vec::new();
     while let Ok(e) = rx.try_recv() {
         events.push(e);
     }
-    assert!(matches!(events.first(), Some(RunEvent::RunStarted { planned: 5, already_done: 0, .. })));
-    assert_eq!(events.iter().filter(|e| matches!(e, RunEvent::TrialCompleted { .. })).count(), 5);
-    assert!(matches!(events.last(), Some(RunEvent::RunFinished { status: RunStatus::Completed, .. })));
+    assert!(matches!(
+        events.first(),
+        Some(RunEvent::RunStarted {
+            planned: 5,
+            already_done: 0,
+            ..
+        })
+    ));
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| matches!(e, RunEvent::TrialCompleted { .. }))
+            .count(),
+        5
+    );
+    assert!(matches!(
+        events.last(),
+        Some(RunEvent::RunFinished {
+            status: RunStatus::Completed,
+            ..
+        })
+    ));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_scorer_is_recorded_as_a_scorer_error() {
     let mut b = benchmark(3);
-    b.scorers = vec![ScorerSpec::Numeric { abs_tol: None, rel_tol: None, pattern: None }];
+    b.scorers = vec![ScorerSpec::Numeric {
+        abs_tol: None,
+        rel_tol: None,
+        pattern: None,
+    }];
     b.cases[1].target = Target::One("not a number".into());
-    let report = Executor::new(Arc::new(MemoryStore::new())).run(&cx(), &b, vec![agent("a", Scripted::echo(Duration::ZERO))], RunOptions::default()).await.unwrap();
+    let report = Executor::new(Arc::new(MemoryStore::new()))
+        .run(
+            &cx(),
+            &b,
+            vec![agent("a", Scripted::echo(Duration::ZERO))],
+            RunOptions::default(),
+        )
+        .await
+        .unwrap();
     let s = &report.summary.agents[0];
     assert_eq!((s.n_scored, s.n_scorer_errors, s.n_cases), (2, 1, 2));
 }
@@ -290,7 +531,15 @@ async fn clustered_cases_get_a_clustered_interval() {
     for (i, c) in b.cases.iter_mut().enumerate() {
         c.cluster = Some(format!("g{}", i % 5));
     }
-    let report = Executor::new(Arc::new(MemoryStore::new())).run(&cx(), &b, vec![agent("a", Scripted::echo(Duration::ZERO))], RunOptions::default()).await.unwrap();
+    let report = Executor::new(Arc::new(MemoryStore::new()))
+        .run(
+            &cx(),
+            &b,
+            vec![agent("a", Scripted::echo(Duration::ZERO))],
+            RunOptions::default(),
+        )
+        .await
+        .unwrap();
     let e = &report.summary.agents[0].score;
     assert_eq!(e.method, tamma_bench_core::stats::Method::Clustered);
     assert_eq!(e.n_clusters, Some(5));

@@ -39,12 +39,22 @@ fn a_valid_benchmark_loads_with_defaults_and_content_ids() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "cases.jsonl", CASES);
     let b = load_benchmark(write(dir.path(), "b.toml", MANIFEST)).unwrap();
-    assert_eq!((b.id.as_str(), b.epochs, b.visibility), ("mini", 2, Visibility::Public));
+    assert_eq!(
+        (b.id.as_str(), b.epochs, b.visibility),
+        ("mini", 2, Visibility::Public)
+    );
     assert_eq!(b.cases.len(), 2, "blank lines are skipped");
     assert_eq!(b.cases[0].id, "q1");
-    assert!(b.cases[1].id.starts_with("h-") && b.cases[1].id.len() == 18, "a missing id is a content hash: {}", b.cases[1].id);
+    assert!(
+        b.cases[1].id.starts_with("h-") && b.cases[1].id.len() == 18,
+        "a missing id is a content hash: {}",
+        b.cases[1].id
+    );
     assert!(matches!(b.cases[1].input, CaseInput::Chat(ref m) if m.len() == 1));
-    assert_eq!(b.cases[1].target, Target::Any(vec!["hi".into(), "hello".into()]));
+    assert_eq!(
+        b.cases[1].target,
+        Target::Any(vec!["hi".into(), "hello".into()])
+    );
     assert_eq!(b.scorers.len(), 2);
     // The content id is stable across loads.
     let again = load_benchmark(dir.path().join("b.toml")).unwrap();
@@ -55,7 +65,11 @@ fn a_valid_benchmark_loads_with_defaults_and_content_ids() {
 #[test]
 fn inline_cases_and_the_default_scorer() {
     let dir = tempfile::tempdir().unwrap();
-    let p = write(dir.path(), "b.toml", "id = \"x\"\nname = \"X\"\nversion = \"1\"\n\n[[case]]\ninput = \"a\"\ntarget = \"b\"\n");
+    let p = write(
+        dir.path(),
+        "b.toml",
+        "id = \"x\"\nname = \"X\"\nversion = \"1\"\n\n[[case]]\ninput = \"a\"\ntarget = \"b\"\n",
+    );
     let b = load_benchmark(p).unwrap();
     assert_eq!(b.cases.len(), 1);
     assert_eq!(b.scorers, vec![ScorerSpec::default_exact()]);
@@ -84,7 +98,10 @@ fn a_missing_field_and_an_unknown_field_are_named() {
     assert_eq!(e.field.as_deref(), Some("name"));
     let e = err_of(&MANIFEST.replace("epochs = 2", "epoch = 2"), CASES);
     assert_eq!(e.field.as_deref(), Some("epoch"), "{e}");
-    let e = err_of(&MANIFEST.replace("kind = \"choice\"", "kind = \"choise\""), CASES);
+    let e = err_of(
+        &MANIFEST.replace("kind = \"choice\"", "kind = \"choise\""),
+        CASES,
+    );
     assert!(e.to_string().contains("choise"), "{e}");
 }
 
@@ -95,7 +112,10 @@ fn a_bad_case_line_names_the_line_and_the_field() {
     assert_eq!(e.line, Some(4));
     assert_eq!(e.field.as_deref(), Some("target"));
     assert!(e.path.ends_with("cases.jsonl"));
-    let e = err_of(MANIFEST, "{\"id\": \"q\", \"input\": [{\"role\": \"robot\", \"content\": \"x\"}], \"metadata\": {\"hint\": \"h\"}}\n");
+    let e = err_of(
+        MANIFEST,
+        "{\"id\": \"q\", \"input\": [{\"role\": \"robot\", \"content\": \"x\"}], \"metadata\": {\"hint\": \"h\"}}\n",
+    );
     assert_eq!(e.field.as_deref(), Some("input"), "{e}");
     let e = err_of(MANIFEST, "not json\n");
     assert_eq!((e.kind, e.line), (LoadErrorKind::Syntax, Some(1)));
@@ -103,7 +123,10 @@ fn a_bad_case_line_names_the_line_and_the_field() {
 
 #[test]
 fn a_duplicated_case_id_is_refused_naming_both_lines() {
-    let e = err_of(MANIFEST, "{\"id\": \"q\", \"input\": \"a\", \"metadata\": {\"hint\": \"h\"}}\n{\"id\": \"q\", \"input\": \"b\", \"metadata\": {\"hint\": \"h\"}}\n");
+    let e = err_of(
+        MANIFEST,
+        "{\"id\": \"q\", \"input\": \"a\", \"metadata\": {\"hint\": \"h\"}}\n{\"id\": \"q\", \"input\": \"b\", \"metadata\": {\"hint\": \"h\"}}\n",
+    );
     assert_eq!(e.kind, LoadErrorKind::Duplicate);
     assert_eq!(e.line, Some(2));
     assert!(e.to_string().contains("first on line 1"), "{e}");
@@ -120,7 +143,10 @@ fn templates_are_checked_against_every_case() {
 
 #[test]
 fn invalid_scorer_options_are_refused_at_load() {
-    let e = err_of(&format!("{MANIFEST}\n[[scorer]]\nkind = \"regex\"\npattern = \"(unclosed\"\n"), CASES);
+    let e = err_of(
+        &format!("{MANIFEST}\n[[scorer]]\nkind = \"regex\"\npattern = \"(unclosed\"\n"),
+        CASES,
+    );
     assert_eq!(e.field.as_deref(), Some("scorer[2]"));
     assert_eq!(e.line, Some(17), "the line of the third [[scorer]]");
 }
@@ -155,7 +181,10 @@ fn agents_load_and_are_validated() {
     assert_eq!((e.line, e.field.as_deref()), (Some(1), Some("temperature")));
     let e = bad(&AGENTS.replace("OPENAI_API_KEY", "sk-live-123"));
     assert_eq!((e.line, e.field.as_deref()), (Some(8), Some("api_key_env")));
-    assert!(!e.to_string().contains("sk-live"), "a key given by mistake is not echoed: {e}");
+    assert!(
+        !e.to_string().contains("sk-live"),
+        "a key given by mistake is not echoed: {e}"
+    );
     let e = bad(&AGENTS.replace("few-shot", "zero-shot"));
     assert_eq!((e.kind, e.line), (LoadErrorKind::Duplicate, Some(8)));
     let e = bad(&AGENTS.replace("temperature = 0.0", "temprature = 0.0"));
@@ -167,7 +196,12 @@ fn agent_template_overrides_must_fit_the_cases() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "cases.jsonl", CASES);
     let b = load_benchmark(write(dir.path(), "b.toml", MANIFEST)).unwrap();
-    let a = load_agents(write(dir.path(), "agents.toml", &AGENTS.replace("Examples...", "{{metadata.shots}}"))).unwrap();
+    let a = load_agents(write(
+        dir.path(),
+        "agents.toml",
+        &AGENTS.replace("Examples...", "{{metadata.shots}}"),
+    ))
+    .unwrap();
     let e = check_agents_against(&a, &b).unwrap_err();
     assert_eq!((e.line, e.field.as_deref()), (Some(8), Some("prompt")));
     assert!(e.to_string().contains("shots"));

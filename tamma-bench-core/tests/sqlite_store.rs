@@ -14,15 +14,26 @@ async fn reopening_keeps_everything_and_migrations_run_once() {
     {
         let store = SqliteStore::open(&path).unwrap();
         store.begin_run(&r).await.unwrap();
-        store.append_trials((0..10).map(|c| trial(&r, c, 0)).collect()).await.unwrap();
+        store
+            .append_trials((0..10).map(|c| trial(&r, c, 0)).collect())
+            .await
+            .unwrap();
     }
     let store = SqliteStore::open(&path).unwrap();
-    let trials: Vec<_> = store.trials(&tenant("t1"), "r1").try_collect().await.unwrap();
+    let trials: Vec<_> = store
+        .trials(&tenant("t1"), "r1")
+        .try_collect()
+        .await
+        .unwrap();
     assert_eq!(trials.len(), 10);
     let conn = rusqlite::Connection::open(&path).unwrap();
-    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(version, 1);
-    let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(mode, "wal");
 }
 
@@ -31,7 +42,10 @@ fn a_database_from_a_newer_build_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("r.db");
     drop(SqliteStore::open(&path).unwrap());
-    rusqlite::Connection::open(&path).unwrap().pragma_update(None, "user_version", 99).unwrap();
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .pragma_update(None, "user_version", 99)
+        .unwrap();
     let err = SqliteStore::open(&path).err().expect("refused");
     assert_eq!(err.kind, StoreErrorKind::Backend);
     assert!(err.message.contains("99"), "{err}");
@@ -49,14 +63,20 @@ async fn two_handles_on_one_file_write_concurrently_without_loss() {
         let r = r.clone();
         tokio::spawn(async move {
             for chunk in (from..from + 2000).collect::<Vec<_>>().chunks(100) {
-                store.append_trials(chunk.iter().map(|c| trial(&r, *c, 0)).collect()).await.unwrap();
+                store
+                    .append_trials(chunk.iter().map(|c| trial(&r, *c, 0)).collect())
+                    .await
+                    .unwrap();
             }
         })
     };
     let (x, y) = (write(a.clone(), 0), write(b.clone(), 1000));
     x.await.unwrap();
     y.await.unwrap();
-    assert_eq!(a.completed_keys(&tenant("t1"), "r1").await.unwrap().len(), 3000);
+    assert_eq!(
+        a.completed_keys(&tenant("t1"), "r1").await.unwrap().len(),
+        3000
+    );
     let via_b: Vec<_> = b.trials(&tenant("t1"), "r1").try_collect().await.unwrap();
     assert_eq!(via_b.len(), 3000);
 }

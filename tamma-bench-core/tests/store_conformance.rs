@@ -4,7 +4,10 @@ mod memory {
     use std::sync::Arc;
     use tamma_bench_core::store::{MemoryStore, ResultStore};
 
-    tamma_bench_core::store_conformance_tests!(((), Arc::new(MemoryStore::new()) as Arc<dyn ResultStore>));
+    tamma_bench_core::store_conformance_tests!((
+        (),
+        Arc::new(MemoryStore::new()) as Arc<dyn ResultStore>
+    ));
 }
 
 mod sqlite {

@@ -5,11 +5,32 @@
 //! - pass/fail scores (every per-case value 0 or 1), no clusters: Wilson score interval;
 //! - continuous scores (or epochs averaged per case), no clusters: Student-t interval;
 //! - cases grouped in clusters: cluster-robust standard error (CR1 small-sample factor
-//!   G/(G−1)) with a t interval on G−1 degrees of freedom (Miller 2024, eq. 4).
+//!   G/(G−1)) with a t interval on G−1 degrees of freedom (Miller 2024, eq. 4);
+//! - on request: the cluster bootstrap ([`cluster_bootstrap`]) or Clopper–Pearson
+//!   ([`clopper_pearson`]).
+//!
+//! Comparisons ([`compare_paired`]), corrections ([`holm`], [`benjamini_hochberg`]),
+//! epoch reducers ([`Reducer`], [`pass_at_k`]), planning ([`PowerPlan`]) and sequential
+//! tests ([`Msprt`]) build on the same pieces. `docs/statistics.md` explains each.
 
+mod bootstrap;
 mod histogram;
+mod multiple;
+mod paired;
+mod passk;
+mod power;
+mod sequential;
 
+pub use bootstrap::{BootstrapResult, cluster_bootstrap, paired_bootstrap};
 pub use histogram::LatencyHistogram;
+pub use multiple::{benjamini_hochberg, holm};
+pub use paired::{
+    CompareOptions, Pair, PairedComparison, TestResult, Verdict, compare_paired, correlation,
+    mcnemar_exact, t_p_value,
+};
+pub use passk::{Reducer, pass_at_k, pass_hat_k};
+pub use power::PowerPlan;
+pub use sequential::Msprt;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -26,6 +47,10 @@ pub enum Method {
     T,
     /// Cluster-robust standard error with a t interval on (clusters − 1) degrees of freedom.
     Clustered,
+    /// Percentile interval from resampling whole clusters.
+    ClusterBootstrap,
+    /// Clopper–Pearson exact interval for a proportion.
+    ClopperPearson,
     /// Too few observations for an interval: the interval is the whole score range.
     Insufficient,
 }
@@ -80,6 +105,28 @@ pub fn wilson(successes: u64, n: u64, level: f64) -> (f64, f64) {
     let center = (p + z2 / (2.0 * n_f)) / denom;
     let half = z / denom * (p * (1.0 - p) / n_f + z2 / (4.0 * n_f * n_f)).sqrt();
     ((center - half).max(0.0), (center + half).min(1.0))
+}
+
+/// Clopper–Pearson (exact) interval for `successes` out of `n` at `level`, as
+/// `statsmodels`' `proportion_confint(method="beta")`.
+pub fn clopper_pearson(successes: u64, n: u64, level: f64) -> (f64, f64) {
+    use statrs::distribution::Beta;
+    if n == 0 {
+        return (0.0, 1.0);
+    }
+    let alpha = 1.0 - level;
+    let (x, n_f) = (successes as f64, n as f64);
+    let lo = if successes == 0 {
+        0.0
+    } else {
+        Beta::new(x, n_f - x + 1.0).map_or(0.0, |b| b.inverse_cdf(alpha / 2.0))
+    };
+    let hi = if successes == n {
+        1.0
+    } else {
+        Beta::new(x + 1.0, n_f - x).map_or(1.0, |b| b.inverse_cdf(1.0 - alpha / 2.0))
+    };
+    (lo, hi)
 }
 
 /// One observation: a case's (epoch-reduced) score and its cluster.
@@ -212,8 +259,16 @@ mod tests {
         assert_eq!(e.method, Method::T);
         assert!((e.mean - 0.5).abs() < 1e-12);
         assert!((e.se - 0.122_474_487_139_158_91).abs() < 1e-12, "{}", e.se);
-        assert!((e.ci_low - 0.159_956_309_670_872_15).abs() < 1e-9, "{}", e.ci_low);
-        assert!((e.ci_high - 0.840_043_690_329_127_8).abs() < 1e-9, "{}", e.ci_high);
+        assert!(
+            (e.ci_low - 0.159_956_309_670_872_15).abs() < 1e-9,
+            "{}",
+            e.ci_low
+        );
+        assert!(
+            (e.ci_high - 0.840_043_690_329_127_8).abs() < 1e-9,
+            "{}",
+            e.ci_high
+        );
     }
 
     #[test]

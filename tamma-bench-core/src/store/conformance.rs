@@ -8,7 +8,9 @@
 #![allow(clippy::unwrap_used, missing_docs)]
 
 use super::{AppendReport, BeginRun, ResultStore, StoreErrorKind};
-use crate::model::{AgentConfig, Outcome, Run, RunStatus, Score, TenantId, Trial, TrialKey, Visibility, now_ms};
+use crate::model::{
+    AgentConfig, Outcome, Run, RunStatus, Score, TenantId, Trial, TrialKey, Visibility, now_ms,
+};
 use crate::provider::{ProviderErrorKind, Usage};
 use futures::TryStreamExt;
 use std::collections::HashSet;
@@ -41,19 +43,42 @@ pub fn trial(run: &Run, case: usize, epoch: u32) -> Trial {
         tenant_id: run.tenant_id.clone(),
         key: TrialKey::new("a", format!("case-{case:06}"), epoch),
         cluster: (case % 3 == 0).then(|| format!("c{}", case % 7)),
-        tags: if case % 2 == 0 { vec!["even".into(), "t2".into()] } else { vec![] },
+        tags: if case % 2 == 0 {
+            vec!["even".into(), "t2".into()]
+        } else {
+            vec![]
+        },
         outcome: match case % 5 {
-            0 => Outcome::InfraFailure { error: ProviderErrorKind::RateLimited, message: "429 after 5 attempts".into() },
-            1 => Outcome::ScorerError { scorer: "regex".into(), message: "no capture".into() },
+            0 => Outcome::InfraFailure {
+                error: ProviderErrorKind::RateLimited,
+                message: "429 after 5 attempts".into(),
+            },
+            1 => Outcome::ScorerError {
+                scorer: "regex".into(),
+                message: "no capture".into(),
+            },
             _ => Outcome::Scored {
                 scores: vec![
-                    Score { scorer: "exact".into(), value: (case % 2) as f64, answer: Some("B".into()), explanation: None },
-                    Score { scorer: "f1".into(), value: 0.25, answer: None, explanation: Some("f1=0.25".into()) },
+                    Score {
+                        scorer: "exact".into(),
+                        value: (case % 2) as f64,
+                        answer: Some("B".into()),
+                        explanation: None,
+                    },
+                    Score {
+                        scorer: "f1".into(),
+                        value: 0.25,
+                        answer: None,
+                        explanation: Some("f1=0.25".into()),
+                    },
                 ],
             },
         },
         output: (case % 5 != 0).then(|| format!("output ✓ {case}\nline 2")),
-        usage: Usage { input_tokens: 100 + case as u64, output_tokens: 7 },
+        usage: Usage {
+            input_tokens: 100 + case as u64,
+            output_tokens: 7,
+        },
         latency_ms: 12.5 + case as f64,
         cost_usd: 0.001 * case as f64,
         attempts: 1 + (case % 3) as u32,
@@ -69,13 +94,23 @@ async fn all_trials(store: &dyn ResultStore, t: &TenantId, run_id: &str) -> Vec<
 pub async fn begin_run_creates_resumes_and_refuses_mismatches(store: Arc<dyn ResultStore>) {
     let r = run("r1", "t1");
     assert_eq!(store.begin_run(&r).await.unwrap(), BeginRun::Created);
-    store.set_run_status(&r.tenant_id, &r.id, RunStatus::Interrupted).await.unwrap();
+    store
+        .set_run_status(&r.tenant_id, &r.id, RunStatus::Interrupted)
+        .await
+        .unwrap();
     let mut again = r.clone();
     again.epochs = 3;
     match store.begin_run(&again).await.unwrap() {
         BeginRun::Resumed(stored) => {
-            assert_eq!(stored.status, RunStatus::Running, "resuming marks the run running again");
-            assert_eq!(stored.epochs, 3, "resuming with more epochs extends the run");
+            assert_eq!(
+                stored.status,
+                RunStatus::Running,
+                "resuming marks the run running again"
+            );
+            assert_eq!(
+                stored.epochs, 3,
+                "resuming with more epochs extends the run"
+            );
             assert_eq!(stored.fingerprint, r.fingerprint);
         }
         other => panic!("expected a resume, got {other:?}"),
@@ -88,21 +123,42 @@ pub async fn begin_run_creates_resumes_and_refuses_mismatches(store: Arc<dyn Res
     let other_tenant = run("r1", "t2");
     let e = store.begin_run(&other_tenant).await.unwrap_err();
     assert_eq!(e.kind, StoreErrorKind::Conflict);
-    assert!(!e.message.contains("t1"), "the error does not reveal the owner: {e}");
+    assert!(
+        !e.message.contains("t1"),
+        "the error does not reveal the owner: {e}"
+    );
 }
 
 pub async fn appends_are_idempotent_and_first_write_wins(store: Arc<dyn ResultStore>) {
     let r = run("r1", "t1");
     store.begin_run(&r).await.unwrap();
     let first: Vec<Trial> = (0..3).map(|c| trial(&r, c, 0)).collect();
-    assert_eq!(store.append_trials(first.clone()).await.unwrap(), AppendReport { inserted: 3, duplicates: 0 });
+    assert_eq!(
+        store.append_trials(first.clone()).await.unwrap(),
+        AppendReport {
+            inserted: 3,
+            duplicates: 0
+        }
+    );
     let mut second: Vec<Trial> = (0..4).map(|c| trial(&r, c, 0)).collect();
     second[0].output = Some("a different output".into());
-    assert_eq!(store.append_trials(second).await.unwrap(), AppendReport { inserted: 1, duplicates: 3 });
+    assert_eq!(
+        store.append_trials(second).await.unwrap(),
+        AppendReport {
+            inserted: 1,
+            duplicates: 3
+        }
+    );
     let stored = all_trials(store.as_ref(), &r.tenant_id, &r.id).await;
     assert_eq!(stored.len(), 4);
-    let case0 = stored.iter().find(|t| t.key.case_id == "case-000000").unwrap();
-    assert_eq!(case0, &first[0], "a duplicate append leaves the stored trial unchanged");
+    let case0 = stored
+        .iter()
+        .find(|t| t.key.case_id == "case-000000")
+        .unwrap();
+    assert_eq!(
+        case0, &first[0],
+        "a duplicate append leaves the stored trial unchanged"
+    );
 }
 
 pub async fn every_field_round_trips(store: Arc<dyn ResultStore>) {
@@ -120,10 +176,25 @@ pub async fn every_field_round_trips(store: Arc<dyn ResultStore>) {
 pub async fn completed_keys_are_the_stored_keys(store: Arc<dyn ResultStore>) {
     let r = run("r1", "t1");
     store.begin_run(&r).await.unwrap();
-    assert!(store.completed_keys(&r.tenant_id, &r.id).await.unwrap().is_empty());
-    store.append_trials((0..5).flat_map(|c| [trial(&r, c, 0), trial(&r, c, 1)]).collect()).await.unwrap();
+    assert!(
+        store
+            .completed_keys(&r.tenant_id, &r.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    store
+        .append_trials(
+            (0..5)
+                .flat_map(|c| [trial(&r, c, 0), trial(&r, c, 1)])
+                .collect(),
+        )
+        .await
+        .unwrap();
     let keys = store.completed_keys(&r.tenant_id, &r.id).await.unwrap();
-    let want: HashSet<TrialKey> = (0..5).flat_map(|c| [trial(&r, c, 0).key, trial(&r, c, 1).key]).collect();
+    let want: HashSet<TrialKey> = (0..5)
+        .flat_map(|c| [trial(&r, c, 0).key, trial(&r, c, 1).key])
+        .collect();
     assert_eq!(keys, want);
 }
 
@@ -133,22 +204,57 @@ pub async fn reads_and_writes_are_scoped_to_the_tenant(store: Arc<dyn ResultStor
     store.begin_run(&mine).await.unwrap();
     store.begin_run(&theirs).await.unwrap();
     store.append_trials(vec![trial(&mine, 1, 0)]).await.unwrap();
-    store.append_trials(vec![trial(&theirs, 2, 0)]).await.unwrap();
+    store
+        .append_trials(vec![trial(&theirs, 2, 0)])
+        .await
+        .unwrap();
     let t1 = tenant("t1");
     let runs = store.list_runs(&t1).await.unwrap();
-    assert_eq!(runs.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), vec!["r-mine"]);
+    assert_eq!(
+        runs.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
+        vec!["r-mine"]
+    );
     assert!(store.get_run(&t1, "r-theirs").await.unwrap().is_none());
-    assert_eq!(store.completed_keys(&t1, "r-theirs").await.unwrap_err().kind, StoreErrorKind::NotFound);
+    assert_eq!(
+        store
+            .completed_keys(&t1, "r-theirs")
+            .await
+            .unwrap_err()
+            .kind,
+        StoreErrorKind::NotFound
+    );
     let leaked: Result<Vec<Trial>, _> = store.trials(&t1, "r-theirs").try_collect().await;
-    assert!(leaked.map(|v| v.is_empty()).unwrap_or(true), "no trial of another tenant is readable");
-    assert_eq!(store.set_run_status(&t1, "r-theirs", RunStatus::Failed).await.unwrap_err().kind, StoreErrorKind::NotFound);
+    assert!(
+        leaked.map(|v| v.is_empty()).unwrap_or(true),
+        "no trial of another tenant is readable"
+    );
+    assert_eq!(
+        store
+            .set_run_status(&t1, "r-theirs", RunStatus::Failed)
+            .await
+            .unwrap_err()
+            .kind,
+        StoreErrorKind::NotFound
+    );
     // A trial claiming a run of another tenant is refused, and nothing of its batch lands.
     let mut forged = trial(&theirs, 3, 0);
     forged.tenant_id = t1.clone();
-    let e = store.append_trials(vec![trial(&mine, 4, 0), forged]).await.unwrap_err();
+    let e = store
+        .append_trials(vec![trial(&mine, 4, 0), forged])
+        .await
+        .unwrap_err();
     assert_eq!(e.kind, StoreErrorKind::NotFound);
-    assert_eq!(all_trials(store.as_ref(), &t1, "r-mine").await.len(), 1, "the refused batch wrote nothing");
-    assert_eq!(all_trials(store.as_ref(), &tenant("t2"), "r-theirs").await.len(), 1);
+    assert_eq!(
+        all_trials(store.as_ref(), &t1, "r-mine").await.len(),
+        1,
+        "the refused batch wrote nothing"
+    );
+    assert_eq!(
+        all_trials(store.as_ref(), &tenant("t2"), "r-theirs")
+            .await
+            .len(),
+        1
+    );
 }
 
 pub async fn concurrent_writers_never_duplicate_or_lose(store: Arc<dyn ResultStore>) {
@@ -161,7 +267,10 @@ pub async fn concurrent_writers_never_duplicate_or_lose(store: Arc<dyn ResultSto
             tokio::spawn(async move {
                 let mut report = AppendReport::default();
                 for chunk in (w * 150..w * 150 + 300).collect::<Vec<_>>().chunks(25) {
-                    let a = store.append_trials(chunk.iter().map(|c| trial(&r, *c, 0)).collect()).await.unwrap();
+                    let a = store
+                        .append_trials(chunk.iter().map(|c| trial(&r, *c, 0)).collect())
+                        .await
+                        .unwrap();
                     report.inserted += a.inserted;
                     report.duplicates += a.duplicates;
                 }
@@ -174,21 +283,34 @@ pub async fn concurrent_writers_never_duplicate_or_lose(store: Arc<dyn ResultSto
         inserted += t.await.unwrap().inserted;
     }
     let distinct = 7 * 150 + 300;
-    assert_eq!(inserted, distinct as u64, "every distinct trial inserted exactly once");
+    assert_eq!(
+        inserted, distinct as u64,
+        "every distinct trial inserted exactly once"
+    );
     let stored = all_trials(store.as_ref(), &r.tenant_id, &r.id).await;
     assert_eq!(stored.len(), distinct);
-    assert_eq!(stored.iter().map(|t| &t.key).collect::<HashSet<_>>().len(), distinct);
+    assert_eq!(
+        stored.iter().map(|t| &t.key).collect::<HashSet<_>>().len(),
+        distinct
+    );
 }
 
 pub async fn large_runs_stream_completely(store: Arc<dyn ResultStore>) {
     let r = run("r1", "t1");
     store.begin_run(&r).await.unwrap();
     for chunk in (0..5000).collect::<Vec<_>>().chunks(1000) {
-        store.append_trials(chunk.iter().map(|c| trial(&r, *c, 0)).collect()).await.unwrap();
+        store
+            .append_trials(chunk.iter().map(|c| trial(&r, *c, 0)).collect())
+            .await
+            .unwrap();
     }
     let stored = all_trials(store.as_ref(), &r.tenant_id, &r.id).await;
     assert_eq!(stored.len(), 5000, "pages are stitched without loss");
-    assert_eq!(stored.iter().map(|t| &t.key).collect::<HashSet<_>>().len(), 5000, "and without repeats");
+    assert_eq!(
+        stored.iter().map(|t| &t.key).collect::<HashSet<_>>().len(),
+        5000,
+        "and without repeats"
+    );
 }
 
 pub async fn runs_list_newest_first_with_status(store: Arc<dyn ResultStore>) {
@@ -197,9 +319,15 @@ pub async fn runs_list_newest_first_with_status(store: Arc<dyn ResultStore>) {
     let new = run("new", "t1");
     store.begin_run(&old).await.unwrap();
     store.begin_run(&new).await.unwrap();
-    store.set_run_status(&tenant("t1"), "old", RunStatus::Completed).await.unwrap();
+    store
+        .set_run_status(&tenant("t1"), "old", RunStatus::Completed)
+        .await
+        .unwrap();
     let runs = store.list_runs(&tenant("t1")).await.unwrap();
-    assert_eq!(runs.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), vec!["new", "old"]);
+    assert_eq!(
+        runs.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
+        vec!["new", "old"]
+    );
     assert_eq!(runs[1].status, RunStatus::Completed);
     assert!(store.list_runs(&tenant("nobody")).await.unwrap().is_empty());
 }
