@@ -45,6 +45,7 @@
 //! # });
 //! ```
 
+pub mod compare;
 pub mod executor;
 pub mod load;
 pub mod model;

@@ -4,11 +4,16 @@
 //! epochs. Trials that ended in an infrastructure failure or a scorer error are excluded
 //! (they are not the model's answers) and counted separately; a case with no scored epoch
 //! is left out of `n`. The headline estimate is over cases (see [`crate::stats`]).
+//! With several epochs, the max, majority, pass@1, pass@k and pass^k reductions are
+//! reported beside it.
 
 use crate::model::{
-    AgentSummary, BenchmarkRef, LatencySummary, Outcome, Run, RunSummary, TokenTotals, Trial,
+    AgentSummary, BenchmarkRef, LatencySummary, Outcome, ReducedScore, Run, RunSummary,
+    TokenTotals, Trial,
 };
-use crate::stats::{LatencyHistogram, Observation, estimate_mean};
+use crate::stats::{
+    Estimate, LatencyHistogram, Observation, Reducer, cluster_bootstrap, estimate_mean,
+};
 use crate::store::{ResultStore, StoreError};
 use futures::StreamExt;
 use std::collections::HashMap;
@@ -18,9 +23,16 @@ pub const LEVEL: f64 = 0.95;
 
 #[derive(Default)]
 struct CaseAcc {
-    sum: f64,
-    scored: u32,
+    /// Headline score of each scored epoch.
+    scores: Vec<f64>,
     cluster: Option<String>,
+}
+
+/// How summaries are computed.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct SummaryOptions {
+    /// Replace the headline interval by a cluster bootstrap: (resamples, seed).
+    pub cluster_bootstrap: Option<(u32, u64)>,
 }
 
 /// Running totals of one agent's trials.
@@ -60,34 +72,71 @@ impl AgentAccumulator {
                         cluster: t.cluster.clone(),
                         ..Default::default()
                     });
-                acc.sum += t.outcome.headline().unwrap_or(0.0);
-                acc.scored += 1;
+                acc.scores.push(t.outcome.headline().unwrap_or(0.0));
             }
             Outcome::InfraFailure { .. } => self.n_infra += 1,
             Outcome::ScorerError { .. } => self.n_scorer_errors += 1,
         }
     }
 
-    /// The summary of the trials added.
-    pub fn finish(&self, name: &str, provider: &str, model: &str) -> AgentSummary {
+    /// The estimate over cases of their epochs reduced by `reducer` (a case with too
+    /// few epochs for it is left out).
+    fn reduced(&self, reducer: Reducer, options: &SummaryOptions) -> Estimate {
         let obs: Vec<Observation<'_>> = self
             .cases
             .values()
-            .map(|c| Observation {
-                value: c.sum / f64::from(c.scored),
-                cluster: c.cluster.as_deref(),
+            .filter_map(|c| {
+                Some(Observation {
+                    value: reducer.reduce(&c.scores)?,
+                    cluster: c.cluster.as_deref(),
+                })
             })
             .collect();
+        let k = self.max_epoch.max(1);
+        match options.cluster_bootstrap {
+            Some((resamples, seed)) => cluster_bootstrap(&obs, k, LEVEL, resamples, seed),
+            None => estimate_mean(&obs, k, LEVEL),
+        }
+    }
+
+    /// The summary of the trials added.
+    pub fn finish(
+        &self,
+        name: &str,
+        provider: &str,
+        model: &str,
+        options: &SummaryOptions,
+    ) -> AgentSummary {
+        let k = self.max_epoch.max(1);
+        // With several epochs, the other reducers are reported beside the mean.
+        let reducers = if k > 1 {
+            [
+                Reducer::Max,
+                Reducer::Majority,
+                Reducer::PassAtK(1),
+                Reducer::PassAtK(k),
+                Reducer::PassHatK(k),
+            ]
+            .into_iter()
+            .map(|r| ReducedScore {
+                reducer: r.name(),
+                score: self.reduced(r, options),
+            })
+            .collect()
+        } else {
+            Vec::new()
+        };
         AgentSummary {
             name: name.to_owned(),
             provider: provider.to_owned(),
             model: model.to_owned(),
-            n_cases: obs.len() as u64,
+            n_cases: self.cases.len() as u64,
             n_trials: self.n_trials,
             n_scored: self.n_scored,
             n_infra_failures: self.n_infra,
             n_scorer_errors: self.n_scorer_errors,
-            score: estimate_mean(&obs, self.max_epoch.max(1), LEVEL),
+            score: self.reduced(Reducer::Mean, options),
+            reducers,
             tokens: self.tokens,
             cost_usd: self.cost,
             latency_ms: LatencySummary {
@@ -101,6 +150,15 @@ impl AgentAccumulator {
 
 /// Summarizes `run` from its trials in `store` (read as the run's own tenant).
 pub async fn summarize(store: &dyn ResultStore, run: &Run) -> Result<RunSummary, StoreError> {
+    summarize_with(store, run, &SummaryOptions::default()).await
+}
+
+/// [`summarize`] with options.
+pub async fn summarize_with(
+    store: &dyn ResultStore,
+    run: &Run,
+    options: &SummaryOptions,
+) -> Result<RunSummary, StoreError> {
     let mut accs: HashMap<String, AgentAccumulator> = HashMap::new();
     let mut trials = store.trials(&run.tenant_id, &run.id);
     while let Some(t) = trials.next().await {
@@ -121,7 +179,7 @@ pub async fn summarize(store: &dyn ResultStore, run: &Run) -> Result<RunSummary,
             .map(|a| {
                 accs.get(&a.name)
                     .unwrap_or(&empty)
-                    .finish(&a.name, &a.provider, &a.model)
+                    .finish(&a.name, &a.provider, &a.model, options)
             })
             .collect(),
     })

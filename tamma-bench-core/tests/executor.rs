@@ -171,6 +171,21 @@ async fn runs_every_agent_case_epoch_once_and_summarizes() {
     assert_eq!(good.score.mean, 1.0, "echo answers every target");
     assert_eq!(good.score.k, 3);
     assert_eq!(good.tokens.input, 600);
+    let reducers: Vec<_> = good
+        .reducers
+        .iter()
+        .map(|r| (r.reducer.as_str(), r.score.mean))
+        .collect();
+    assert_eq!(
+        reducers,
+        vec![
+            ("max", 1.0),
+            ("majority", 1.0),
+            ("pass@1", 1.0),
+            ("pass@3", 1.0),
+            ("pass^3", 1.0)
+        ]
+    );
     let bad = &report.summary.agents[1];
     assert_eq!(bad.score.mean, 0.0);
 }

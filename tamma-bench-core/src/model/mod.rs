@@ -11,7 +11,8 @@ pub use agent::{AgentConfig, AgentsFile};
 pub use benchmark::{Benchmark, BenchmarkManifest};
 pub use case::{Case, CaseInput, Message, Role, Target};
 pub use run::{
-    AgentSummary, BenchmarkRef, LatencySummary, Run, RunStatus, RunSummary, TokenTotals,
+    AgentSummary, BenchmarkRef, LatencySummary, ReducedScore, Run, RunStatus, RunSummary,
+    TokenTotals,
 };
 pub use tenant::{InvalidTenantId, TenantContext, TenantId, TenantKind, Tier, Visibility};
 pub use trial::{Outcome, Score, Trial, TrialKey};

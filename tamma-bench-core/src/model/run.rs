@@ -113,8 +113,11 @@ pub struct AgentSummary {
     pub n_infra_failures: u64,
     /// Trials whose scorer failed (excluded from the score).
     pub n_scorer_errors: u64,
-    /// The headline score over cases, with its uncertainty.
+    /// The headline score over cases (epochs reduced by their mean), with its uncertainty.
     pub score: Estimate,
+    /// With several epochs: the other reductions (max, majority, pass@1, pass@k, pass^k).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reducers: Vec<ReducedScore>,
     /// Tokens used.
     pub tokens: TokenTotals,
     /// Cost in USD.
@@ -123,6 +126,15 @@ pub struct AgentSummary {
     pub latency_ms: LatencySummary,
     /// Trials answered from a response cache.
     pub n_cache_hits: u64,
+}
+
+/// The score under one epoch reducer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ReducedScore {
+    /// `max`, `majority`, `pass@1`, `pass@k`, `pass^k`.
+    pub reducer: String,
+    /// The estimate over cases.
+    pub score: Estimate,
 }
 
 /// The summary of a run, computed from its stored trials.
