@@ -71,7 +71,7 @@ impl Provider for Scripted {
         self.peak.fetch_max(now, Ordering::SeqCst);
         self.attempts_seen
             .lock()
-            .unwrap()
+            .expect("attempts lock")
             .push((cx.case_id.clone(), cx.attempt, Instant::now()));
         if !self.delay.is_zero() {
             tokio::time::sleep(self.delay).await;
@@ -257,7 +257,7 @@ async fn retryable_errors_are_retried_and_honour_retry_after() {
         .unwrap();
     assert_eq!(tries.load(Ordering::SeqCst), 3);
     assert_eq!(report.summary.agents[0].n_scored, 1);
-    let seen = p.attempts_seen.lock().unwrap();
+    let seen = p.attempts_seen.lock().unwrap().clone();
     for pair in seen.windows(2) {
         assert!(
             pair[1].2 - pair[0].2 >= Duration::from_millis(40),

@@ -37,16 +37,28 @@ pub struct RecordedCompletion {
 
 /// A problem in a recording file, located by line and field.
 #[derive(Debug, thiserror::Error)]
-#[error("{path}:{line}: {}{message}", field.as_ref().map(|f| format!("field `{f}`: ")).unwrap_or_default())]
 pub struct RecordingError {
     /// The file.
     pub path: String,
-    /// 1-based line (0 when the file could not be read).
-    pub line: usize,
+    /// 1-based line, when the problem is on one.
+    pub line: Option<usize>,
     /// The field, where there is one.
     pub field: Option<String>,
     /// What is wrong.
     pub message: String,
+}
+
+impl std::fmt::Display for RecordingError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.path)?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+        }
+        if let Some(field) = &self.field {
+            write!(f, ": field `{field}`")?;
+        }
+        write!(f, ": {}", self.message)
+    }
 }
 
 /// Answers requests from recorded completions.
@@ -66,7 +78,7 @@ impl ReplayProvider {
             message,
         };
         let text =
-            std::fs::read_to_string(path).map_err(|e| err(0, None, format!("cannot read: {e}")))?;
+            std::fs::read_to_string(path).map_err(|e| err(None, None, format!("cannot read: {e}")))?;
         let mut by_epoch = HashMap::new();
         let mut any_epoch = HashMap::new();
         for (i, line) in text.lines().enumerate() {
@@ -77,7 +89,7 @@ impl ReplayProvider {
             let rec: RecordedCompletion = serde_path_to_error::deserialize(de).map_err(|e| {
                 let field = e.path().to_string();
                 err(
-                    i + 1,
+                    Some(i + 1),
                     (field != ".").then_some(field),
                     e.inner().to_string(),
                 )
@@ -90,7 +102,7 @@ impl ReplayProvider {
             };
             if duplicate {
                 return Err(err(
-                    i + 1,
+                    Some(i + 1),
                     Some("case_id".into()),
                     format!(
                         "second recording for case {:?} and the same epoch",

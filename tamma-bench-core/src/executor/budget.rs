@@ -35,11 +35,11 @@ impl Budget {
         if s.exhausted {
             return false;
         }
-        if let Some(limit) = self.limit {
-            if s.spent + s.reserved + worst_case > limit + 1e-12 {
-                s.exhausted = true;
-                return false;
-            }
+        if let Some(limit) = self.limit
+            && s.spent + s.reserved + worst_case > limit + 1e-12
+        {
+            s.exhausted = true;
+            return false;
         }
         s.reserved += worst_case;
         true

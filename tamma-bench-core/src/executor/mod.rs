@@ -176,6 +176,9 @@ impl Executor {
         if epochs == 0 {
             return Err(RunError::Invalid("epochs must be at least 1".into()));
         }
+        if let Some(id) = &options.run_id {
+            validate_run_id(id)?;
+        }
         let run = new_run(cx, benchmark, &prepared, epochs, options.run_id.clone());
         let done: HashSet<TrialKey> = match self.store.begin_run(&run).await? {
             BeginRun::Created => HashSet::new(),
@@ -482,25 +485,16 @@ fn new_run(
 
 /// `BENCHMARK-YYYYMMDDTHHMMSS-XXXX`: sortable, readable, unique enough for one tenant.
 fn new_run_id(benchmark: &str, now_ms: i64) -> String {
-    let secs = now_ms.div_euclid(1000);
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Civil-from-days (H. Hinnant).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
+    let compact: String = crate::model::utc_rfc3339(now_ms).chars().filter(|c| c.is_ascii_alphanumeric()).collect();
     let suffix: u16 = rand::random();
-    format!(
-        "{benchmark}-{y:04}{m:02}{d:02}T{:02}{:02}{:02}-{suffix:04x}",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    format!("{benchmark}-{}-{suffix:04x}", compact.trim_end_matches('Z'))
+}
+
+/// Checks a caller-given run id: 1-128 characters of `[A-Za-z0-9._:-]` (safe in paths,
+/// shells and `RUN/AGENT` references).
+pub fn validate_run_id(id: &str) -> Result<(), RunError> {
+    let ok = !id.is_empty() && id.len() <= 128 && id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | ':' | '-'));
+    if ok { Ok(()) } else { Err(RunError::Invalid(format!("run id {id:?}: expected 1-128 characters of [A-Za-z0-9._:-]"))) }
 }
 
 #[cfg(test)]

@@ -407,18 +407,18 @@ fn validate_agent(a: &AgentConfig) -> Result<(), (&'static str, String)> {
     if a.model.trim().is_empty() {
         return Err(("model", "expected a model name".into()));
     }
-    if let Some(t) = a.temperature {
-        if !(0.0..=2.0).contains(&t) {
-            return Err((
-                "temperature",
-                format!("expected a number in [0, 2], got {t}"),
-            ));
-        }
+    if let Some(t) = a.temperature
+        && !(0.0..=2.0).contains(&t)
+    {
+        return Err((
+            "temperature",
+            format!("expected a number in [0, 2], got {t}"),
+        ));
     }
-    if let Some(p) = a.top_p {
-        if !(p > 0.0 && p <= 1.0) {
-            return Err(("top_p", format!("expected a number in (0, 1], got {p}")));
-        }
+    if let Some(p) = a.top_p
+        && !(p > 0.0 && p <= 1.0)
+    {
+        return Err(("top_p", format!("expected a number in (0, 1], got {p}")));
     }
     if a.max_tokens == Some(0) {
         return Err(("max_tokens", "expected at least 1".into()));

@@ -5,6 +5,7 @@ mod benchmark;
 mod case;
 mod run;
 mod tenant;
+mod time;
 mod trial;
 
 pub use agent::{AgentConfig, AgentsFile};
@@ -15,6 +16,7 @@ pub use run::{
     TokenTotals,
 };
 pub use tenant::{InvalidTenantId, TenantContext, TenantId, TenantKind, Tier, Visibility};
+pub use time::utc_rfc3339;
 pub use trial::{Outcome, Score, Trial, TrialKey};
 
 use sha2::{Digest, Sha256};

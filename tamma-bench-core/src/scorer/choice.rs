@@ -45,10 +45,10 @@ impl Choice {
 
     fn extract<'a>(&self, text: &'a str) -> Option<&'a str> {
         for re in [&self.explicit, &self.leading, &self.marked, &self.bare] {
-            if let Some(c) = re.captures(text) {
-                if let Some(m) = c.iter().skip(1).flatten().next() {
-                    return Some(m.as_str());
-                }
+            if let Some(c) = re.captures(text)
+                && let Some(m) = c.iter().skip(1).flatten().next()
+            {
+                return Some(m.as_str());
             }
         }
         None

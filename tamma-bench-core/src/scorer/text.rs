@@ -128,16 +128,16 @@ impl RegexScorer {
         let pattern = pattern
             .map(|p| compile(p, ignore_case).map_err(|e| invalid("regex", format!("pattern: {e}"))))
             .transpose()?;
-        if let (Some(re), Some(g)) = (&pattern, group) {
-            if g >= re.captures_len() {
-                return Err(invalid(
-                    "regex",
-                    format!(
-                        "group: the pattern has {} capture group(s), group {g} does not exist",
-                        re.captures_len() - 1
-                    ),
-                ));
-            }
+        if let (Some(re), Some(g)) = (&pattern, group)
+            && g >= re.captures_len()
+        {
+            return Err(invalid(
+                "regex",
+                format!(
+                    "group: the pattern has {} capture group(s), group {g} does not exist",
+                    re.captures_len() - 1
+                ),
+            ));
         }
         if pattern.is_none() && group.is_some() {
             return Err(invalid("regex", "group: needs a `pattern`"));
@@ -227,11 +227,11 @@ pub fn token_f1(prediction: &str, reference: &str) -> f64 {
     }
     let mut common = 0i64;
     for t in &p {
-        if let Some(c) = counts.get_mut(t.as_str()) {
-            if *c > 0 {
-                *c -= 1;
-                common += 1;
-            }
+        if let Some(c) = counts.get_mut(t.as_str())
+            && *c > 0
+        {
+            *c -= 1;
+            common += 1;
         }
     }
     if common == 0 {

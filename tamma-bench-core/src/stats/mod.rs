@@ -40,6 +40,7 @@ use std::collections::HashMap;
 /// How an interval was computed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Method {
     /// Wilson score interval for a proportion.
     Wilson,
@@ -53,6 +54,20 @@ pub enum Method {
     ClopperPearson,
     /// Too few observations for an interval: the interval is the whole score range.
     Insufficient,
+}
+
+impl Method {
+    /// The snake_case name (as serialized).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Wilson => "wilson",
+            Self::T => "t",
+            Self::Clustered => "clustered",
+            Self::ClusterBootstrap => "cluster_bootstrap",
+            Self::ClopperPearson => "clopper_pearson",
+            Self::Insufficient => "insufficient",
+        }
+    }
 }
 
 /// A mean with its uncertainty.

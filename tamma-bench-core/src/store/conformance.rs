@@ -42,8 +42,8 @@ pub fn trial(run: &Run, case: usize, epoch: u32) -> Trial {
         run_id: run.id.clone(),
         tenant_id: run.tenant_id.clone(),
         key: TrialKey::new("a", format!("case-{case:06}"), epoch),
-        cluster: (case % 3 == 0).then(|| format!("c{}", case % 7)),
-        tags: if case % 2 == 0 {
+        cluster: case.is_multiple_of(3).then(|| format!("c{}", case % 7)),
+        tags: if case.is_multiple_of(2) {
             vec!["even".into(), "t2".into()]
         } else {
             vec![]
@@ -74,7 +74,7 @@ pub fn trial(run: &Run, case: usize, epoch: u32) -> Trial {
                 ],
             },
         },
-        output: (case % 5 != 0).then(|| format!("output ✓ {case}\nline 2")),
+        output: (!case.is_multiple_of(5)).then(|| format!("output ✓ {case}\nline 2")),
         usage: Usage {
             input_tokens: 100 + case as u64,
             output_tokens: 7,
@@ -82,7 +82,7 @@ pub fn trial(run: &Run, case: usize, epoch: u32) -> Trial {
         latency_ms: 12.5 + case as f64,
         cost_usd: 0.001 * case as f64,
         attempts: 1 + (case % 3) as u32,
-        cache_hit: case % 4 == 0,
+        cache_hit: case.is_multiple_of(4),
         finished_at_ms: 1_700_000_000_000 + case as i64,
     }
 }

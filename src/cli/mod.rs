@@ -1,0 +1,187 @@
+//! The `tamma-bench` command line: argument parsing, the options every command shares, and
+//! one module per command. Each command builds from the library crates and prints; no
+//! domain logic lives here.
+
+mod export;
+mod interrupt;
+mod progress;
+mod run;
+mod runs;
+mod schema;
+mod table;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand};
+use serde::Serialize;
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+use tamma_bench::core::model::{Run, TenantContext, TenantId};
+use tamma_bench::core::store::{ResultStore, SqliteStore};
+
+/// The exit statuses, shown in `--help`.
+const EXIT_CODES: &str = "\
+Exit status:
+  0    success (for `run`: the run completed)
+  1    error: invalid input file, store failure, unknown run, ...
+  2    invalid command line
+  3    `run` was interrupted by Ctrl-C; resume with the same command and --run-id ID
+  4    `run` stopped because the budget was exhausted; resume with --run-id ID and a larger
+       --budget-usd
+  130  a second Ctrl-C stopped `run` at once (trials in flight are lost)
+
+Logs go to stderr; set RUST_LOG (e.g. RUST_LOG=info) to see more than warnings.";
+
+/// Benchmark LLM agents with honest statistics.
+#[derive(Debug, Parser)]
+#[command(name = "tamma-bench", version, after_help = EXIT_CODES)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run (or resume) a benchmark with a set of agents and print the summary.
+    #[command(after_help = EXIT_CODES)]
+    Run(run::RunArgs),
+    /// List the runs of the tenant, newest first.
+    Runs(runs::RunsArgs),
+    /// Show a run's metadata and summary.
+    Show(runs::ShowArgs),
+    /// Export a run's trials as JSON lines or CSV.
+    Export(export::ExportArgs),
+    /// Print the JSON Schema of an input file.
+    Schema(schema::SchemaArgs),
+}
+
+/// Where results are stored and who is asking: shared by every command that reads or
+/// writes runs.
+#[derive(Debug, Clone, Args)]
+pub struct StoreArgs {
+    /// SQLite database file.
+    #[arg(long, value_name = "PATH", default_value = "tamma-bench.db")]
+    pub db: PathBuf,
+    /// Act as tenant ID (1-128 characters of [A-Za-z0-9._:-]); default: the local operator.
+    #[arg(long, value_name = "ID", value_parser = parse_tenant)]
+    pub tenant: Option<TenantId>,
+}
+
+impl StoreArgs {
+    /// The caller's context: the local operator, or the tenant given with `--tenant`.
+    pub fn context(&self) -> TenantContext {
+        match &self.tenant {
+            None => TenantContext::local_operator(),
+            Some(id) => TenantContext::internal(id.clone(), "operator"),
+        }
+    }
+
+    /// Opens the store, creating the database file when `create` is set. Without it, a
+    /// missing file is an error rather than a new empty database.
+    pub fn open(&self, create: bool) -> Result<Arc<SqliteStore>> {
+        if !create && !self.db.exists() {
+            bail!(
+                "no database at {}: nothing has been run here yet (pass --db PATH to use another)",
+                self.db.display()
+            );
+        }
+        let store = SqliteStore::open(&self.db)
+            .with_context(|| format!("cannot open the database {}", self.db.display()))?;
+        Ok(Arc::new(store))
+    }
+}
+
+fn parse_tenant(s: &str) -> Result<TenantId, String> {
+    TenantId::new(s).map_err(|e| e.to_string())
+}
+
+/// How a command ended, when it did not fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// Done (for `run`: the run completed).
+    Success,
+    /// The run was interrupted by Ctrl-C.
+    Interrupted,
+    /// The run stopped because the budget was exhausted.
+    BudgetExhausted,
+}
+
+impl Exit {
+    /// The process exit status (see [`EXIT_CODES`]).
+    pub fn code(self) -> u8 {
+        match self {
+            Self::Success => 0,
+            Self::Interrupted => 3,
+            Self::BudgetExhausted => 4,
+        }
+    }
+}
+
+/// The exit status of a command that failed.
+pub const EXIT_ERROR: u8 = 1;
+
+/// Runs the command.
+pub async fn dispatch(cli: Cli) -> Result<Exit> {
+    match cli.command {
+        Command::Run(args) => run::execute(args).await,
+        Command::Runs(args) => runs::list(args).await,
+        Command::Show(args) => runs::show(args).await,
+        Command::Export(args) => export::execute(args).await,
+        Command::Schema(args) => schema::execute(&args),
+    }
+}
+
+/// Whether `error` is a write to a closed pipe (`tamma-bench export ... | head`): the
+/// reader has what it wanted, so this is not worth an error message.
+pub fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    use std::io::ErrorKind::BrokenPipe;
+    error.chain().any(|e| {
+        // serde_json and csv do not expose their I/O errors as `source()`.
+        e.downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == BrokenPipe)
+            || e.downcast_ref::<serde_json::Error>()
+                .is_some_and(|e| e.io_error_kind() == Some(BrokenPipe))
+            || e.downcast_ref::<csv::Error>().is_some_and(
+                |e| matches!(e.kind(), csv::ErrorKind::Io(io) if io.kind() == BrokenPipe),
+            )
+    })
+}
+
+/// The run `run_id` of `tenant`, or an error that says there is none (without saying
+/// whether another tenant has one).
+async fn find_run(store: &dyn ResultStore, tenant: &TenantId, run_id: &str) -> Result<Run> {
+    store
+        .get_run(tenant, run_id)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no run {run_id:?} for this tenant"))
+}
+
+/// Prints `value` as one pretty-printed JSON document on stdout.
+fn print_json(value: &impl Serialize) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, value)?;
+    writeln!(out)?;
+    out.flush()?;
+    Ok(())
+}
+
+/// A run's stored record with its times also in UTC RFC 3339 (`created_at`, `updated_at`).
+#[derive(Debug, Serialize)]
+struct RunRecord<'a> {
+    #[serde(flatten)]
+    run: &'a Run,
+    created_at: String,
+    updated_at: String,
+}
+
+impl<'a> RunRecord<'a> {
+    fn new(run: &'a Run) -> Self {
+        Self {
+            run,
+            created_at: tamma_bench::core::model::utc_rfc3339(run.created_at_ms),
+            updated_at: tamma_bench::core::model::utc_rfc3339(run.updated_at_ms),
+        }
+    }
+}

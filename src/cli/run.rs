@@ -1,0 +1,174 @@
+//! `tamma-bench run`: load the inputs, build the providers, run through the executor with
+//! a progress bar and Ctrl-C handling, print the summary.
+
+use super::interrupt::{resume_command, watch_ctrl_c};
+use super::progress::{follow, progress_bar};
+use super::{Exit, RunRecord, StoreArgs, print_json, runs, table};
+use anyhow::{Result, bail};
+use clap::Args;
+use serde::Serialize;
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use tamma_bench::core::executor::{AgentRuntime, Executor, RunOptions, RunReport};
+use tamma_bench::core::load::{LoadedAgents, check_agents_against, load_agents, load_benchmark};
+use tamma_bench::core::model::{RunStatus, RunSummary, TenantId};
+use tamma_bench::providers::{BuildError, build_provider};
+use tokio_util::sync::CancellationToken;
+
+/// Arguments of `run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Benchmark manifest (TOML).
+    #[arg(value_name = "BENCHMARK")]
+    pub benchmark: PathBuf,
+    /// Agents file (TOML, `[[agent]]` tables).
+    #[arg(long, value_name = "AGENTS")]
+    pub agents: PathBuf,
+    /// Repetitions of each case per agent (default: the benchmark's `epochs`).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub epochs: Option<u32>,
+    /// Trials in flight at once, over all agents.
+    #[arg(long, value_name = "N", default_value_t = 16, value_parser = parse_positive)]
+    pub concurrency: usize,
+    /// Run id: a new one is made when absent; an existing id of this tenant resumes that
+    /// run (with the same benchmark and agents files), skipping the trials already stored.
+    #[arg(long, value_name = "ID", value_parser = parse_run_id)]
+    pub run_id: Option<String>,
+    /// Stop scheduling trials when the remaining budget (USD, at the agents' prices) cannot
+    /// cover the next one.
+    #[arg(long, value_name = "USD", value_parser = parse_budget)]
+    pub budget_usd: Option<f64>,
+    /// Print the summary as one JSON object on stdout (and no progress bar).
+    #[arg(long)]
+    pub json: bool,
+    /// Store and tenant.
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+fn parse_positive(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!("expected a whole number of at least 1, got {s:?}")),
+    }
+}
+
+fn parse_budget(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(x) if x.is_finite() && x >= 0.0 => Ok(x),
+        _ => Err(format!("expected an amount in USD >= 0, got {s:?}")),
+    }
+}
+
+/// Run ids follow the rules of tenant ids, so they are safe in shells, paths and logs.
+fn parse_run_id(s: &str) -> Result<String, String> {
+    TenantId::new(s)
+        .map(|_| s.to_owned())
+        .map_err(|_| format!("expected 1-128 characters of [A-Za-z0-9._:-], got {s:?}"))
+}
+
+/// What `run --json` prints: the run's summary, its stored record, and what this
+/// execution did.
+#[derive(Debug, Serialize)]
+struct RunOutput<'a> {
+    #[serde(flatten)]
+    summary: &'a RunSummary,
+    run: RunRecord<'a>,
+    execution: Execution,
+}
+
+/// What one execution of `run` did (a resumed run adds to what is stored).
+#[derive(Debug, Serialize)]
+struct Execution {
+    written: u64,
+    skipped: u64,
+    spent_usd: f64,
+}
+
+/// Runs the benchmark and prints its summary.
+pub async fn execute(args: RunArgs) -> Result<Exit> {
+    let cx = args.store.context();
+    let benchmark = load_benchmark(&args.benchmark)?;
+    let loaded = load_agents(&args.agents)?;
+    check_agents_against(&loaded, &benchmark)?;
+    let agents = build_agents(&loaded)?;
+    let executor = Executor::new(args.store.open(true)?);
+
+    let bar = progress_bar(!args.json && std::io::stderr().is_terminal());
+    let progress = tokio::spawn(follow(executor.subscribe(), bar.clone()));
+    let (cancel, finished) = (CancellationToken::new(), CancellationToken::new());
+    tokio::spawn(watch_ctrl_c(cancel.clone(), finished.clone(), bar.clone()));
+    let options = RunOptions {
+        run_id: args.run_id.clone(),
+        epochs: args.epochs,
+        concurrency: args.concurrency,
+        budget_usd: args.budget_usd,
+        cancel,
+        ..RunOptions::default()
+    };
+    let result = executor.run(&cx, &benchmark, agents, options).await;
+    finished.cancel();
+    drop(executor); // closes the event channel, which ends `follow`
+    let _ = progress.await;
+    bar.finish_and_clear();
+    let report = result?;
+
+    if args.json {
+        print_json(&RunOutput {
+            summary: &report.summary,
+            run: RunRecord::new(&report.run),
+            execution: Execution {
+                written: report.written,
+                skipped: report.skipped,
+                spent_usd: report.spent_usd,
+            },
+        })?;
+    } else {
+        print_report(&report)?;
+    }
+    let id = &report.run.id;
+    match report.run.status {
+        RunStatus::Completed => Ok(Exit::Success),
+        RunStatus::Interrupted => {
+            eprintln!(
+                "run {id} was interrupted; its finished trials are saved. Resume it with:\n  {}",
+                resume_command(id)
+            );
+            Ok(Exit::Interrupted)
+        }
+        RunStatus::BudgetExhausted => {
+            eprintln!(
+                "run {id} stopped: the budget is exhausted. Resume it with a larger --budget-usd:\n  {}",
+                resume_command(id)
+            );
+            Ok(Exit::BudgetExhausted)
+        }
+        other => bail!("run {id} ended with status {}", other.as_str()),
+    }
+}
+
+/// One provider per agent; a build error is located in the agents file.
+fn build_agents(loaded: &LoadedAgents) -> Result<Vec<AgentRuntime>> {
+    let mut agents = Vec::with_capacity(loaded.agents.len());
+    for (i, config) in loaded.agents.iter().enumerate() {
+        let provider = build_provider(config, &loaded.base_dir).map_err(|e| match &e {
+            BuildError::Invalid { field, message, .. } => loaded.error(i, field, message.clone()),
+            _ => loaded.error(i, "provider", e.to_string()),
+        })?;
+        agents.push(AgentRuntime::new(config.clone(), provider));
+    }
+    Ok(agents)
+}
+
+fn print_report(report: &RunReport) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    runs::write_header(&mut out, &report.run)?;
+    writeln!(
+        out,
+        "this time  {} trials written, {} already stored, ${:.6} spent\n",
+        report.written, report.skipped, report.spent_usd
+    )?;
+    write!(out, "{}", table::summary_table(&report.summary).render())?;
+    out.flush()?;
+    Ok(())
+}
