@@ -12,30 +12,58 @@ fn allowed() -> BTreeMap<&'static str, BTreeSet<&'static str>> {
         (core, BTreeSet::new()),
         ("tamma-bench-providers", BTreeSet::from([core])),
         ("tamma-bench-privacy", BTreeSet::from([core])),
-        ("tamma-bench-optimize", BTreeSet::from([core, "tamma-bench-privacy"])),
-        ("tamma-bench", BTreeSet::from([core, "tamma-bench-providers", "tamma-bench-privacy", "tamma-bench-optimize"])),
+        (
+            "tamma-bench-optimize",
+            BTreeSet::from([core, "tamma-bench-privacy"]),
+        ),
+        (
+            "tamma-bench",
+            BTreeSet::from([
+                core,
+                "tamma-bench-providers",
+                "tamma-bench-privacy",
+                "tamma-bench-optimize",
+            ]),
+        ),
     ])
 }
 
 #[test]
 fn workspace_crates_depend_only_downwards() {
     let out = Command::new(env!("CARGO"))
-        .args(["metadata", "--format-version", "1", "--no-deps", "--offline"])
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--no-deps",
+            "--offline",
+        ])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .expect("cargo metadata runs");
-    assert!(out.status.success(), "cargo metadata failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "cargo metadata failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let meta: serde_json::Value = serde_json::from_slice(&out.stdout).expect("metadata is JSON");
     let allowed = allowed();
     let packages = meta["packages"].as_array().expect("packages");
     let names: BTreeSet<&str> = packages.iter().filter_map(|p| p["name"].as_str()).collect();
-    assert_eq!(names, allowed.keys().copied().collect(), "every workspace crate has a rule");
+    assert_eq!(
+        names,
+        allowed.keys().copied().collect(),
+        "every workspace crate has a rule"
+    );
     for p in packages {
         let name = p["name"].as_str().expect("name");
         for dep in p["dependencies"].as_array().expect("dependencies") {
             let dep_name = dep["name"].as_str().expect("dependency name");
             if names.contains(dep_name) && dep_name != name {
-                assert!(allowed[name].contains(dep_name), "{name} must not depend on {dep_name}");
+                assert!(
+                    allowed[name].contains(dep_name),
+                    "{name} must not depend on {dep_name}"
+                );
             }
         }
     }

@@ -114,8 +114,16 @@ pub(super) fn write_header(out: &mut impl Write, run: &Run) -> std::io::Result<(
         run.benchmark_id, run.benchmark_version, run.n_cases, run.epochs
     )?;
     writeln!(out, "status     {}", run.status.as_str())?;
-    writeln!(out, "created    {}", tamma_bench::core::model::utc_rfc3339(run.created_at_ms))?;
-    writeln!(out, "updated    {}", tamma_bench::core::model::utc_rfc3339(run.updated_at_ms))
+    writeln!(
+        out,
+        "created    {}",
+        tamma_bench::core::model::utc_rfc3339(run.created_at_ms)
+    )?;
+    writeln!(
+        out,
+        "updated    {}",
+        tamma_bench::core::model::utc_rfc3339(run.updated_at_ms)
+    )
 }
 
 fn agent_names(run: &Run) -> String {

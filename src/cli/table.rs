@@ -135,7 +135,6 @@ fn agent_row(a: &AgentSummary, scorer_errors: bool) -> Vec<String> {
     row
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::{Align, Table};

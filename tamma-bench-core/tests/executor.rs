@@ -69,10 +69,11 @@ impl Provider for Scripted {
         self.calls.fetch_add(1, Ordering::SeqCst);
         let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
         self.peak.fetch_max(now, Ordering::SeqCst);
-        self.attempts_seen
-            .lock()
-            .expect("attempts lock")
-            .push((cx.case_id.clone(), cx.attempt, Instant::now()));
+        self.attempts_seen.lock().expect("attempts lock").push((
+            cx.case_id.clone(),
+            cx.attempt,
+            Instant::now(),
+        ));
         if !self.delay.is_zero() {
             tokio::time::sleep(self.delay).await;
         }

@@ -77,8 +77,8 @@ impl ReplayProvider {
             field,
             message,
         };
-        let text =
-            std::fs::read_to_string(path).map_err(|e| err(None, None, format!("cannot read: {e}")))?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| err(None, None, format!("cannot read: {e}")))?;
         let mut by_epoch = HashMap::new();
         let mut any_epoch = HashMap::new();
         for (i, line) in text.lines().enumerate() {

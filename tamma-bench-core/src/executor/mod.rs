@@ -485,7 +485,10 @@ fn new_run(
 
 /// `BENCHMARK-YYYYMMDDTHHMMSS-XXXX`: sortable, readable, unique enough for one tenant.
 fn new_run_id(benchmark: &str, now_ms: i64) -> String {
-    let compact: String = crate::model::utc_rfc3339(now_ms).chars().filter(|c| c.is_ascii_alphanumeric()).collect();
+    let compact: String = crate::model::utc_rfc3339(now_ms)
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect();
     let suffix: u16 = rand::random();
     format!("{benchmark}-{}-{suffix:04x}", compact.trim_end_matches('Z'))
 }
@@ -493,8 +496,18 @@ fn new_run_id(benchmark: &str, now_ms: i64) -> String {
 /// Checks a caller-given run id: 1-128 characters of `[A-Za-z0-9._:-]` (safe in paths,
 /// shells and `RUN/AGENT` references).
 pub fn validate_run_id(id: &str) -> Result<(), RunError> {
-    let ok = !id.is_empty() && id.len() <= 128 && id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | ':' | '-'));
-    if ok { Ok(()) } else { Err(RunError::Invalid(format!("run id {id:?}: expected 1-128 characters of [A-Za-z0-9._:-]"))) }
+    let ok = !id.is_empty()
+        && id.len() <= 128
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | ':' | '-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(RunError::Invalid(format!(
+            "run id {id:?}: expected 1-128 characters of [A-Za-z0-9._:-]"
+        )))
+    }
 }
 
 #[cfg(test)]
