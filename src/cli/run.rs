@@ -8,11 +8,12 @@ use anyhow::{Result, bail};
 use clap::Args;
 use serde::Serialize;
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
-use tamma_bench::core::executor::{AgentRuntime, Executor, RunOptions, RunReport};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tamma_bench::core::executor::{AgentRuntime, Executor, RunOptions, RunReport, SharedFactory, validate_run_id};
 use tamma_bench::core::load::{LoadedAgents, check_agents_against, load_agents, load_benchmark};
-use tamma_bench::core::model::{RunStatus, RunSummary, TenantId};
-use tamma_bench::providers::{BuildError, build_provider};
+use tamma_bench::core::model::{RunStatus, RunSummary};
+use tamma_bench::providers::{BuildError, BuiltinProviders, build_provider};
 use tokio_util::sync::CancellationToken;
 
 /// Arguments of `run`.
@@ -60,11 +61,9 @@ fn parse_budget(s: &str) -> Result<f64, String> {
     }
 }
 
-/// Run ids follow the rules of tenant ids, so they are safe in shells, paths and logs.
+/// Run ids are safe in shells, paths and logs (the executor's rule).
 fn parse_run_id(s: &str) -> Result<String, String> {
-    TenantId::new(s)
-        .map(|_| s.to_owned())
-        .map_err(|_| format!("expected 1-128 characters of [A-Za-z0-9._:-], got {s:?}"))
+    validate_run_id(s).map(|()| s.to_owned()).map_err(|e| e.to_string())
 }
 
 /// What `run --json` prints: the run's summary, its stored record, and what this
@@ -104,6 +103,11 @@ pub async fn execute(args: RunArgs) -> Result<Exit> {
         concurrency: args.concurrency,
         budget_usd: args.budget_usd,
         cancel,
+        // Judges of model-graded scorers: any built-in provider kind; their relative
+        // paths (a judge's recording) resolve against the benchmark's folder.
+        providers: Some(SharedFactory(Arc::new(BuiltinProviders {
+            base_dir: args.benchmark.parent().map(Path::to_path_buf).unwrap_or_default(),
+        }))),
         ..RunOptions::default()
     };
     let result = executor.run(&cx, &benchmark, agents, options).await;

@@ -236,6 +236,14 @@ impl ProviderError {
     }
 }
 
+/// Builds providers from agent configurations: how scorers that call models (judges)
+/// get their provider without core knowing any provider. `tamma-bench-providers`
+/// implements it for the built-in kinds.
+pub trait ProviderFactory: Send + Sync {
+    /// The provider of `agent`, or why it cannot be built.
+    fn build(&self, agent: &crate::model::AgentConfig) -> Result<std::sync::Arc<dyn Provider>, String>;
+}
+
 /// A model provider: turns a request into a completion.
 #[async_trait]
 pub trait Provider: Send + Sync {

@@ -44,6 +44,7 @@ pub struct AgentAccumulator {
     n_infra: u64,
     n_scorer_errors: u64,
     n_cache_hits: u64,
+    n_uncertain: u64,
     tokens: TokenTotals,
     cost: f64,
     latency: LatencyHistogram,
@@ -63,8 +64,9 @@ impl AgentAccumulator {
             self.latency.record(t.latency_ms);
         }
         match &t.outcome {
-            Outcome::Scored { .. } => {
+            Outcome::Scored { scores } => {
                 self.n_scored += 1;
+                self.n_uncertain += u64::from(scores.first().is_some_and(|s| s.uncertain));
                 let acc = self
                     .cases
                     .entry(t.key.case_id.clone())
@@ -144,6 +146,7 @@ impl AgentAccumulator {
                 p95: self.latency.quantile(0.95),
             },
             n_cache_hits: self.n_cache_hits,
+            n_uncertain: self.n_uncertain,
         }
     }
 }

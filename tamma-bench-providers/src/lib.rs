@@ -7,7 +7,10 @@
 //!
 //! [`build_provider`] turns an agent configuration into a provider by its `provider` kind.
 
+pub mod factory;
 pub mod replay;
+
+pub use factory::BuiltinProviders;
 
 use std::path::Path;
 use std::sync::Arc;

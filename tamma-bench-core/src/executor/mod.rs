@@ -75,6 +75,18 @@ pub struct RunOptions {
     /// Cancel to stop scheduling: in-flight trials finish and are written, and the run
     /// is marked interrupted.
     pub cancel: CancellationToken,
+    /// Builds the providers of scorers that call models (judges).
+    pub providers: Option<SharedFactory>,
+}
+
+/// A shared [`ProviderFactory`](crate::provider::ProviderFactory).
+#[derive(Clone)]
+pub struct SharedFactory(pub Arc<dyn crate::provider::ProviderFactory>);
+
+impl std::fmt::Debug for SharedFactory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SharedFactory")
+    }
 }
 
 impl Default for RunOptions {
@@ -91,6 +103,7 @@ impl Default for RunOptions {
             default_max_tokens: 4096,
             batch_size: 256,
             cancel: CancellationToken::new(),
+            providers: None,
         }
     }
 }
@@ -169,7 +182,7 @@ impl Executor {
         let scorers: Arc<[Arc<dyn Scorer>]> = benchmark
             .scorers
             .iter()
-            .map(|s| s.build())
+            .map(|s| s.build_with(options.providers.as_ref().map(|f| f.0.as_ref())))
             .collect::<Result<Vec<_>, _>>()?
             .into();
         let epochs = options.epochs.unwrap_or(benchmark.epochs);

@@ -185,7 +185,7 @@ pub fn load_benchmark(path: impl AsRef<Path>) -> Result<Benchmark, LoadError> {
         .unwrap_or_else(|| "{{input}}".to_owned());
     let prompt = Template::parse(&prompt_src).map_err(|m| invalid("prompt", m))?;
     for (i, spec) in manifest.scorers.iter().enumerate() {
-        spec.build().map_err(|e| {
+        spec.validate().map_err(|e| {
             let line = header_lines(&src, "scorer").get(i).copied();
             LoadError::new(
                 LoadErrorKind::Invalid,

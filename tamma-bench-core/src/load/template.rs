@@ -20,6 +20,12 @@ const VARIABLES: [&str; 4] = ["input", "id", "target", "cluster"];
 impl Template {
     /// Parses `source`. Unknown variables and unclosed braces are errors.
     pub fn parse(source: &str) -> Result<Self, String> {
+        Self::parse_with(source, &[])
+    }
+
+    /// Parses `source`, allowing the variables in `extra` besides the case's (a judge's
+    /// rubric adds `output`).
+    pub fn parse_with(source: &str, extra: &[&str]) -> Result<Self, String> {
         let mut parts = Vec::new();
         let mut rest = source;
         while let Some(start) = rest.find("{{") {
@@ -32,6 +38,7 @@ impl Template {
                 .ok_or_else(|| "unclosed `{{` in template".to_owned())?;
             let name = after[..end].trim();
             let known = VARIABLES.contains(&name)
+                || extra.contains(&name)
                 || name
                     .strip_prefix("metadata.")
                     .is_some_and(|k| !k.is_empty());
@@ -51,10 +58,18 @@ impl Template {
 
     /// Renders the template for `case`. A `metadata.KEY` the case lacks is an error naming it.
     pub fn render(&self, case: &Case) -> Result<String, String> {
+        self.render_with(case, &[])
+    }
+
+    /// Renders the template for `case` with values for the extra variables.
+    pub fn render_with(&self, case: &Case, extra: &[(&str, &str)]) -> Result<String, String> {
         let mut out = String::new();
         for part in &self.parts {
             match part {
                 Part::Text(t) => out.push_str(t),
+                Part::Var(v) if extra.iter().any(|(k, _)| k == v) => {
+                    out.push_str(extra.iter().find(|(k, _)| k == v).map_or("", |(_, x)| x));
+                }
                 Part::Var(v) => match v.as_str() {
                     "input" => out.push_str(&case.input.as_text()),
                     "id" => out.push_str(&case.id),

@@ -126,6 +126,9 @@ pub struct AgentSummary {
     pub latency_ms: LatencySummary,
     /// Trials answered from a response cache.
     pub n_cache_hits: u64,
+    /// Scored trials whose headline score is marked uncertain (judges disagreed).
+    #[serde(default)]
+    pub n_uncertain: u64,
 }
 
 /// The score under one epoch reducer.

@@ -41,6 +41,10 @@ pub struct Score {
     /// Why, in a few words, where the scorer has something to say.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub explanation: Option<String>,
+    /// The scorer is not sure: its repeated judgements fell on both sides of the pass
+    /// threshold. The value is kept (not flipped); reports count these.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub uncertain: bool,
 }
 
 impl Score {
@@ -51,6 +55,7 @@ impl Score {
             value: if passed { 1.0 } else { 0.0 },
             answer: None,
             explanation: None,
+            uncertain: false,
         }
     }
 

@@ -48,6 +48,7 @@ impl Scorer for JsonScorer {
                     value: 0.0,
                     answer: None,
                     explanation: Some(format!("invalid JSON: {e}")),
+                    uncertain: false,
                 });
             }
         };
@@ -61,6 +62,7 @@ impl Scorer for JsonScorer {
             value: f64::from(u8::from(explanation.is_none())),
             answer: None,
             explanation,
+            uncertain: false,
         })
     }
 }

@@ -6,6 +6,7 @@
 
 mod choice;
 mod json;
+mod judge;
 mod numeric;
 mod text;
 
@@ -17,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 pub use choice::extract_choice;
+pub use judge::{DEFAULT_GRADE_PATTERN, DEFAULT_RUBRIC, JudgeOptions, default_grades};
 pub use numeric::extract_last_number;
 pub use text::{Normalization, normalize, token_f1};
 
@@ -128,6 +130,35 @@ pub enum ScorerSpec {
         #[serde(default)]
         threshold: Option<f64>,
     },
+    /// One or more judge models grade the output against a rubric, with partial credit,
+    /// majority over judges and re-judgements for reliability.
+    ModelGraded {
+        /// The judges: agent configurations (`[[scorer.judges]]`).
+        judges: Vec<crate::model::AgentConfig>,
+        /// Rubric template: the case's variables plus `{{output}}`; a QA rubric by default.
+        #[serde(default)]
+        rubric: Option<String>,
+        /// Regex whose first group is the grade (default `GRADE:\s*([CPI])`).
+        #[serde(default)]
+        grade_pattern: Option<String>,
+        /// Credit per grade (default C = 1, P = 0.5, I = 0).
+        #[serde(default)]
+        grades: Option<std::collections::BTreeMap<String, f64>>,
+        /// Judgements per judge and output (default 1; 3 or more measure reliability).
+        #[serde(default = "default_rejudge")]
+        rejudge: u32,
+        /// Pass threshold on the credit scale (default 0.5).
+        #[serde(default = "default_threshold")]
+        threshold: f64,
+    },
+}
+
+fn default_rejudge() -> u32 {
+    1
+}
+
+fn default_threshold() -> f64 {
+    0.5
 }
 
 impl ScorerSpec {
@@ -141,6 +172,7 @@ impl ScorerSpec {
             Self::Choice { .. } => "choice",
             Self::Json { .. } => "json",
             Self::F1 { .. } => "f1",
+            Self::ModelGraded { .. } => "model_graded",
         }
     }
 
@@ -151,8 +183,44 @@ impl ScorerSpec {
         }
     }
 
-    /// Builds the scorer, validating its options.
+    /// Builds the scorer, validating its options. Scorers that call models (judges)
+    /// need a provider factory: see [`ScorerSpec::build_with`].
     pub fn build(&self) -> Result<Arc<dyn Scorer>, ScoreError> {
+        self.build_with(None)
+    }
+
+    /// Checks the options without building anything that calls a model.
+    pub fn validate(&self) -> Result<(), ScoreError> {
+        match self.judge_options() {
+            Some(o) => judge::validate(&o),
+            None => self.build_local().map(|_| ()),
+        }
+    }
+
+    fn judge_options(&self) -> Option<JudgeOptions> {
+        match self {
+            Self::ModelGraded { judges, rubric, grade_pattern, grades, rejudge, threshold } => Some(JudgeOptions {
+                judges: judges.clone(),
+                rubric: rubric.clone(),
+                grade_pattern: grade_pattern.clone(),
+                grades: grades.clone(),
+                rejudge: *rejudge,
+                threshold: *threshold,
+            }),
+            _ => None,
+        }
+    }
+
+    /// Builds the scorer; `providers` builds the providers of judges.
+    pub fn build_with(&self, providers: Option<&dyn crate::provider::ProviderFactory>) -> Result<Arc<dyn Scorer>, ScoreError> {
+        if let Some(o) = self.judge_options() {
+            return Ok(Arc::new(judge::ModelGraded::new(&o, providers)?));
+        }
+        self.build_local()
+    }
+
+    /// Builds a scorer that calls no model.
+    fn build_local(&self) -> Result<Arc<dyn Scorer>, ScoreError> {
         Ok(match self {
             Self::Exact { normalize } => Arc::new(text::Exact::new(normalize.clone())),
             Self::Includes { ignore_case } => Arc::new(text::Includes {
@@ -181,6 +249,9 @@ impl ScorerSpec {
             Self::F1 { threshold } => Arc::new(text::F1 {
                 threshold: *threshold,
             }),
+            Self::ModelGraded { .. } => {
+                return Err(invalid("model_graded", "needs a provider factory to build its judges"));
+            }
         })
     }
 }

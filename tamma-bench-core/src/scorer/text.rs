@@ -268,6 +268,7 @@ impl Scorer for F1 {
             value,
             answer: None,
             explanation: Some(format!("f1={best:.4}")),
+            uncertain: false,
         })
     }
 }
