@@ -89,6 +89,15 @@ impl Fixture {
             .expect("run tamma-bench")
     }
 
+    /// Runs the binary in the folder without `--db` (for commands that take none).
+    fn tb_no_db(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_tamma-bench"))
+            .args(args)
+            .current_dir(self.dir.path())
+            .output()
+            .expect("run tamma-bench")
+    }
+
     /// `run benchmark.toml --agents agents.toml --json EXTRA...`, which must succeed.
     fn run_json(&self, extra: &[&str]) -> Value {
         let mut args = vec!["run", "benchmark.toml", "--agents", "agents.toml", "--json"];
@@ -453,5 +462,68 @@ fn an_invalid_tenant_id_is_a_usage_error() {
         stderr(&out).contains("invalid tenant id"),
         "{}",
         stderr(&out)
+    );
+}
+
+#[test]
+fn compare_prints_the_paired_comparison_as_json_and_as_a_table() {
+    let f = Fixture::new();
+    let run = f.run_json(&["--run-id", "r1"]);
+    assert_eq!(run["run_id"], "r1");
+    let out = f.tb(&["compare", "r1/alpha", "r1/beta", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let c = json(&out);
+    assert_eq!(c["n_pairs"], 5);
+    // alpha 4/5, beta 2/5 on the same cases: A − B = +0.4; discordant pairs 2 vs 0.
+    assert!((c["mean_diff"].as_f64().unwrap() - 0.4).abs() < 1e-12);
+    assert_eq!(c["test"]["name"], "mcnemar_exact");
+    assert!((c["test"]["p_value"].as_f64().unwrap() - 0.5).abs() < 1e-12);
+    for field in ["se", "ci_low", "ci_high", "correlation", "verdict"] {
+        assert!(c.get(field).is_some(), "{field}");
+    }
+    assert_eq!(c["verdict"], "inconclusive", "five cases decide nothing");
+    let table = f.tb(&["compare", "r1/alpha", "r1/beta"]);
+    assert_eq!(table.status.code(), Some(0));
+    assert!(
+        stdout(&table).contains("overall") && stdout(&table).contains("+40.0"),
+        "{}",
+        stdout(&table)
+    );
+    let ambiguous = f.tb(&["compare", "r1", "r1/beta"]);
+    assert_ne!(ambiguous.status.code(), Some(0));
+    assert!(
+        stderr(&ambiguous).contains("r1/AGENT"),
+        "{}",
+        stderr(&ambiguous)
+    );
+}
+
+#[test]
+fn plan_reproduces_millers_969_questions() {
+    let f = Fixture::new();
+    let out = f.tb_no_db(&[
+        "plan",
+        "--effect",
+        "3",
+        "--variance",
+        "0.1111111111111111",
+        "--correlation",
+        "0.5",
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(json(&out)["n"], 969);
+    let out = f.tb_no_db(&[
+        "plan",
+        "--cases",
+        "969",
+        "--variance",
+        "0.1111111111111111",
+        "--json",
+    ]);
+    assert!((json(&out)["effect_points"].as_f64().unwrap() - 3.0).abs() < 0.01);
+    assert_ne!(
+        f.tb_no_db(&["plan", "--effect", "-1"]).status.code(),
+        Some(0)
     );
 }

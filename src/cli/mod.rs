@@ -2,8 +2,10 @@
 //! one module per command. Each command builds from the library crates and prints; no
 //! domain logic lives here.
 
+mod compare;
 mod export;
 mod interrupt;
+mod plan;
 mod progress;
 mod run;
 mod runs;
@@ -55,6 +57,11 @@ pub enum Command {
     Export(export::ExportArgs),
     /// Print the JSON Schema of an input file.
     Schema(schema::SchemaArgs),
+    /// Compare two results (`RUN_ID` or `RUN_ID/AGENT`) case by case: difference, interval,
+    /// test, verdict, and per tag with Holm / Benjamini-Hochberg corrections.
+    Compare(compare::CompareArgs),
+    /// Plan: cases needed to detect an effect, or the effect n cases detect.
+    Plan(plan::PlanArgs),
 }
 
 /// Where results are stored and who is asking: shared by every command that reads or
@@ -130,6 +137,8 @@ pub async fn dispatch(cli: Cli) -> Result<Exit> {
         Command::Show(args) => runs::show(args).await,
         Command::Export(args) => export::execute(args).await,
         Command::Schema(args) => schema::execute(&args),
+        Command::Compare(args) => compare::execute(args).await,
+        Command::Plan(args) => plan::execute(&args),
     }
 }
 
