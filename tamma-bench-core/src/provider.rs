@@ -155,6 +155,8 @@ pub enum ProviderErrorKind {
     Cancelled,
     /// The replay provider has no recording for this case and epoch.
     MissingRecording,
+    /// The account's quota or credit is spent (a 429 that waiting will not fix).
+    QuotaExhausted,
 }
 
 impl ProviderErrorKind {
@@ -181,6 +183,7 @@ impl ProviderErrorKind {
             Self::Plugin => "plugin",
             Self::Cancelled => "cancelled",
             Self::MissingRecording => "missing_recording",
+            Self::QuotaExhausted => "quota_exhausted",
         }
     }
 
@@ -241,7 +244,10 @@ impl ProviderError {
 /// implements it for the built-in kinds.
 pub trait ProviderFactory: Send + Sync {
     /// The provider of `agent`, or why it cannot be built.
-    fn build(&self, agent: &crate::model::AgentConfig) -> Result<std::sync::Arc<dyn Provider>, String>;
+    fn build(
+        &self,
+        agent: &crate::model::AgentConfig,
+    ) -> Result<std::sync::Arc<dyn Provider>, String>;
 }
 
 /// A model provider: turns a request into a completion.

@@ -1,0 +1,262 @@
+//! Anthropic Messages API: `POST {base_url}/v1/messages`.
+
+use super::errors::{VendorError, says_context_length};
+use super::{Endpoint, HttpConfig, HttpConfigError, Reply, SecretString};
+use crate::BuildError;
+use async_trait::async_trait;
+use reqwest::header::HeaderName;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use tamma_bench_core::model::{AgentConfig, Role};
+use tamma_bench_core::provider::{
+    CallContext, Completion, CompletionRequest, Provider, ProviderError, ProviderErrorKind,
+    ToolCall, Usage,
+};
+
+/// The public Anthropic API.
+pub const DEFAULT_BASE_URL: &str = "https://api.anthropic.com";
+/// The API version sent in `anthropic-version`.
+pub const API_VERSION: &str = "2023-06-01";
+/// `max_tokens` when the request sets none (the API requires one).
+pub const DEFAULT_MAX_TOKENS: u32 = 1024;
+
+/// Anthropic's Messages API.
+///
+/// Sends the key as `x-api-key` with `anthropic-version: 2023-06-01`; system messages go
+/// to the top-level `system`; `tool_use` blocks become tool calls; input tokens count
+/// cache reads and writes. A `refusal` stop reason is a
+/// [`ProviderErrorKind::ContentFilter`] error; 529 "overloaded" is retryable. The API has
+/// no seed and no JSON mode: those request fields are not sent.
+#[derive(Debug)]
+pub struct AnthropicProvider {
+    endpoint: Endpoint,
+}
+
+impl AnthropicProvider {
+    /// A provider for the server `config` describes (Anthropic's when it names none).
+    pub fn new(config: HttpConfig) -> Result<Self, HttpConfigError> {
+        if config.api_key.is_none() {
+            return Err(HttpConfigError::MissingKey {
+                vendor: "anthropic",
+            });
+        }
+        let key = |key: &SecretString| -> (HeaderName, String) {
+            (
+                HeaderName::from_static("x-api-key"),
+                key.expose().to_owned(),
+            )
+        };
+        let fixed = [("anthropic-version", API_VERSION)];
+        let endpoint = Endpoint::new("anthropic", config, DEFAULT_BASE_URL, key, &fixed)?;
+        Ok(Self { endpoint })
+    }
+
+    /// The provider of an `anthropic` agent: its `base_url`, and the key in the variable
+    /// `api_key_env` names (`ANTHROPIC_API_KEY` when it names none).
+    pub fn from_agent(agent: &AgentConfig) -> Result<Self, BuildError> {
+        Self::from_agent_with(agent, &super::secret::process_env)
+    }
+
+    pub(crate) fn from_agent_with(
+        agent: &AgentConfig,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self, BuildError> {
+        let config = super::config_from_agent(agent, Some("ANTHROPIC_API_KEY"), env)?;
+        Self::new(config).map_err(|e| super::build_error(agent, e))
+    }
+}
+
+#[async_trait]
+impl Provider for AnthropicProvider {
+    fn name(&self) -> &str {
+        "anthropic"
+    }
+
+    async fn complete(
+        &self,
+        request: &CompletionRequest,
+        _cx: &CallContext,
+    ) -> Result<Completion, ProviderError> {
+        let url = self.endpoint.url(&["v1", "messages"]);
+        let reply = self
+            .endpoint
+            .post(url, &MessagesRequest::from(request))
+            .await?;
+        if !reply.status.is_success() {
+            return Err(self.endpoint.failure(&reply, vendor_error(&reply.body)));
+        }
+        let response: MessagesResponse = self.endpoint.decode(&reply)?;
+        completion(&reply, response)
+    }
+}
+
+fn completion(reply: &Reply, response: MessagesResponse) -> Result<Completion, ProviderError> {
+    if response.stop_reason.as_deref() == Some("refusal") {
+        return Err(ProviderError::new(
+            ProviderErrorKind::ContentFilter,
+            "anthropic: the model's output was stopped by a safety classifier (stop_reason refusal)",
+        ));
+    }
+    let mut text = String::new();
+    let mut tool_calls = Vec::new();
+    for block in response.content {
+        match block {
+            Block::Text { text: t } => text.push_str(&t),
+            Block::ToolUse { id, name, input } => tool_calls.push(ToolCall {
+                id,
+                name,
+                arguments: input,
+            }),
+            Block::Other => {}
+        }
+    }
+    let u = response.usage.unwrap_or_default();
+    Ok(Completion {
+        text,
+        tool_calls,
+        usage: Usage {
+            input_tokens: u.input_tokens
+                + u.cache_creation_input_tokens.unwrap_or(0)
+                + u.cache_read_input_tokens.unwrap_or(0),
+            output_tokens: u.output_tokens,
+        },
+        latency_ms: reply.latency_ms,
+        cost_usd: None,
+        stop_reason: response.stop_reason,
+        cache_hit: false,
+    })
+}
+
+/// Anthropic's error body `{"type": "error", "error": {"type", "message"}}`.
+fn vendor_error(body: &[u8]) -> VendorError {
+    let Ok(v) = serde_json::from_slice::<Value>(body) else {
+        return VendorError::raw(body);
+    };
+    let error = v.get("error").unwrap_or(&v);
+    let text = |key: &str| error.get(key).and_then(Value::as_str).unwrap_or("");
+    let message = match text("message") {
+        "" => String::from_utf8_lossy(body).into_owned(),
+        m => m.to_owned(),
+    };
+    let hint = match text("type") {
+        _ if says_context_length(&message) => Some(ProviderErrorKind::ContextLength),
+        "authentication_error" | "permission_error" => Some(ProviderErrorKind::Auth),
+        "rate_limit_error" => Some(ProviderErrorKind::RateLimited),
+        "overloaded_error" | "api_error" => Some(ProviderErrorKind::Unavailable),
+        _ => None,
+    };
+    VendorError {
+        message,
+        hint,
+        retry_after: None,
+    }
+}
+
+#[derive(Serialize)]
+struct MessagesRequest<'a> {
+    model: &'a str,
+    max_tokens: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    system: Option<String>,
+    messages: Vec<WireMessage<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    temperature: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    top_p: Option<f64>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    stop_sequences: &'a [String],
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    tools: Vec<ToolSpec<'a>>,
+}
+
+#[derive(Serialize)]
+struct WireMessage<'a> {
+    role: &'static str,
+    content: &'a str,
+}
+
+#[derive(Serialize)]
+struct ToolSpec<'a> {
+    name: &'a str,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    description: &'a str,
+    input_schema: &'a Value,
+}
+
+impl<'a> From<&'a CompletionRequest> for MessagesRequest<'a> {
+    fn from(r: &'a CompletionRequest) -> Self {
+        let system: Vec<&str> = r
+            .messages
+            .iter()
+            .filter(|m| m.role == Role::System)
+            .map(|m| m.content.as_str())
+            .collect();
+        Self {
+            model: &r.model,
+            max_tokens: r.max_tokens.unwrap_or(DEFAULT_MAX_TOKENS),
+            system: (!system.is_empty()).then(|| system.join("\n\n")),
+            messages: r
+                .messages
+                .iter()
+                .filter(|m| m.role != Role::System)
+                .map(|m| WireMessage {
+                    role: if m.role == Role::Assistant {
+                        "assistant"
+                    } else {
+                        "user"
+                    },
+                    content: &m.content,
+                })
+                .collect(),
+            temperature: r.temperature,
+            top_p: r.top_p,
+            stop_sequences: &r.stop,
+            tools: r
+                .tools
+                .iter()
+                .map(|t| ToolSpec {
+                    name: &t.name,
+                    description: &t.description,
+                    input_schema: &t.parameters,
+                })
+                .collect(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct MessagesResponse {
+    content: Vec<Block>,
+    #[serde(default)]
+    stop_reason: Option<String>,
+    #[serde(default)]
+    usage: Option<WireUsage>,
+}
+
+#[derive(Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum Block {
+    Text {
+        text: String,
+    },
+    ToolUse {
+        id: String,
+        name: String,
+        input: Value,
+    },
+    /// Thinking, server tool results, and blocks newer than this code.
+    #[serde(other)]
+    Other,
+}
+
+#[derive(Deserialize, Default)]
+struct WireUsage {
+    #[serde(default)]
+    input_tokens: u64,
+    #[serde(default)]
+    output_tokens: u64,
+    #[serde(default)]
+    cache_creation_input_tokens: Option<u64>,
+    #[serde(default)]
+    cache_read_input_tokens: Option<u64>,
+}

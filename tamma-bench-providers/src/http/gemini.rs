@@ -1,0 +1,385 @@
+//! Google Gemini: `POST {base_url}/v1beta/models/{model}:generateContent`.
+
+use super::errors::{VendorError, says_context_length};
+use super::{Endpoint, HttpConfig, HttpConfigError, Reply, SecretString};
+use crate::BuildError;
+use async_trait::async_trait;
+use reqwest::header::HeaderName;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use tamma_bench_core::model::{AgentConfig, Role};
+use tamma_bench_core::provider::{
+    CallContext, Completion, CompletionRequest, Provider, ProviderError, ProviderErrorKind,
+    ResponseFormat, ToolCall, Usage,
+};
+
+/// The public Gemini API.
+pub const DEFAULT_BASE_URL: &str = "https://generativelanguage.googleapis.com";
+
+/// Finish and block reasons that mean the content was filtered.
+const FILTERED: [&str; 7] = [
+    "SAFETY",
+    "BLOCKLIST",
+    "PROHIBITED_CONTENT",
+    "SPII",
+    "RECITATION",
+    "IMAGE_SAFETY",
+    "OTHER_BLOCK",
+];
+
+/// Google's Gemini API (`generateContent`).
+///
+/// Sends the key in `x-goog-api-key` (never in the URL); system messages become
+/// `systemInstruction`; sampling goes in `generationConfig`; `functionCall` parts become
+/// tool calls; output tokens include thinking tokens. A filtered candidate (`SAFETY`,
+/// `RECITATION`, ...) or a blocked prompt is a [`ProviderErrorKind::ContentFilter`] error.
+#[derive(Debug)]
+pub struct GeminiProvider {
+    endpoint: Endpoint,
+}
+
+impl GeminiProvider {
+    /// A provider for the server `config` describes (Google's when it names none).
+    pub fn new(config: HttpConfig) -> Result<Self, HttpConfigError> {
+        if config.api_key.is_none() {
+            return Err(HttpConfigError::MissingKey { vendor: "gemini" });
+        }
+        let key = |key: &SecretString| -> (HeaderName, String) {
+            (
+                HeaderName::from_static("x-goog-api-key"),
+                key.expose().to_owned(),
+            )
+        };
+        let endpoint = Endpoint::new("gemini", config, DEFAULT_BASE_URL, key, &[])?;
+        Ok(Self { endpoint })
+    }
+
+    /// The provider of a `gemini` agent: its `base_url`, and the key in the variable
+    /// `api_key_env` names (`GEMINI_API_KEY` when it names none).
+    pub fn from_agent(agent: &AgentConfig) -> Result<Self, BuildError> {
+        Self::from_agent_with(agent, &super::secret::process_env)
+    }
+
+    pub(crate) fn from_agent_with(
+        agent: &AgentConfig,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self, BuildError> {
+        let config = super::config_from_agent(agent, Some("GEMINI_API_KEY"), env)?;
+        Self::new(config).map_err(|e| super::build_error(agent, e))
+    }
+}
+
+#[async_trait]
+impl Provider for GeminiProvider {
+    fn name(&self) -> &str {
+        "gemini"
+    }
+
+    async fn complete(
+        &self,
+        request: &CompletionRequest,
+        _cx: &CallContext,
+    ) -> Result<Completion, ProviderError> {
+        let model = request.model.trim_start_matches("models/");
+        let method = format!("{model}:generateContent");
+        let url = self.endpoint.url(&["v1beta", "models", &method]);
+        let reply = self
+            .endpoint
+            .post(url, &GenerateRequest::from(request))
+            .await?;
+        if !reply.status.is_success() {
+            return Err(self.endpoint.failure(&reply, vendor_error(&reply.body)));
+        }
+        let response: GenerateResponse = self.endpoint.decode(&reply)?;
+        completion(&self.endpoint, &reply, response)
+    }
+}
+
+fn completion(
+    endpoint: &Endpoint,
+    reply: &Reply,
+    response: GenerateResponse,
+) -> Result<Completion, ProviderError> {
+    let filtered = |what: &str, reason: &str| {
+        ProviderError::new(
+            ProviderErrorKind::ContentFilter,
+            format!("gemini: the {what} was blocked ({reason})"),
+        )
+    };
+    let Some(candidate) = response.candidates.into_iter().next() else {
+        return match response.prompt_feedback.and_then(|f| f.block_reason) {
+            Some(reason) => Err(filtered("prompt", &reason)),
+            None => Err(endpoint.nonsense("no candidates", reply)),
+        };
+    };
+    if let Some(reason) = candidate
+        .finish_reason
+        .as_deref()
+        .filter(|r| FILTERED.contains(r))
+    {
+        return Err(filtered("output", reason));
+    }
+    let mut text = String::new();
+    let mut tool_calls = Vec::new();
+    let parts = candidate.content.map(|c| c.parts).unwrap_or_default();
+    for (i, part) in parts.into_iter().enumerate() {
+        if let Some(call) = part.function_call {
+            tool_calls.push(ToolCall {
+                id: call.id.unwrap_or_else(|| format!("call_{i}")),
+                name: call.name,
+                arguments: match call.args {
+                    Value::Null => Value::Object(Default::default()),
+                    args => args,
+                },
+            });
+        } else if let Some(t) = part.text.filter(|_| !part.thought) {
+            text.push_str(&t);
+        }
+    }
+    let u = response.usage_metadata.unwrap_or_default();
+    Ok(Completion {
+        text,
+        tool_calls,
+        usage: Usage {
+            input_tokens: u.prompt_token_count,
+            output_tokens: u.candidates_token_count + u.thoughts_token_count,
+        },
+        latency_ms: reply.latency_ms,
+        cost_usd: None,
+        stop_reason: candidate.finish_reason,
+        cache_hit: false,
+    })
+}
+
+/// Google's error body `{"error": {"code", "message", "status", "details": [...]}}`, with
+/// the wait of a `RetryInfo` detail and the reason of an `ErrorInfo` detail.
+fn vendor_error(body: &[u8]) -> VendorError {
+    let Ok(v) = serde_json::from_slice::<Value>(body) else {
+        return VendorError::raw(body);
+    };
+    let error = v.get("error").unwrap_or(&v);
+    let message = match error.get("message").and_then(Value::as_str) {
+        Some(m) => m.to_owned(),
+        None => String::from_utf8_lossy(body).into_owned(),
+    };
+    let details = error.get("details").and_then(Value::as_array);
+    let detail = |key: &str| {
+        details
+            .into_iter()
+            .flatten()
+            .find_map(|d| d.get(key).and_then(Value::as_str))
+    };
+    let status = error.get("status").and_then(Value::as_str).unwrap_or("");
+    let hint = if says_context_length(&message) {
+        Some(ProviderErrorKind::ContextLength)
+    } else if detail("reason") == Some("API_KEY_INVALID")
+        || matches!(status, "UNAUTHENTICATED" | "PERMISSION_DENIED")
+    {
+        Some(ProviderErrorKind::Auth)
+    } else if status == "RESOURCE_EXHAUSTED" {
+        Some(ProviderErrorKind::RateLimited)
+    } else {
+        None
+    };
+    VendorError {
+        message,
+        hint,
+        retry_after: detail("retryDelay").and_then(super::wait::parse_go_duration),
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct GenerateRequest<'a> {
+    contents: Vec<Content<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    system_instruction: Option<SystemInstruction>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    tools: Vec<ToolSpec<'a>>,
+    #[serde(skip_serializing_if = "GenerationConfig::is_empty")]
+    generation_config: GenerationConfig<'a>,
+}
+
+#[derive(Serialize)]
+struct Content<'a> {
+    role: &'static str,
+    parts: [TextPart<'a>; 1],
+}
+
+#[derive(Serialize)]
+struct TextPart<'a> {
+    text: &'a str,
+}
+
+#[derive(Serialize)]
+struct SystemInstruction {
+    parts: [JoinedText; 1],
+}
+
+#[derive(Serialize)]
+struct JoinedText {
+    text: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ToolSpec<'a> {
+    function_declarations: Vec<FunctionDeclaration<'a>>,
+}
+
+#[derive(Serialize)]
+struct FunctionDeclaration<'a> {
+    name: &'a str,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    description: &'a str,
+    parameters: &'a Value,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct GenerationConfig<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    temperature: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    top_p: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_output_tokens: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    seed: Option<i64>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    stop_sequences: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    response_mime_type: Option<&'static str>,
+}
+
+impl GenerationConfig<'_> {
+    fn is_empty(&self) -> bool {
+        self.temperature.is_none()
+            && self.top_p.is_none()
+            && self.max_output_tokens.is_none()
+            && self.seed.is_none()
+            && self.stop_sequences.is_empty()
+            && self.response_mime_type.is_none()
+    }
+}
+
+impl<'a> From<&'a CompletionRequest> for GenerateRequest<'a> {
+    fn from(r: &'a CompletionRequest) -> Self {
+        let system: Vec<&str> = r
+            .messages
+            .iter()
+            .filter(|m| m.role == Role::System)
+            .map(|m| m.content.as_str())
+            .collect();
+        let declarations: Vec<FunctionDeclaration<'a>> = r
+            .tools
+            .iter()
+            .map(|t| FunctionDeclaration {
+                name: &t.name,
+                description: &t.description,
+                parameters: &t.parameters,
+            })
+            .collect();
+        Self {
+            contents: r
+                .messages
+                .iter()
+                .filter(|m| m.role != Role::System)
+                .map(|m| Content {
+                    role: if m.role == Role::Assistant {
+                        "model"
+                    } else {
+                        "user"
+                    },
+                    parts: [TextPart { text: &m.content }],
+                })
+                .collect(),
+            system_instruction: (!system.is_empty()).then(|| SystemInstruction {
+                parts: [JoinedText {
+                    text: system.join("\n\n"),
+                }],
+            }),
+            tools: if declarations.is_empty() {
+                Vec::new()
+            } else {
+                vec![ToolSpec {
+                    function_declarations: declarations,
+                }]
+            },
+            generation_config: GenerationConfig {
+                temperature: r.temperature,
+                top_p: r.top_p,
+                max_output_tokens: r.max_tokens,
+                seed: r.seed,
+                stop_sequences: &r.stop,
+                response_mime_type: (r.response_format == ResponseFormat::Json)
+                    .then_some("application/json"),
+            },
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GenerateResponse {
+    #[serde(default)]
+    candidates: Vec<Candidate>,
+    #[serde(default)]
+    prompt_feedback: Option<PromptFeedback>,
+    #[serde(default)]
+    usage_metadata: Option<UsageMetadata>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Candidate {
+    #[serde(default)]
+    content: Option<CandidateContent>,
+    #[serde(default)]
+    finish_reason: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct CandidateContent {
+    #[serde(default)]
+    parts: Vec<Part>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Part {
+    #[serde(default)]
+    text: Option<String>,
+    /// A thought summary, not the answer.
+    #[serde(default)]
+    thought: bool,
+    #[serde(default)]
+    function_call: Option<FunctionCall>,
+}
+
+#[derive(Deserialize)]
+struct FunctionCall {
+    #[serde(default)]
+    id: Option<String>,
+    name: String,
+    #[serde(default)]
+    args: Value,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PromptFeedback {
+    #[serde(default)]
+    block_reason: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct UsageMetadata {
+    #[serde(default)]
+    prompt_token_count: u64,
+    #[serde(default)]
+    candidates_token_count: u64,
+    #[serde(default)]
+    thoughts_token_count: u64,
+}

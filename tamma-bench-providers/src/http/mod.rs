@@ -1,0 +1,360 @@
+//! HTTP providers: [`OpenAiProvider`] (OpenAI-compatible chat completions: OpenAI, vLLM,
+//! Ollama, llama.cpp, LM Studio, Together, Groq, OpenRouter), [`AnthropicProvider`]
+//! (Messages API) and [`GeminiProvider`] (`generateContent`).
+//!
+//! All three build their pooled HTTP/1.1 client the same way (rustls, platform roots, no
+//! redirects) and share one mapping of failures onto
+//! [`ProviderErrorKind`](tamma_bench_core::provider::ProviderErrorKind): 401/403 auth; 429 rate limited with the advertised wait; context length and content
+//! filtering from the vendor's body; other 4xx invalid request; 5xx and 529 unavailable;
+//! no answer in time timeout; connection failures transport; a 2xx body that is not the
+//! vendor's documented shape decode.
+//!
+//! Keys are read from the environment variable an agent names, travel only in a request
+//! header (never in a URL), print as `<redacted>`, and are scrubbed from every error
+//! message. Dropping a call's future aborts its request.
+//!
+//! Core messages carry no tool-call id, so a `tool` message is sent as a user message.
+//!
+//! ```
+//! use std::time::Duration;
+//! use tamma_bench_core::provider::Provider;
+//! use tamma_bench_providers::http::{HttpConfig, OpenAiProvider, SecretString};
+//!
+//! // A local llama.cpp / vLLM / Ollama server needs no key.
+//! let local = OpenAiProvider::new(HttpConfig::new("http://127.0.0.1:8089/v1"))?;
+//! assert_eq!(local.name(), "openai");
+//!
+//! // A key prints as `<redacted>`, wherever it ends up.
+//! let config = HttpConfig::default()
+//!     .with_api_key(SecretString::new("sk-example"))
+//!     .with_timeout(Duration::from_secs(60));
+//! let hosted = OpenAiProvider::new(config)?;
+//! assert!(!format!("{hosted:?}").contains("sk-example"));
+//! # Ok::<(), tamma_bench_providers::http::HttpConfigError>(())
+//! ```
+
+mod anthropic;
+mod errors;
+mod gemini;
+mod openai;
+mod secret;
+#[cfg(test)]
+mod tests;
+mod wait;
+
+pub use anthropic::AnthropicProvider;
+pub use gemini::GeminiProvider;
+pub use openai::OpenAiProvider;
+pub use secret::{KeyError, SecretString};
+
+use crate::BuildError;
+use errors::VendorError;
+use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
+use reqwest::{StatusCode, Url};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+use tamma_bench_core::model::AgentConfig;
+use tamma_bench_core::provider::ProviderError;
+
+/// Where and how an HTTP provider connects.
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    /// Base URL of the API; the vendor's public endpoint when `None`.
+    pub base_url: Option<String>,
+    /// The API key, if the server needs one.
+    pub api_key: Option<SecretString>,
+    /// Limit of one request, from sending to the last byte of the answer.
+    pub timeout: Duration,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            base_url: None,
+            api_key: None,
+            timeout: Duration::from_secs(600),
+        }
+    }
+}
+
+impl HttpConfig {
+    /// A configuration for the server at `base_url`, with no key.
+    pub fn new(base_url: impl Into<String>) -> Self {
+        Self {
+            base_url: Some(base_url.into()),
+            ..Self::default()
+        }
+    }
+
+    /// Sets the API key.
+    pub fn with_api_key(mut self, key: SecretString) -> Self {
+        self.api_key = Some(key);
+        self
+    }
+
+    /// Sets the limit of one request.
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+}
+
+/// Why an HTTP provider could not be built.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum HttpConfigError {
+    /// The base URL does not parse or is not `http(s)`.
+    #[error("base URL {url:?}: {reason}")]
+    BaseUrl {
+        /// The URL given.
+        url: String,
+        /// Why it is unusable.
+        reason: String,
+    },
+    /// The vendor needs a key and none was given.
+    #[error("{vendor} needs an API key")]
+    MissingKey {
+        /// The vendor.
+        vendor: &'static str,
+    },
+    /// The key holds characters an HTTP header cannot carry.
+    #[error("the API key holds characters an HTTP header cannot carry")]
+    InvalidKey,
+    /// The HTTP client (TLS set-up) could not be built.
+    #[error("cannot build the HTTP client: {0}")]
+    Client(String),
+}
+
+/// One vendor API: its HTTP client, the base URL, the headers every request carries
+/// (the key among them, marked sensitive) and the request limit.
+pub(crate) struct Endpoint {
+    vendor: &'static str,
+    client: reqwest::Client,
+    base: Url,
+    headers: HeaderMap,
+    key: Option<SecretString>,
+    timeout: Duration,
+}
+
+impl std::fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Endpoint")
+            .field("vendor", &self.vendor)
+            .field("base_url", &self.base.as_str())
+            .field("api_key", &self.key.as_ref().map(|_| "<redacted>"))
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+/// A complete response.
+pub(crate) struct Reply {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Vec<u8>,
+    pub(crate) latency_ms: f64,
+}
+
+impl Endpoint {
+    /// An endpoint of `vendor`. `auth` turns the key into its header (name, value).
+    pub(crate) fn new(
+        vendor: &'static str,
+        config: HttpConfig,
+        default_base: &str,
+        auth: impl FnOnce(&SecretString) -> (HeaderName, String),
+        fixed: &[(&'static str, &'static str)],
+    ) -> Result<Self, HttpConfigError> {
+        let raw = config.base_url.as_deref().unwrap_or(default_base);
+        let base = Url::parse(raw.trim()).map_err(|e| HttpConfigError::BaseUrl {
+            url: raw.to_owned(),
+            reason: e.to_string(),
+        })?;
+        if !matches!(base.scheme(), "http" | "https") || base.cannot_be_a_base() {
+            return Err(HttpConfigError::BaseUrl {
+                url: raw.to_owned(),
+                reason: "expected an http:// or https:// URL".into(),
+            });
+        }
+        let mut headers = HeaderMap::new();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        for (name, value) in fixed {
+            headers.insert(*name, HeaderValue::from_static(value));
+        }
+        if let Some(key) = &config.api_key {
+            let (name, value) = auth(key);
+            let mut value =
+                HeaderValue::from_str(&value).map_err(|_| HttpConfigError::InvalidKey)?;
+            value.set_sensitive(true);
+            headers.insert(name, value);
+        }
+        Ok(Self {
+            vendor,
+            client: client()?,
+            base,
+            headers,
+            key: config.api_key,
+            timeout: config.timeout,
+        })
+    }
+
+    /// The host of the base URL.
+    pub(crate) fn host(&self) -> Option<&str> {
+        self.base.host_str()
+    }
+
+    /// The base URL with `segments` appended (each percent-encoded as one segment).
+    pub(crate) fn url(&self, segments: &[&str]) -> Url {
+        let mut url = self.base.clone();
+        if let Ok(mut path) = url.path_segments_mut() {
+            path.pop_if_empty().extend(segments);
+        }
+        url
+    }
+
+    /// POSTs `body` as JSON and reads the whole response. Dropping the future aborts the
+    /// request and closes its connection.
+    pub(crate) async fn post(
+        &self,
+        url: Url,
+        body: &impl Serialize,
+    ) -> Result<Reply, ProviderError> {
+        let body = serde_json::to_vec(body).map_err(|e| {
+            ProviderError::new(
+                tamma_bench_core::provider::ProviderErrorKind::InvalidRequest,
+                format!("{}: cannot encode the request: {e}", self.vendor),
+            )
+        })?;
+        let started = Instant::now();
+        let sent = self
+            .client
+            .post(url)
+            .headers(self.headers.clone())
+            .timeout(self.timeout)
+            .body(body)
+            .send()
+            .await;
+        let response = sent.map_err(|e| self.scrub(errors::transport(self.vendor, &e)))?;
+        let (status, headers) = (response.status(), response.headers().clone());
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| self.scrub(errors::transport(self.vendor, &e)))?;
+        Ok(Reply {
+            status,
+            headers,
+            body: body.to_vec(),
+            latency_ms: started.elapsed().as_secs_f64() * 1e3,
+        })
+    }
+
+    /// The error of a non-success reply, given what the vendor's body said.
+    pub(crate) fn failure(&self, reply: &Reply, said: VendorError) -> ProviderError {
+        self.scrub(errors::classify(
+            self.vendor,
+            reply.status,
+            &reply.headers,
+            said,
+        ))
+    }
+
+    /// The body of a success reply as the vendor's documented shape.
+    pub(crate) fn decode<T: DeserializeOwned>(&self, reply: &Reply) -> Result<T, ProviderError> {
+        serde_json::from_slice(&reply.body)
+            .map_err(|e| self.scrub(errors::decode(self.vendor, &e.to_string(), &reply.body)))
+    }
+
+    /// A decode error about a reply whose shape parsed but makes no sense.
+    pub(crate) fn nonsense(&self, why: &str, reply: &Reply) -> ProviderError {
+        self.scrub(errors::decode(self.vendor, why, &reply.body))
+    }
+
+    /// `error` with the key removed from its message, should a server have echoed it.
+    pub(crate) fn scrub(&self, mut error: ProviderError) -> ProviderError {
+        if let Some(key) = &self.key {
+            error.message = key.scrub(error.message);
+        }
+        error
+    }
+}
+
+/// A new HTTP client: HTTP/1.1, rustls with the ring provider and the platform's roots
+/// (set up once per process), pooled keep-alive connections, a connect timeout, and no
+/// redirects (a redirect would carry the key header to another host). Each provider owns
+/// one, so its connections live on the runtime that uses it.
+fn client() -> Result<reqwest::Client, HttpConfigError> {
+    reqwest::Client::builder()
+        .tls_backend_preconfigured(tls_config()?)
+        .connect_timeout(Duration::from_secs(10))
+        .pool_idle_timeout(Duration::from_secs(60))
+        .tcp_nodelay(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("tamma-bench/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| HttpConfigError::Client(e.to_string()))
+}
+
+/// The TLS set-up every client shares.
+fn tls_config() -> Result<rustls::ClientConfig, HttpConfigError> {
+    static TLS: OnceLock<Result<rustls::ClientConfig, String>> = OnceLock::new();
+    TLS.get_or_init(|| {
+        use rustls_platform_verifier::BuilderVerifierExt;
+        let crypto = Arc::new(rustls::crypto::ring::default_provider());
+        let mut tls = rustls::ClientConfig::builder_with_provider(crypto)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| e.to_string())?
+            .with_platform_verifier()
+            .map_err(|e| e.to_string())?
+            .with_no_client_auth();
+        tls.alpn_protocols = vec![b"http/1.1".to_vec()];
+        Ok(tls)
+    })
+    .clone()
+    .map_err(HttpConfigError::Client)
+}
+
+/// The configuration of `agent`: its `base_url`, and its key from the variable
+/// `api_key_env` names (or `default_key_env` when it names none; no key when both are
+/// absent). A named variable that is unset fails, naming the variable.
+pub(crate) fn config_from_agent(
+    agent: &AgentConfig,
+    default_key_env: Option<&str>,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<HttpConfig, BuildError> {
+    let defaulted = agent.api_key_env.is_none();
+    let api_key = agent
+        .api_key_env
+        .as_deref()
+        .or(default_key_env)
+        .map(|variable| secret::key_from(variable, lookup))
+        .transpose()
+        .map_err(|e| BuildError::Invalid {
+            agent: agent.name.clone(),
+            field: "api_key_env",
+            message: if defaulted {
+                format!("{e} (set it, or name the variable that holds the key in `api_key_env`)")
+            } else {
+                e.to_string()
+            },
+        })?;
+    Ok(HttpConfig {
+        base_url: agent.base_url.clone(),
+        api_key,
+        ..HttpConfig::default()
+    })
+}
+
+/// `e` as a build error of `agent`, on the field it concerns.
+pub(crate) fn build_error(agent: &AgentConfig, e: HttpConfigError) -> BuildError {
+    let field = match e {
+        HttpConfigError::BaseUrl { .. } => "base_url",
+        HttpConfigError::MissingKey { .. } | HttpConfigError::InvalidKey => "api_key_env",
+        _ => "provider",
+    };
+    BuildError::Invalid {
+        agent: agent.name.clone(),
+        field,
+        message: e.to_string(),
+    }
+}
