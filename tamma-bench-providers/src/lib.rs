@@ -8,6 +8,8 @@
 //! [`build_provider`] turns an agent configuration into a provider by its `provider` kind.
 
 pub mod factory;
+pub mod http;
+pub mod layers;
 pub mod replay;
 
 pub use factory::BuiltinProviders;
@@ -44,7 +46,7 @@ pub enum BuildError {
 }
 
 /// The provider kinds this build knows.
-pub const KNOWN_PROVIDERS: &[&str] = &["replay"];
+pub const KNOWN_PROVIDERS: &[&str] = &["replay", "openai", "anthropic", "gemini"];
 
 /// Builds the provider of `agent`. Relative paths in the configuration (a recording)
 /// resolve against `base_dir`, the folder of the agents file.
@@ -56,6 +58,9 @@ pub fn build_provider(
         "replay" => Ok(Arc::new(replay::ReplayProvider::from_agent(
             agent, base_dir,
         )?)),
+        "openai" => Ok(Arc::new(http::OpenAiProvider::from_agent(agent)?)),
+        "anthropic" => Ok(Arc::new(http::AnthropicProvider::from_agent(agent)?)),
+        "gemini" => Ok(Arc::new(http::GeminiProvider::from_agent(agent)?)),
         other => Err(BuildError::UnknownProvider {
             agent: agent.name.clone(),
             provider: other.to_owned(),

@@ -1,5 +1,7 @@
 //! The replay provider answers from a recording file.
 
+#![allow(clippy::unwrap_used)] // test fixtures: a failure is the test failing
+
 use std::path::Path;
 use tamma_bench_core::model::{AgentConfig, TenantId};
 use tamma_bench_core::provider::{CallContext, CompletionRequest, Provider, ProviderErrorKind};

@@ -446,6 +446,7 @@ fn validate_agent(a: &AgentConfig) -> Result<(), (&'static str, String)> {
             ));
         }
     }
+    a.layers.validate()?;
     for (field, t) in [("system", &a.system), ("prompt", &a.prompt)] {
         if let Some(t) = t {
             Template::parse(t).map_err(|m| (field, m))?;

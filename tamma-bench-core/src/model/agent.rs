@@ -1,5 +1,6 @@
 //! Agent configurations: which provider and model, with which parameters.
 
+use super::LayerConfig;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -56,6 +57,9 @@ pub struct AgentConfig {
     /// Per-agent cap on concurrent calls (in addition to the run's global cap).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub concurrency: Option<usize>,
+    /// Layers around the provider: retry, rate limit, cache, record, ... (`[agent.layers]`).
+    #[serde(default, skip_serializing_if = "LayerConfig::is_default")]
+    pub layers: LayerConfig,
 }
 
 impl AgentConfig {
@@ -82,6 +86,18 @@ impl AgentConfig {
             price_per_mtok_output: None,
             recording: None,
             concurrency: None,
+            layers: LayerConfig::default(),
+        }
+    }
+
+    /// The configuration without what does not change the meaning of a trial (layers:
+    /// retry, rate limits, cache, recording; the concurrency cap). Run fingerprints use it,
+    /// so a resumed run may change them.
+    pub fn semantic(&self) -> Self {
+        Self {
+            layers: Default::default(),
+            concurrency: None,
+            ..self.clone()
         }
     }
 
