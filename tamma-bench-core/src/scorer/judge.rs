@@ -29,7 +29,11 @@ pub const DEFAULT_GRADE_PATTERN: &str = r"GRADE:\s*([CPI])";
 
 /// The credit of each default grade.
 pub fn default_grades() -> BTreeMap<String, f64> {
-    BTreeMap::from([("C".to_owned(), 1.0), ("P".to_owned(), 0.5), ("I".to_owned(), 0.0)])
+    BTreeMap::from([
+        ("C".to_owned(), 1.0),
+        ("P".to_owned(), 0.5),
+        ("I".to_owned(), 0.0),
+    ])
 }
 
 /// The options of a model-graded scorer, as in its `[[scorer]]` table.
@@ -57,26 +61,42 @@ struct Parsed {
 
 fn parse(o: &JudgeOptions) -> Result<Parsed, ScoreError> {
     if o.judges.is_empty() {
-        return Err(invalid("model_graded", "judges: expected at least one judge"));
+        return Err(invalid(
+            "model_graded",
+            "judges: expected at least one judge",
+        ));
     }
     if o.rejudge == 0 {
         return Err(invalid("model_graded", "rejudge: expected at least 1"));
     }
     if !(0.0..=1.0).contains(&o.threshold) {
-        return Err(invalid("model_graded", "threshold: expected a number in [0, 1]"));
+        return Err(invalid(
+            "model_graded",
+            "threshold: expected a number in [0, 1]",
+        ));
     }
     let rubric = Template::parse_with(o.rubric.as_deref().unwrap_or(DEFAULT_RUBRIC), &["output"])
         .map_err(|m| invalid("model_graded", format!("rubric: {m}")))?;
     let pattern = Regex::new(o.grade_pattern.as_deref().unwrap_or(DEFAULT_GRADE_PATTERN))
         .map_err(|e| invalid("model_graded", format!("grade_pattern: {e}")))?;
     if pattern.captures_len() < 2 {
-        return Err(invalid("model_graded", "grade_pattern: needs a capture group holding the grade"));
+        return Err(invalid(
+            "model_graded",
+            "grade_pattern: needs a capture group holding the grade",
+        ));
     }
     let grades = o.grades.clone().unwrap_or_else(default_grades);
     if grades.is_empty() || grades.values().any(|v| !(0.0..=1.0).contains(v)) {
-        return Err(invalid("model_graded", "grades: expected grade = credit pairs with credit in [0, 1]"));
+        return Err(invalid(
+            "model_graded",
+            "grades: expected grade = credit pairs with credit in [0, 1]",
+        ));
     }
-    Ok(Parsed { rubric, pattern, grades })
+    Ok(Parsed {
+        rubric,
+        pattern,
+        grades,
+    })
 }
 
 /// Checks the options without building judges (used when a benchmark is loaded).
@@ -92,17 +112,35 @@ pub(super) struct ModelGraded {
 }
 
 impl ModelGraded {
-    pub(super) fn new(o: &JudgeOptions, factory: Option<&dyn ProviderFactory>) -> Result<Self, ScoreError> {
+    pub(super) fn new(
+        o: &JudgeOptions,
+        factory: Option<&dyn ProviderFactory>,
+    ) -> Result<Self, ScoreError> {
         let parsed = parse(o)?;
         let factory = factory.ok_or_else(|| {
-            invalid("model_graded", "needs a provider factory to build its judges (pass one in RunOptions::providers)")
+            invalid(
+                "model_graded",
+                "needs a provider factory to build its judges (pass one in RunOptions::providers)",
+            )
         })?;
         let judges = o
             .judges
             .iter()
-            .map(|j| Ok((j.clone(), factory.build(j).map_err(|m| invalid("model_graded", format!("judge {:?}: {m}", j.name)))?)))
+            .map(|j| {
+                Ok((
+                    j.clone(),
+                    factory
+                        .build(j)
+                        .map_err(|m| invalid("model_graded", format!("judge {:?}: {m}", j.name)))?,
+                ))
+            })
             .collect::<Result<_, ScoreError>>()?;
-        Ok(Self { parsed, judges, rejudge: o.rejudge, threshold: o.threshold })
+        Ok(Self {
+            parsed,
+            judges,
+            rejudge: o.rejudge,
+            threshold: o.threshold,
+        })
     }
 
     fn request(&self, judge: &AgentConfig, prompt: &str) -> CompletionRequest {
@@ -127,7 +165,15 @@ impl ModelGraded {
     /// The credit of one judgement, or `None` when the judge gave no known grade.
     fn grade(&self, text: &str) -> Option<f64> {
         // The last match wins: judges reason first and grade at the end.
-        let g = self.parsed.pattern.captures_iter(text).last()?.get(1)?.as_str().trim().to_owned();
+        let g = self
+            .parsed
+            .pattern
+            .captures_iter(text)
+            .last()?
+            .get(1)?
+            .as_str()
+            .trim()
+            .to_owned();
         self.parsed.grades.get(&g).copied()
     }
 }
@@ -135,7 +181,11 @@ impl ModelGraded {
 fn median(mut xs: Vec<f64>) -> f64 {
     xs.sort_by(f64::total_cmp);
     let n = xs.len();
-    if n % 2 == 1 { xs[n / 2] } else { (xs[n / 2 - 1] + xs[n / 2]) / 2.0 }
+    if n % 2 == 1 {
+        xs[n / 2]
+    } else {
+        (xs[n / 2 - 1] + xs[n / 2]) / 2.0
+    }
 }
 
 #[async_trait]
@@ -145,7 +195,10 @@ impl Scorer for ModelGraded {
     }
 
     async fn score(&self, case: &Case, completion: &Completion) -> Result<Score, ScoreError> {
-        let failed = |message: String| ScoreError::Failed { scorer: "model_graded".into(), message };
+        let failed = |message: String| ScoreError::Failed {
+            scorer: "model_graded".into(),
+            message,
+        };
         let prompt = self
             .parsed
             .rubric
@@ -166,7 +219,10 @@ impl Scorer for ModelGraded {
                     epoch: i,
                     attempt: 1,
                 };
-                let answer = provider.complete(&request, &cx).await.map_err(|e| failed(format!("judge {:?}: {e}", config.name)))?;
+                let answer = provider
+                    .complete(&request, &cx)
+                    .await
+                    .map_err(|e| failed(format!("judge {:?}: {e}", config.name)))?;
                 match self.grade(&answer.text) {
                     Some(v) => values.push(v),
                     None => ungraded += 1,
@@ -178,17 +234,25 @@ impl Scorer for ModelGraded {
             }
         }
         if judge_values.is_empty() {
-            return Err(failed(format!("no judge gave a grade matching the pattern ({ungraded} judgements)")));
+            return Err(failed(format!(
+                "no judge gave a grade matching the pattern ({ungraded} judgements)"
+            )));
         }
         let value = median(judge_values);
         let pass = value >= self.threshold;
-        let agreeing = all.iter().filter(|v| (**v >= self.threshold) == pass).count();
+        let agreeing = all
+            .iter()
+            .filter(|v| (**v >= self.threshold) == pass)
+            .count();
         let agreement = agreeing as f64 / all.len() as f64;
         Ok(Score {
             scorer: "model_graded".into(),
             value,
             answer: None,
-            explanation: Some(format!("agreement {agreement:.2} over {} judgements; {ungraded} ungraded", all.len())),
+            explanation: Some(format!(
+                "agreement {agreement:.2} over {} judgements; {ungraded} ungraded",
+                all.len()
+            )),
             uncertain: agreeing < all.len(),
         })
     }

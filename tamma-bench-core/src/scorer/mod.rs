@@ -5,6 +5,7 @@
 //! with several acceptable targets passes if any of them matches.
 
 mod choice;
+mod code;
 mod json;
 mod judge;
 mod numeric;
@@ -130,6 +131,27 @@ pub enum ScorerSpec {
         #[serde(default)]
         threshold: Option<f64>,
     },
+    /// Runs the program made of the prompt, the completion (or its fenced code) and the
+    /// case's tests (`metadata.test`, `metadata.entry_point`) in a sandboxed interpreter,
+    /// HumanEval style; passes when the tests pass.
+    Code {
+        /// The language; only `python` (run by `python3`).
+        #[serde(default = "code::default_language")]
+        language: String,
+        /// Wall-clock limit of one run, ms (default 10,000).
+        #[serde(default = "code::default_timeout_ms")]
+        timeout_ms: u64,
+        /// Address-space limit, MiB (default 1,024).
+        #[serde(default = "code::default_memory_mb")]
+        memory_mb: u64,
+        /// Process limit (default 64).
+        #[serde(default = "code::default_max_processes")]
+        max_processes: u32,
+        /// Allow network access (default false: a private network namespace where the
+        /// OS allows).
+        #[serde(default)]
+        network: bool,
+    },
     /// One or more judge models grade the output against a rubric, with partial credit,
     /// majority over judges and re-judgements for reliability.
     ModelGraded {
@@ -172,6 +194,7 @@ impl ScorerSpec {
             Self::Choice { .. } => "choice",
             Self::Json { .. } => "json",
             Self::F1 { .. } => "f1",
+            Self::Code { .. } => "code",
             Self::ModelGraded { .. } => "model_graded",
         }
     }
@@ -199,7 +222,14 @@ impl ScorerSpec {
 
     fn judge_options(&self) -> Option<JudgeOptions> {
         match self {
-            Self::ModelGraded { judges, rubric, grade_pattern, grades, rejudge, threshold } => Some(JudgeOptions {
+            Self::ModelGraded {
+                judges,
+                rubric,
+                grade_pattern,
+                grades,
+                rejudge,
+                threshold,
+            } => Some(JudgeOptions {
                 judges: judges.clone(),
                 rubric: rubric.clone(),
                 grade_pattern: grade_pattern.clone(),
@@ -212,7 +242,10 @@ impl ScorerSpec {
     }
 
     /// Builds the scorer; `providers` builds the providers of judges.
-    pub fn build_with(&self, providers: Option<&dyn crate::provider::ProviderFactory>) -> Result<Arc<dyn Scorer>, ScoreError> {
+    pub fn build_with(
+        &self,
+        providers: Option<&dyn crate::provider::ProviderFactory>,
+    ) -> Result<Arc<dyn Scorer>, ScoreError> {
         if let Some(o) = self.judge_options() {
             return Ok(Arc::new(judge::ModelGraded::new(&o, providers)?));
         }
@@ -249,8 +282,24 @@ impl ScorerSpec {
             Self::F1 { threshold } => Arc::new(text::F1 {
                 threshold: *threshold,
             }),
+            Self::Code {
+                language,
+                timeout_ms,
+                memory_mb,
+                max_processes,
+                network,
+            } => Arc::new(code::CodeScorer::new(
+                language,
+                *timeout_ms,
+                *memory_mb,
+                *max_processes,
+                *network,
+            )?),
             Self::ModelGraded { .. } => {
-                return Err(invalid("model_graded", "needs a provider factory to build its judges"));
+                return Err(invalid(
+                    "model_graded",
+                    "needs a provider factory to build its judges",
+                ));
             }
         })
     }
