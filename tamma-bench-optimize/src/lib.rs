@@ -1,35 +1,54 @@
-//! The optimization engine of tamma-bench.
+//! The optimization engine of tamma-bench: find the best agent configuration at a
+//! fraction of the grid's cost, with a guarantee.
 //!
-//! Tamma embeds this crate to find the best agent configuration at the lowest cost:
-//! search spaces over agent fields, racing and best-arm identification strategies with
-//! statistical guarantees, Pareto fronts over score, cost and latency, and
-//! recommendations with paired intervals. It reads results only through the tenant-aware
-//! repository with an internal context.
+//! - [`space`]: search spaces (TOML) over any agent field, expanded into named
+//!   configurations;
+//! - [`strategy`]: grid, uniform, random, racing, successive halving and LUCB behind one
+//!   ask/tell trait; [`confidence`]: the anytime-valid paired confidence sequences
+//!   (sampling without replacement) behind the ε-best guarantee;
+//! - [`study`]: drives a strategy over an [`study::Evaluator`] under a budget, with an
+//!   append-only, resumable [`log`]; [`executor::ExecutorEvaluator`] evaluates through the
+//!   core executor, one stored run per round;
+//! - [`recommend`]: recommendation, confident Pareto front, cheapest within ε;
+//!   [`ab`]: sequential A/B tests; [`insights`]: weaknesses, regressions, rankings;
+//!   [`predict`]: an additive score model; [`events`]: what the engine publishes;
+//! - [`source`]: the one read trait the engine needs (the privacy repository implements
+//!   it; [`source::StoreSource`] does over a core store with an internal context);
+//! - [`sim`]: the simulation harness (`cargo run --release -p tamma-bench-optimize
+//!   --example optimize_sim`).
 //!
-//! Today it holds the building block every strategy shares: [`pareto_front`], the
-//! configurations not dominated on (score up, cost down).
+//! ```
+//! use tamma_bench_optimize::sim::{SimInstance, run};
+//! use tamma_bench_optimize::strategy::{Guarantee, StrategyKind};
+//!
+//! let instance = SimInstance::generate(1, 0);
+//! let outcome = run(StrategyKind::Lucb, &instance, Guarantee::default(), 1);
+//! assert!(outcome.found);
+//! assert!(outcome.share < 1.0);
+//! ```
 
-/// Indices of the points not dominated on (score higher is better, cost lower is
-/// better). A point is dominated when another is at least as good on both and strictly
-/// better on one.
-pub fn pareto_front(points: &[(f64, f64)]) -> Vec<usize> {
-    (0..points.len())
-        .filter(|&i| {
-            let (si, ci) = points[i];
-            !points
-                .iter()
-                .any(|&(s, c)| s >= si && c <= ci && (s > si || c < ci))
-        })
-        .collect()
-}
+pub mod ab;
+pub mod confidence;
+pub mod error;
+pub mod events;
+pub mod executor;
+pub mod host;
+pub mod insights;
+pub mod log;
+pub mod observations;
+pub mod pareto;
+pub mod predict;
+pub mod recommend;
+pub mod rng;
+pub mod sim;
+pub mod source;
+pub mod space;
+pub mod strategy;
+pub mod study;
 
-#[cfg(test)]
-mod tests {
-    use super::pareto_front;
-
-    #[test]
-    fn keeps_only_undominated_points() {
-        let pts = [(0.8, 1.0), (0.7, 0.5), (0.6, 0.9), (0.8, 2.0)];
-        assert_eq!(pareto_front(&pts), vec![0, 1]);
-    }
-}
+pub use error::OptimizeError;
+pub use events::OptimizationEvent;
+pub use pareto::pareto_front;
+pub use space::SearchSpace;
+pub use strategy::{Guarantee, StrategyKind};
+pub use study::{Study, StudyOptions, StudyOutcome};

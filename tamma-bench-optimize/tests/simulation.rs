@@ -1,0 +1,26 @@
+//! The reduced simulation: the best strategy meets the targets on 50 instances.
+
+#![allow(clippy::unwrap_used)] // test fixtures: a failure is the test failing
+
+use tamma_bench_optimize::sim::evaluate;
+use tamma_bench_optimize::{Guarantee, StrategyKind};
+
+#[test]
+fn lucb_finds_the_epsilon_best_in_95_percent_with_at_most_30_percent_of_the_grid() {
+    let rows = evaluate(&[StrategyKind::Lucb], 50, 2026, Guarantee::default());
+    let lucb = &rows[0];
+    assert!(lucb.found >= 0.95, "found {}", lucb.found);
+    assert!(
+        lucb.median_share <= 0.30,
+        "median share {}",
+        lucb.median_share
+    );
+    assert_eq!(lucb.certified, 1.0, "every stop is certified");
+}
+
+#[test]
+fn the_grid_is_exact_and_costs_the_whole_grid() {
+    let rows = evaluate(&[StrategyKind::Grid], 10, 1, Guarantee::default());
+    assert_eq!(rows[0].found, 1.0);
+    assert_eq!(rows[0].median_share, 1.0);
+}
