@@ -6,7 +6,7 @@ use super::{Exit, StoreArgs, print_json};
 use anyhow::Result;
 use clap::Args;
 use std::io::Write;
-use tamma_bench::core::compare::{Comparison, ResultRef, compare_results};
+use tamma_bench::core::compare::{Comparison, ResultRef};
 use tamma_bench::core::stats::{CompareOptions, PairedComparison};
 
 /// Arguments of `compare`.
@@ -37,10 +37,10 @@ pub struct CompareArgs {
 
 /// Compares and prints.
 pub async fn execute(args: CompareArgs) -> Result<Exit> {
-    if !(0.0 < args.alpha && args.alpha < 1.0) || !(args.band >= 0.0) {
+    if !(0.0 < args.alpha && args.alpha < 1.0 && args.band >= 0.0) {
         anyhow::bail!("--alpha must be in (0, 1) and --band >= 0");
     }
-    let store = args.store.open(false)?;
+    let repo = args.store.repository()?;
     let cx = args.store.context();
     let options = CompareOptions {
         alpha: args.alpha,
@@ -48,14 +48,14 @@ pub async fn execute(args: CompareArgs) -> Result<Exit> {
         bootstrap: args.bootstrap,
         seed: args.seed,
     };
-    let c = compare_results(
-        store.as_ref(),
-        &cx.tenant_id,
-        &ResultRef::parse(&args.a),
-        &ResultRef::parse(&args.b),
-        &options,
-    )
-    .await?;
+    let c = repo
+        .compare(
+            &cx,
+            &ResultRef::parse(&args.a),
+            &ResultRef::parse(&args.b),
+            &options,
+        )
+        .await?;
     if args.json {
         print_json(&c)?;
     } else {

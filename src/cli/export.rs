@@ -2,14 +2,14 @@
 //! page of trials in memory at a time) to stdout or to a file that appears only when
 //! complete.
 
-use super::{Exit, StoreArgs, find_run};
+use super::{Exit, StoreArgs};
 use anyhow::{Context, Result, anyhow};
 use clap::{Args, ValueEnum};
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
-use tamma_bench::core::model::{Outcome, TenantId, Trial};
-use tamma_bench::core::store::ResultStore;
+use tamma_bench::core::model::{Outcome, Trial};
+use tamma_bench::privacy::{PublicTrial, TrialExport};
 
 /// Arguments of `export`.
 #[derive(Debug, Args)]
@@ -57,25 +57,25 @@ const CSV_HEADER: [&str; 16] = [
     "tags",
 ];
 
-/// Exports the trials of a run of the tenant.
+/// Exports the trials of a run: every field (secrets redacted) for an internal context;
+/// for an external tenant, the public fields of a public run or the public and sensitive
+/// fields of its own.
 pub async fn execute(args: ExportArgs) -> Result<Exit> {
     let cx = args.store.context();
-    let store = args.store.open(false)?;
+    let repo = args.store.repository()?;
     let id = args.run_id.as_str();
-    find_run(store.as_ref(), &cx.tenant_id, id).await?;
-    let source = Source {
-        store: store.as_ref(),
-        tenant: &cx.tenant_id,
-        run_id: id,
+    let source = match args.store.internal_context() {
+        Some(icx) => Source::Internal(repo.internal_trials(&icx, id).await?),
+        None => Source::External(repo.trials(&cx, id).await?),
     };
     match &args.out {
         None => {
             let out = BufWriter::new(std::io::stdout().lock());
-            write_trials(source, args.format, out).await?.flush()?;
+            write_trials(&source, args.format, out).await?.flush()?;
         }
         Some(path) => {
             let (pending, file) = PendingFile::create(path)?;
-            let out = write_trials(source, args.format, BufWriter::new(file)).await?;
+            let out = write_trials(&source, args.format, BufWriter::new(file)).await?;
             let file = out.into_inner().map_err(|e| e.into_error())?;
             pending.commit(file)?;
         }
@@ -83,30 +83,78 @@ pub async fn execute(args: ExportArgs) -> Result<Exit> {
     Ok(Exit::Success)
 }
 
-/// Where the trials come from.
-struct Source<'a> {
-    store: &'a dyn ResultStore,
-    tenant: &'a TenantId,
-    run_id: &'a str,
+/// Where the trials come from: an authorized export of the repository.
+enum Source {
+    Internal(TrialExport<Trial>),
+    External(TrialExport<PublicTrial>),
 }
 
 /// Writes every trial of the run to `out` in `format`; returns `out` for flushing.
-async fn write_trials<W: Write>(source: Source<'_>, format: Format, out: W) -> Result<W> {
+async fn write_trials<W: Write>(source: &Source, format: Format, out: W) -> Result<W> {
+    let header: &[&str] = match source {
+        Source::Internal(_) => &CSV_HEADER,
+        Source::External(_) => &PUBLIC_CSV_HEADER,
+    };
     let mut sink = match format {
         Format::Jsonl => Sink::Jsonl(out),
         Format::Csv => {
             let mut csv = csv::Writer::from_writer(out);
-            csv.write_record(CSV_HEADER)?;
+            csv.write_record(header)?;
             Sink::Csv(Box::new(csv))
         }
     };
-    let mut trials = source.store.trials(source.tenant, source.run_id);
-    // `trials` is a `futures` stream; this binary does not depend on `futures`, and the
+    // The streams are `futures` streams; this binary does not depend on `futures`, and the
     // trait object's `poll_next` is callable without importing its trait.
-    while let Some(trial) = std::future::poll_fn(|cx| trials.as_mut().poll_next(cx)).await {
-        sink.write(&trial?)?;
+    match source {
+        Source::Internal(export) => {
+            let mut trials = export.stream();
+            while let Some(t) = std::future::poll_fn(|cx| trials.as_mut().poll_next(cx)).await {
+                sink.write(&t?)?;
+            }
+        }
+        Source::External(export) => {
+            let mut trials = export.stream();
+            while let Some(t) = std::future::poll_fn(|cx| trials.as_mut().poll_next(cx)).await {
+                sink.write_public(&t?)?;
+            }
+        }
     }
     sink.finish()
+}
+
+/// The CSV columns of an external tenant's export.
+const PUBLIC_CSV_HEADER: [&str; 13] = [
+    "run_id",
+    "agent",
+    "case_id",
+    "epoch",
+    "outcome",
+    "score",
+    "error_kind",
+    "answer",
+    "output",
+    "latency_ms",
+    "finished_at_ms",
+    "cluster",
+    "tags",
+];
+
+fn public_csv_record(t: &PublicTrial) -> [String; 13] {
+    [
+        t.run_id.clone(),
+        t.agent.clone(),
+        t.case_id.clone(),
+        t.epoch.to_string(),
+        t.outcome.to_owned(),
+        t.score.map(|s| s.to_string()).unwrap_or_default(),
+        t.error_kind.clone().unwrap_or_default(),
+        t.answer.clone().unwrap_or_default(),
+        t.output.clone().unwrap_or_default(),
+        t.latency_ms.to_string(),
+        t.finished_at_ms.to_string(),
+        t.cluster.clone().unwrap_or_default(),
+        t.tags.join(";"),
+    ]
 }
 
 /// A writer of trials in one format.
@@ -123,6 +171,17 @@ impl<W: Write> Sink<W> {
                 out.write_all(b"\n")?;
             }
             Self::Csv(csv) => csv.write_record(csv_record(trial))?,
+        }
+        Ok(())
+    }
+
+    fn write_public(&mut self, trial: &PublicTrial) -> Result<()> {
+        match self {
+            Self::Jsonl(out) => {
+                serde_json::to_writer(&mut *out, trial)?;
+                out.write_all(b"\n")?;
+            }
+            Self::Csv(csv) => csv.write_record(public_csv_record(trial))?,
         }
         Ok(())
     }
@@ -167,7 +226,7 @@ fn csv_record(t: &Trial) -> [String; 16] {
 /// A file written under a temporary name beside its destination and renamed over it
 /// once complete, so the destination is never half-written. Dropped uncommitted, the
 /// temporary file is removed.
-struct PendingFile {
+pub(super) struct PendingFile {
     temp: PathBuf,
     dest: PathBuf,
     committed: bool,
@@ -175,7 +234,7 @@ struct PendingFile {
 
 impl PendingFile {
     /// Creates the temporary file beside `dest`.
-    fn create(dest: &Path) -> Result<(Self, File)> {
+    pub(super) fn create(dest: &Path) -> Result<(Self, File)> {
         let name = dest
             .file_name()
             .ok_or_else(|| anyhow!("--out {}: expected a file name", dest.display()))?;
@@ -202,7 +261,7 @@ impl PendingFile {
     }
 
     /// Flushes `file` to disk and renames it over the destination.
-    fn commit(mut self, file: File) -> Result<()> {
+    pub(super) fn commit(mut self, file: File) -> Result<()> {
         file.sync_all()
             .with_context(|| format!("cannot write {}", self.temp.display()))?;
         drop(file);

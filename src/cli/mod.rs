@@ -2,11 +2,14 @@
 //! one module per command. Each command builds from the library crates and prints; no
 //! domain logic lives here.
 
+mod audit;
 mod compare;
 mod export;
 mod interrupt;
+mod optimize;
 mod plan;
 mod progress;
+mod report;
 mod run;
 mod runs;
 mod schema;
@@ -18,8 +21,9 @@ use serde::Serialize;
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
-use tamma_bench::core::model::{Run, TenantContext, TenantId};
+use tamma_bench::core::model::{Run, TenantContext, TenantId, Tier};
 use tamma_bench::core::store::{ResultStore, SqliteStore};
+use tamma_bench::privacy::{InternalContext, Repository};
 
 /// The exit statuses, shown in `--help`.
 const EXIT_CODES: &str = "\
@@ -62,6 +66,14 @@ pub enum Command {
     Compare(compare::CompareArgs),
     /// Plan: cases needed to detect an effect, or the effect n cases detect.
     Plan(plan::PlanArgs),
+    /// Write a self-contained HTML report of runs: leaderboard, per-tag scores, paired
+    /// comparison, score versus cost with its Pareto front, latency.
+    Report(report::ReportArgs),
+    /// Find the best configuration of a search space on a benchmark within a budget, with
+    /// an ε-best guarantee (racing / best-arm identification; each round is a stored run).
+    Optimize(optimize::OptimizeArgs),
+    /// Check the tamper-evident audit log (`audit verify`), or create its signing key.
+    Audit(audit::AuditArgs),
 }
 
 /// Where results are stored and who is asking: shared by every command that reads or
@@ -71,18 +83,37 @@ pub struct StoreArgs {
     /// SQLite database file.
     #[arg(long, value_name = "PATH", default_value = "tamma-bench.db")]
     pub db: PathBuf,
-    /// Act as tenant ID (1-128 characters of [A-Za-z0-9._:-]); default: the local operator.
+    /// Act as tenant ID (1-128 characters of [A-Za-z0-9._:-]), an external tenant on the
+    /// free tier unless --internal is given; default: the local operator.
     #[arg(long, value_name = "ID", value_parser = parse_tenant)]
     pub tenant: Option<TenantId>,
+    /// Act in an internal context (of --tenant, or of the local operator): internal fields
+    /// (agent configuration, cost, raw outputs) are shown.
+    #[arg(long)]
+    pub internal: bool,
 }
 
 impl StoreArgs {
-    /// The caller's context: the local operator, or the tenant given with `--tenant`.
+    /// The caller's context: `--tenant ID` alone is that external tenant (free tier);
+    /// `--internal` is an internal context (of `--tenant` or the local tenant); neither is
+    /// the local operator's internal context.
     pub fn context(&self) -> TenantContext {
-        match &self.tenant {
-            None => TenantContext::local_operator(),
-            Some(id) => TenantContext::internal(id.clone(), "operator"),
+        match (&self.tenant, self.internal) {
+            (None, _) => TenantContext::local_operator(),
+            (Some(id), true) => TenantContext::internal(id.clone(), "operator"),
+            (Some(id), false) => TenantContext::external(id.clone(), Tier::Free, "cli"),
         }
+    }
+
+    /// The caller's context as an internal one, when it is internal.
+    pub fn internal_context(&self) -> Option<InternalContext> {
+        InternalContext::new(self.context()).ok()
+    }
+
+    /// The tenant-aware repository over the store (which must exist).
+    pub fn repository(&self) -> Result<Repository> {
+        let store: Arc<dyn ResultStore> = self.open(false)?;
+        Ok(Repository::new(store)?)
     }
 
     /// Opens the store, creating the database file when `create` is set. Without it, a
@@ -139,6 +170,9 @@ pub async fn dispatch(cli: Cli) -> Result<Exit> {
         Command::Schema(args) => schema::execute(&args),
         Command::Compare(args) => compare::execute(args).await,
         Command::Plan(args) => plan::execute(&args),
+        Command::Report(args) => report::execute(args).await,
+        Command::Optimize(args) => optimize::execute(args).await,
+        Command::Audit(args) => audit::execute(args).await,
     }
 }
 
@@ -156,15 +190,6 @@ pub fn is_broken_pipe(error: &anyhow::Error) -> bool {
                 |e| matches!(e.kind(), csv::ErrorKind::Io(io) if io.kind() == BrokenPipe),
             )
     })
-}
-
-/// The run `run_id` of `tenant`, or an error that says there is none (without saying
-/// whether another tenant has one).
-async fn find_run(store: &dyn ResultStore, tenant: &TenantId, run_id: &str) -> Result<Run> {
-    store
-        .get_run(tenant, run_id)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("no run {run_id:?} for this tenant"))
 }
 
 /// Prints `value` as one pretty-printed JSON document on stdout.

@@ -54,10 +54,8 @@ pub fn execute(args: &PlanArgs) -> Result<Exit> {
         (None, None) => 0.25,
         _ => bail!("--baseline must be in [0, 1] and --variance > 0"),
     };
-    if !(0.0 < args.power && args.power < 1.0)
-        || !(0.0 < args.alpha && args.alpha < 1.0)
-        || !(-1.0..=1.0).contains(&args.correlation)
-    {
+    let in_unit = |x: f64| 0.0 < x && x < 1.0;
+    if !(in_unit(args.power) && in_unit(args.alpha) && (-1.0..=1.0).contains(&args.correlation)) {
         bail!("--power and --alpha must be in (0, 1), --correlation in [-1, 1]");
     }
     let plan = PowerPlan {

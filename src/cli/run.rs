@@ -4,15 +4,23 @@
 use super::interrupt::{resume_command, watch_ctrl_c};
 use super::progress::{follow, progress_bar};
 use super::{Exit, RunRecord, StoreArgs, print_json, runs, table};
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use clap::Args;
 use serde::Serialize;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use tamma_bench::core::executor::{AgentRuntime, Executor, RunOptions, RunReport, SharedFactory, validate_run_id};
+use tamma_bench::core::executor::RetryPolicy;
+use tamma_bench::core::executor::{
+    AgentRuntime, Executor, RunOptions, RunReport, SharedFactory, validate_run_id,
+};
 use tamma_bench::core::load::{LoadedAgents, check_agents_against, load_agents, load_benchmark};
 use tamma_bench::core::model::{RunStatus, RunSummary};
+use tamma_bench::core::store::cache::DEFAULT_CACHE_FILE;
+use tamma_bench::core::store::{ResponseCache, SqliteResponseCache};
+use tamma_bench::providers::layers::{
+    self, AdaptiveConcurrencyHandle, LayerContext, LimiterRegistry,
+};
 use tamma_bench::providers::{BuildError, BuiltinProviders, build_provider};
 use tokio_util::sync::CancellationToken;
 
@@ -63,7 +71,9 @@ fn parse_budget(s: &str) -> Result<f64, String> {
 
 /// Run ids are safe in shells, paths and logs (the executor's rule).
 fn parse_run_id(s: &str) -> Result<String, String> {
-    validate_run_id(s).map(|()| s.to_owned()).map_err(|e| e.to_string())
+    validate_run_id(s)
+        .map(|()| s.to_owned())
+        .map_err(|e| e.to_string())
 }
 
 /// What `run --json` prints: the run's summary, its stored record, and what this
@@ -90,7 +100,8 @@ pub async fn execute(args: RunArgs) -> Result<Exit> {
     let benchmark = load_benchmark(&args.benchmark)?;
     let loaded = load_agents(&args.agents)?;
     check_agents_against(&loaded, &benchmark)?;
-    let agents = build_agents(&loaded)?;
+    let built = build_agents(&loaded, &args.store.db)?;
+    let retry = layers::executor_retry_policy(&loaded.agents, RetryPolicy::default());
     let executor = Executor::new(args.store.open(true)?);
 
     let bar = progress_bar(!args.json && std::io::stderr().is_terminal());
@@ -103,14 +114,34 @@ pub async fn execute(args: RunArgs) -> Result<Exit> {
         concurrency: args.concurrency,
         budget_usd: args.budget_usd,
         cancel,
+        retry,
         // Judges of model-graded scorers: any built-in provider kind; their relative
         // paths (a judge's recording) resolve against the benchmark's folder.
         providers: Some(SharedFactory(Arc::new(BuiltinProviders {
-            base_dir: args.benchmark.parent().map(Path::to_path_buf).unwrap_or_default(),
+            base_dir: args
+                .benchmark
+                .parent()
+                .map(Path::to_path_buf)
+                .unwrap_or_default(),
         }))),
         ..RunOptions::default()
     };
-    let result = executor.run(&cx, &benchmark, agents, options).await;
+    let result = executor.run(&cx, &benchmark, built.runtimes, options).await;
+    if let Ok(report) = &result {
+        // The adaptive-concurrency history belongs with the run (internal data).
+        for (agent, handle) in &built.adaptive {
+            let history = serde_json::to_value(handle.history())?;
+            executor
+                .store()
+                .annotate_run(
+                    &cx.tenant_id,
+                    &report.run.id,
+                    &format!("adaptive_concurrency/{agent}"),
+                    history,
+                )
+                .await?;
+        }
+    }
     finished.cancel();
     drop(executor); // closes the event channel, which ends `follow`
     let _ = progress.await;
@@ -151,17 +182,51 @@ pub async fn execute(args: RunArgs) -> Result<Exit> {
     }
 }
 
-/// One provider per agent; a build error is located in the agents file.
-fn build_agents(loaded: &LoadedAgents) -> Result<Vec<AgentRuntime>> {
-    let mut agents = Vec::with_capacity(loaded.agents.len());
+/// The agents ready to run, and the adaptive-concurrency handles whose history is stored
+/// with the run.
+struct BuiltAgents {
+    runtimes: Vec<AgentRuntime>,
+    adaptive: Vec<(String, AdaptiveConcurrencyHandle)>,
+}
+
+/// One provider per agent, wrapped in the layers its `[agent.layers]` asks for; a build
+/// error is located in the agents file. The response cache (only opened when an agent
+/// asks for one) lives beside the results database.
+fn build_agents(loaded: &LoadedAgents, db: &Path) -> Result<BuiltAgents> {
+    let limiters = LimiterRegistry::from_agents(&loaded.agents);
+    let cache: Option<Arc<dyn ResponseCache>> =
+        if loaded.agents.iter().any(|a| a.layers.cache.is_some()) {
+            let path = db.with_file_name(DEFAULT_CACHE_FILE);
+            Some(Arc::new(SqliteResponseCache::open(&path).with_context(
+                || format!("cannot open the response cache {}", path.display()),
+            )?))
+        } else {
+            None
+        };
+    let cx = LayerContext {
+        base_dir: &loaded.base_dir,
+        cache,
+        limiters: &limiters,
+    };
+    let mut built = BuiltAgents {
+        runtimes: Vec::with_capacity(loaded.agents.len()),
+        adaptive: Vec::new(),
+    };
     for (i, config) in loaded.agents.iter().enumerate() {
-        let provider = build_provider(config, &loaded.base_dir).map_err(|e| match &e {
+        let located = |e: BuildError| match &e {
             BuildError::Invalid { field, message, .. } => loaded.error(i, field, message.clone()),
             _ => loaded.error(i, "provider", e.to_string()),
-        })?;
-        agents.push(AgentRuntime::new(config.clone(), provider));
+        };
+        let provider = build_provider(config, &loaded.base_dir).map_err(located)?;
+        let layered = layers::wrap(provider, config, &cx).map_err(located)?;
+        if let Some(handle) = layered.adaptive_concurrency {
+            built.adaptive.push((config.name.clone(), handle));
+        }
+        built
+            .runtimes
+            .push(AgentRuntime::new(config.clone(), layered.provider));
     }
-    Ok(agents)
+    Ok(built)
 }
 
 fn print_report(report: &RunReport) -> Result<()> {

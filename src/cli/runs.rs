@@ -2,14 +2,13 @@
 //! and summary).
 
 use super::table::{Align, Table, summary_table};
-use super::{Exit, RunRecord, StoreArgs, find_run, print_json};
+use super::{Exit, RunRecord, StoreArgs, print_json};
 use anyhow::Result;
 use clap::Args;
 use serde::Serialize;
 use std::io::Write;
 use tamma_bench::core::model::{Run, RunSummary};
-use tamma_bench::core::store::ResultStore;
-use tamma_bench::core::summary::summarize;
+use tamma_bench::privacy::{PublicResult, RunView};
 
 /// Arguments of `runs`.
 #[derive(Debug, Args)]
@@ -44,11 +43,15 @@ struct ShowOutput<'a> {
     run: RunRecord<'a>,
 }
 
-/// Lists the tenant's runs, newest first.
+/// Lists the tenant's runs, newest first: whole records for an internal context, the
+/// public fields of its own and public runs for an external tenant.
 pub async fn list(args: RunsArgs) -> Result<Exit> {
     let cx = args.store.context();
-    let store = args.store.open(false)?;
-    let runs = store.list_runs(&cx.tenant_id).await?;
+    let repo = args.store.repository()?;
+    let Some(icx) = args.store.internal_context() else {
+        return list_external(&repo.runs(&cx).await?, args.json);
+    };
+    let runs = repo.internal_runs(&icx).await?;
     if args.json {
         print_json(&runs.iter().map(RunRecord::new).collect::<Vec<_>>())?;
         return Ok(Exit::Success);
@@ -83,12 +86,17 @@ pub async fn list(args: RunsArgs) -> Result<Exit> {
     Ok(Exit::Success)
 }
 
-/// Shows one run of the tenant.
+/// Shows one run: the whole record and summary for an internal context, the public
+/// results for an external tenant.
 pub async fn show(args: ShowArgs) -> Result<Exit> {
     let cx = args.store.context();
-    let store = args.store.open(false)?;
-    let run = find_run(store.as_ref(), &cx.tenant_id, &args.run_id).await?;
-    let summary = summarize(store.as_ref(), &run).await?;
+    let repo = args.store.repository()?;
+    let Some(icx) = args.store.internal_context() else {
+        let run = repo.run(&cx, &args.run_id).await?;
+        let results = repo.results(&cx, &args.run_id).await?;
+        return show_external(&run, &results, args.json);
+    };
+    let (run, summary) = repo.internal_summary(&icx, &args.run_id).await?;
     if args.json {
         print_json(&ShowOutput {
             summary: &summary,
@@ -132,4 +140,89 @@ fn agent_names(run: &Run) -> String {
         .map(|a| a.name.as_str())
         .collect::<Vec<_>>()
         .join(",")
+}
+
+/// `runs` for an external tenant: the public fields of its own and public runs.
+fn list_external(runs: &[RunView], json: bool) -> Result<Exit> {
+    if json {
+        print_json(&runs)?;
+        return Ok(Exit::Success);
+    }
+    let mut out = std::io::stdout().lock();
+    if runs.is_empty() {
+        writeln!(out, "no runs visible to this tenant")?;
+        return Ok(Exit::Success);
+    }
+    let mut table = Table::new(&[
+        ("run", Align::Left),
+        ("benchmark", Align::Left),
+        ("status", Align::Left),
+        ("owner", Align::Left),
+        ("agents", Align::Left),
+        ("created (UTC)", Align::Left),
+    ]);
+    for run in runs {
+        table.row(vec![
+            run.id.clone(),
+            format!("{}@{}", run.benchmark_id, run.benchmark_version),
+            run.status.as_str().to_owned(),
+            if run.own { "you" } else { "public" }.to_owned(),
+            run.agents
+                .iter()
+                .map(|a| a.name.as_str())
+                .collect::<Vec<_>>()
+                .join(","),
+            run.created_at.clone(),
+        ]);
+    }
+    write!(out, "{}", table.render())?;
+    out.flush()?;
+    Ok(Exit::Success)
+}
+
+/// What `show --json` prints for an external tenant.
+#[derive(Debug, Serialize)]
+struct PublicShowOutput<'a> {
+    run: &'a RunView,
+    results: &'a [PublicResult],
+}
+
+/// `show` for an external tenant: the run's public fields and public results.
+fn show_external(run: &RunView, results: &[PublicResult], json: bool) -> Result<Exit> {
+    if json {
+        print_json(&PublicShowOutput { run, results })?;
+        return Ok(Exit::Success);
+    }
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "run        {}", run.id)?;
+    writeln!(
+        out,
+        "benchmark  {}@{} ({} cases, {} epochs)",
+        run.benchmark_id, run.benchmark_version, run.n_cases, run.epochs
+    )?;
+    writeln!(out, "status     {}", run.status.as_str())?;
+    writeln!(out, "updated    {}\n", run.updated_at)?;
+    let mut table = Table::new(&[
+        ("agent", Align::Left),
+        ("model", Align::Left),
+        ("score", Align::Right),
+        ("95% CI", Align::Right),
+        ("n", Align::Right),
+    ]);
+    for r in results {
+        table.row(vec![
+            r.agent.clone(),
+            format!("{}/{}", r.provider, r.model),
+            format!("{:.1}%", 100.0 * r.score.mean),
+            format!(
+                "[{:.1}, {:.1}]",
+                100.0 * r.score.ci_low,
+                100.0 * r.score.ci_high
+            ),
+            r.score.n.to_string(),
+        ]);
+    }
+    write!(out, "{}", table.render())?;
+    out.flush()?;
+    Ok(Exit::Success)
 }

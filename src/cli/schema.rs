@@ -22,6 +22,8 @@ pub enum SchemaKind {
     Cases,
     /// The agents file (TOML).
     Agents,
+    /// An optimization search space (TOML).
+    Space,
 }
 
 /// Prints the schema, pretty-printed.
@@ -30,6 +32,7 @@ pub fn execute(args: &SchemaArgs) -> Result<Exit> {
         SchemaKind::Benchmark => schemars::schema_for!(BenchmarkManifest),
         SchemaKind::Cases => schemars::schema_for!(Case),
         SchemaKind::Agents => schemars::schema_for!(AgentsFile),
+        SchemaKind::Space => schemars::schema_for!(tamma_bench::optimize::SearchSpace),
     };
     print_json(&schema)?;
     Ok(Exit::Success)

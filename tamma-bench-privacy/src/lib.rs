@@ -10,3 +10,21 @@
 //! repository and the filters are built on them.
 
 pub use tamma_bench_core::privacy::{Chain, FnFilter, IdentityFilter, PrivacyFilter};
+
+pub mod access;
+pub mod authz;
+pub mod classification;
+pub mod error;
+pub mod filters;
+pub mod repository;
+pub mod views;
+
+pub use access::{AccessAudit, AccessEvent, NoAudit};
+pub use authz::{AccessPolicy, Action, Decision};
+pub use classification::{AccessLevel, Class};
+pub use error::{ErrorKind, RepositoryError};
+pub use repository::{Release, Repository, TrialExport};
+pub use views::{InternalContext, InternalResult, PublicResult, PublicTrial, RunView};
+
+pub mod audit;
+pub mod crypto;

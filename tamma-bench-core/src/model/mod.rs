@@ -3,6 +3,7 @@
 mod agent;
 mod benchmark;
 mod case;
+mod layers;
 mod run;
 mod tenant;
 mod time;
@@ -11,11 +12,17 @@ mod trial;
 pub use agent::{AgentConfig, AgentsFile};
 pub use benchmark::{Benchmark, BenchmarkManifest};
 pub use case::{Case, CaseInput, Message, Role, Target};
+pub use layers::{
+    AdaptiveConcurrencyConfig, CacheConfig, ConcurrencyChange, ConcurrencyChangeReason,
+    LayerConfig, RateLimitConfig, RetryLayerConfig,
+};
 pub use run::{
     AgentSummary, BenchmarkRef, LatencySummary, ReducedScore, Run, RunStatus, RunSummary,
     TokenTotals,
 };
-pub use tenant::{InvalidTenantId, TenantContext, TenantId, TenantKind, Tier, Visibility};
+pub use tenant::{
+    InvalidTenantId, Permission, TenantContext, TenantId, TenantKind, Tier, Visibility,
+};
 pub use time::utc_rfc3339;
 pub use trial::{Outcome, Score, Trial, TrialKey};
 

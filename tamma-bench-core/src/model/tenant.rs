@@ -75,10 +75,53 @@ pub enum Tier {
     Internal,
 }
 
-/// The caller of every read and write: which tenant, what kind, which principal.
+/// One thing a principal may be granted: the actions of the authorization policy.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Permission {
+    /// Read results (public fields, and the tenant's own data).
+    Read,
+    /// Write runs and trials of the tenant.
+    Write,
+    /// Export trials.
+    Export,
+    /// Compare results.
+    Compare,
+    /// Read internal fields (agent configuration, cost analysis, optimization data).
+    ReadInternal,
+}
+
+impl Permission {
+    /// Every permission.
+    pub const ALL: [Permission; 5] = [
+        Self::Read,
+        Self::Write,
+        Self::Export,
+        Self::Compare,
+        Self::ReadInternal,
+    ];
+
+    /// The name used in policies and logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Read => "read",
+            Self::Write => "write",
+            Self::Export => "export",
+            Self::Compare => "compare",
+            Self::ReadInternal => "read_internal",
+        }
+    }
+}
+
+/// The caller of every read and write: which tenant, what kind, which principal, and
+/// what it has been granted.
 ///
 /// Every run and trial belongs to the tenant of the context that wrote it, and every
-/// read is scoped by the context of its caller.
+/// read is scoped by the context of its caller. Permissions are grants, not decisions:
+/// the authorization policy decides with them (an external context holding
+/// [`Permission::ReadInternal`] is still refused internal fields).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct TenantContext {
     /// The tenant acting.
@@ -89,6 +132,9 @@ pub struct TenantContext {
     pub tier: Tier,
     /// The user or service acting on behalf of the tenant.
     pub principal: String,
+    /// What the principal has been granted (sorted, without repeats).
+    #[serde(default)]
+    pub permissions: Vec<Permission>,
 }
 
 impl TenantContext {
@@ -99,27 +145,50 @@ impl TenantContext {
             kind: TenantKind::Internal,
             tier: Tier::Internal,
             principal: "operator".to_owned(),
+            permissions: Permission::ALL.to_vec(),
         }
     }
 
-    /// An internal context for `tenant_id`.
+    /// An internal context for `tenant_id`, with every permission.
     pub fn internal(tenant_id: TenantId, principal: impl Into<String>) -> Self {
         Self {
             tenant_id,
             kind: TenantKind::Internal,
             tier: Tier::Internal,
             principal: principal.into(),
+            permissions: Permission::ALL.to_vec(),
         }
     }
 
-    /// An external (customer) context for `tenant_id` on `tier`.
+    /// An external (customer) context for `tenant_id` on `tier`, granted read, write,
+    /// export and compare.
     pub fn external(tenant_id: TenantId, tier: Tier, principal: impl Into<String>) -> Self {
         Self {
             tenant_id,
             kind: TenantKind::External,
             tier,
             principal: principal.into(),
+            permissions: vec![
+                Permission::Read,
+                Permission::Write,
+                Permission::Export,
+                Permission::Compare,
+            ],
         }
+    }
+
+    /// This context with exactly `permissions` granted.
+    pub fn with_permissions(mut self, permissions: impl IntoIterator<Item = Permission>) -> Self {
+        let mut p: Vec<Permission> = permissions.into_iter().collect();
+        p.sort_unstable();
+        p.dedup();
+        self.permissions = p;
+        self
+    }
+
+    /// Whether `permission` has been granted.
+    pub fn has(&self, permission: Permission) -> bool {
+        self.permissions.contains(&permission)
     }
 
     /// Whether this context may see internal fields.

@@ -334,6 +334,64 @@ pub async fn runs_list_newest_first_with_status(store: Arc<dyn ResultStore>) {
     assert!(store.list_runs(&tenant("nobody")).await.unwrap().is_empty());
 }
 
+pub async fn public_runs_are_listed_across_tenants_and_private_ones_never(
+    store: Arc<dyn ResultStore>,
+) {
+    let mut old_public = run("p-old", "t1");
+    old_public.visibility = Visibility::Public;
+    old_public.created_at_ms -= 10_000;
+    let mut new_public = run("p-new", "t2");
+    new_public.visibility = Visibility::Public;
+    for r in [&old_public, &new_public, &run("private", "t1")] {
+        store.begin_run(r).await.unwrap();
+    }
+    let runs = store.list_public_runs().await.unwrap();
+    assert_eq!(
+        runs.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
+        vec!["p-new", "p-old"],
+        "public runs of every tenant, newest first, and no private run"
+    );
+    assert_eq!(runs[0], new_public);
+}
+
+pub async fn annotations_replace_by_key_and_stay_with_their_tenant(store: Arc<dyn ResultStore>) {
+    let r = run("r1", "t1");
+    store.begin_run(&r).await.unwrap();
+    let t1 = tenant("t1");
+    store
+        .annotate_run(&t1, "r1", "adaptive", serde_json::json!([1, 2]))
+        .await
+        .unwrap();
+    store
+        .annotate_run(&t1, "r1", "adaptive", serde_json::json!([3]))
+        .await
+        .unwrap();
+    store
+        .annotate_run(&t1, "r1", "note", serde_json::json!({"a": "b"}))
+        .await
+        .unwrap();
+    let got = store.run_annotations(&t1, "r1").await.unwrap();
+    assert_eq!(got.len(), 2);
+    assert_eq!(
+        got["adaptive"],
+        serde_json::json!([3]),
+        "a key is replaced, not appended"
+    );
+    let other = tenant("t2");
+    assert_eq!(
+        store.run_annotations(&other, "r1").await.unwrap_err().kind,
+        StoreErrorKind::NotFound
+    );
+    assert_eq!(
+        store
+            .annotate_run(&other, "r1", "x", serde_json::json!(1))
+            .await
+            .unwrap_err()
+            .kind,
+        StoreErrorKind::NotFound
+    );
+}
+
 /// Expands to one test per behaviour of the suite. `$make` is evaluated per test and
 /// yields `(guard, Arc<dyn ResultStore>)`.
 #[macro_export]
@@ -348,6 +406,7 @@ macro_rules! store_conformance_tests {
             concurrent_writers_never_duplicate_or_lose,
             large_runs_stream_completely,
             runs_list_newest_first_with_status,
+            public_runs_are_listed_across_tenants_and_private_ones_never,
         );
     };
     (@tests $make:expr; $($name:ident),* $(,)?) => {

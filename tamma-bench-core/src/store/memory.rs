@@ -16,6 +16,7 @@ struct RunTrials {
 #[derive(Default)]
 struct Inner {
     runs: HashMap<String, Run>,
+    annotations: HashMap<String, std::collections::BTreeMap<String, serde_json::Value>>,
     trials: HashMap<String, RunTrials>,
 }
 
@@ -122,12 +123,55 @@ impl ResultStore for MemoryStore {
         Ok(owned(&self.lock(), tenant, run_id).cloned())
     }
 
+    async fn annotate_run(
+        &self,
+        tenant: &TenantId,
+        run_id: &str,
+        key: &str,
+        value: serde_json::Value,
+    ) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        owned(&inner, tenant, run_id).ok_or_else(|| StoreError::run_not_found(run_id))?;
+        inner
+            .annotations
+            .entry(run_id.to_owned())
+            .or_default()
+            .insert(key.to_owned(), value);
+        Ok(())
+    }
+
+    async fn run_annotations(
+        &self,
+        tenant: &TenantId,
+        run_id: &str,
+    ) -> Result<std::collections::BTreeMap<String, serde_json::Value>, StoreError> {
+        let inner = self.lock();
+        owned(&inner, tenant, run_id).ok_or_else(|| StoreError::run_not_found(run_id))?;
+        Ok(inner.annotations.get(run_id).cloned().unwrap_or_default())
+    }
+
     async fn list_runs(&self, tenant: &TenantId) -> Result<Vec<Run>, StoreError> {
         let inner = self.lock();
         let mut runs: Vec<Run> = inner
             .runs
             .values()
             .filter(|r| &r.tenant_id == tenant)
+            .cloned()
+            .collect();
+        runs.sort_by(|a, b| {
+            b.created_at_ms
+                .cmp(&a.created_at_ms)
+                .then_with(|| a.id.cmp(&b.id))
+        });
+        Ok(runs)
+    }
+
+    async fn list_public_runs(&self) -> Result<Vec<Run>, StoreError> {
+        let inner = self.lock();
+        let mut runs: Vec<Run> = inner
+            .runs
+            .values()
+            .filter(|r| r.visibility == crate::model::Visibility::Public)
             .cloned()
             .collect();
         runs.sort_by(|a, b| {

@@ -4,10 +4,14 @@
 //! keys already completed (for resume), and reads runs and trials back scoped to one
 //! tenant. Every implementation passes the behaviour suite in [`conformance`].
 
+pub mod audit;
+pub mod cache;
 pub mod conformance;
 mod memory;
 mod sqlite;
 
+pub use audit::{AuditRecord, AuditStore, MemoryAuditStore, SqliteAuditStore, StoredCheckpoint};
+pub use cache::{MemoryResponseCache, ResponseCache, SqliteResponseCache};
 pub use memory::MemoryStore;
 pub use sqlite::SqliteStore;
 
@@ -128,8 +132,34 @@ pub trait ResultStore: Send + Sync {
     /// A run of `tenant`, if there is one.
     async fn get_run(&self, tenant: &TenantId, run_id: &str) -> Result<Option<Run>, StoreError>;
 
+    /// Sets annotation `key` of a run of `tenant` to `value` (replacing an older value):
+    /// run-level data such as the adaptive-concurrency history or optimization data.
+    /// Annotations are internal data (see `docs/privacy-model.md`).
+    async fn annotate_run(
+        &self,
+        tenant: &TenantId,
+        run_id: &str,
+        key: &str,
+        value: serde_json::Value,
+    ) -> Result<(), StoreError>;
+
+    /// The annotations of a run of `tenant`, by key.
+    async fn run_annotations(
+        &self,
+        tenant: &TenantId,
+        run_id: &str,
+    ) -> Result<std::collections::BTreeMap<String, serde_json::Value>, StoreError>;
+
     /// The runs of `tenant`, newest first.
     async fn list_runs(&self, tenant: &TenantId) -> Result<Vec<Run>, StoreError>;
+
+    /// The runs of every tenant whose benchmark is public, newest first: the only read
+    /// across tenants. Only the tenant-aware repository (`tamma-bench-privacy`) should call
+    /// it, to show the public fields of these runs. A store that cannot list across
+    /// tenants keeps the default, which lists none (fails closed).
+    async fn list_public_runs(&self) -> Result<Vec<Run>, StoreError> {
+        Ok(Vec::new())
+    }
 
     /// The trials of a run of `tenant`, as a stream in an order fixed by the store (memory stays
     /// bounded however many trials there are).

@@ -52,6 +52,15 @@ const MIGRATIONS: &[&str] = &[
         tags_json TEXT,
         UNIQUE (run_id, agent, case_id, epoch)
     );",
+    // 2: run annotations (internal run-level data: adaptive-concurrency history, ...).
+    "CREATE TABLE run_annotations (
+        run_id TEXT NOT NULL,
+        key TEXT NOT NULL,
+        value_json TEXT NOT NULL,
+        PRIMARY KEY (run_id, key)
+    );",
+    // 3: the audit log (append-only; see store::audit).
+    super::audit::AUDIT_MIGRATION,
 ];
 
 /// A [`ResultStore`] in a SQLite file (the default `./tamma-bench.db`).
@@ -70,7 +79,7 @@ fn lock(c: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
     c.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-fn open_connection(path: &Path) -> Result<Connection, StoreError> {
+pub(super) fn open_connection(path: &Path) -> Result<Connection, StoreError> {
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
         | OpenFlags::SQLITE_OPEN_CREATE
         | OpenFlags::SQLITE_OPEN_NO_MUTEX;
@@ -85,7 +94,7 @@ fn open_connection(path: &Path) -> Result<Connection, StoreError> {
     Ok(conn)
 }
 
-fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     let tx = conn
         .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
         .map_err(StoreError::backend)?;
@@ -116,6 +125,17 @@ impl SqliteStore {
         let path = path.as_ref().to_owned();
         let mut writer = open_connection(&path)?;
         migrate(&mut writer)?;
+        // Each trial's index entry lands beside its case's earlier epochs, so a batch dirties
+        // about one index page per trial, and the same pages again an epoch later. So the
+        // writer checkpoints every 10,000 WAL pages (about 40 MB on disk) instead of
+        // SQLite's 1,000: each page is written back once for many batches and the files are
+        // synced a tenth as often. And its page cache is 8 MiB instead of 2, enough for the
+        // page each case's next entry goes to (4 MiB for 1,000 cases). See
+        // docs/performance.md for what each does to the write rate.
+        writer
+            .pragma_update(None, "wal_autocheckpoint", 10_000)
+            .and_then(|()| writer.pragma_update(None, "cache_size", -8192))
+            .map_err(StoreError::backend)?;
         let reader = open_connection(&path)?;
         Ok(Self {
             path,
@@ -397,6 +417,67 @@ impl ResultStore for SqliteStore {
         .await
     }
 
+    async fn annotate_run(
+        &self,
+        tenant: &TenantId,
+        run_id: &str,
+        key: &str,
+        value: serde_json::Value,
+    ) -> Result<(), StoreError> {
+        let (tenant, run_id, key) = (tenant.clone(), run_id.to_owned(), key.to_owned());
+        let value = serde_json::to_string(&value).map_err(StoreError::backend)?;
+        self.with_writer(move |conn| {
+            let tx = conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .map_err(db_err)?;
+            match get_run_any_tenant(&tx, &run_id)? {
+                Some(r) if r.tenant_id == tenant => {}
+                _ => return Err(StoreError::run_not_found(&run_id)),
+            }
+            tx.execute(
+                "INSERT INTO run_annotations (run_id, key, value_json) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT (run_id, key) DO UPDATE SET value_json = excluded.value_json",
+                params![run_id, key, value],
+            )
+            .map_err(db_err)?;
+            tx.commit().map_err(db_err)
+        })
+        .await
+    }
+
+    async fn run_annotations(
+        &self,
+        tenant: &TenantId,
+        run_id: &str,
+    ) -> Result<std::collections::BTreeMap<String, serde_json::Value>, StoreError> {
+        let (tenant, run_id) = (tenant.clone(), run_id.to_owned());
+        self.with_reader(move |conn| {
+            match get_run_any_tenant(conn, &run_id)? {
+                Some(r) if r.tenant_id == tenant => {}
+                _ => return Err(StoreError::run_not_found(&run_id)),
+            }
+            let mut stmt = conn
+                .prepare_cached("SELECT key, value_json FROM run_annotations WHERE run_id = ?1")
+                .map_err(db_err)?;
+            let rows = stmt
+                .query_map([&run_id], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+                })
+                .map_err(db_err)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(db_err)?;
+            rows.into_iter()
+                .map(|(k, v)| {
+                    let value = serde_json::from_str(&v).map_err(|e| {
+                        StoreError::new(StoreErrorKind::Corrupt, format!("annotation {k}: {e}"))
+                    })?;
+                    Ok((k, value))
+                })
+                .collect()
+        })
+        .await
+    }
+
     async fn list_runs(&self, tenant: &TenantId) -> Result<Vec<Run>, StoreError> {
         let tenant = tenant.clone();
         self.with_reader(move |conn| {
@@ -404,6 +485,17 @@ impl ResultStore for SqliteStore {
                 .prepare_cached(&format!("SELECT {RUN_COLUMNS} FROM runs WHERE tenant_id = ?1 ORDER BY created_at_ms DESC, id"))
                 .map_err(db_err)?;
             let runs = stmt.query_map([tenant.as_str()], run_from_row).map_err(db_err)?.collect::<Result<Vec<_>, _>>().map_err(db_err)?;
+            Ok(runs)
+        })
+        .await
+    }
+
+    async fn list_public_runs(&self) -> Result<Vec<Run>, StoreError> {
+        self.with_reader(move |conn| {
+            let mut stmt = conn
+                .prepare_cached(&format!("SELECT {RUN_COLUMNS} FROM runs WHERE visibility = 'public' ORDER BY created_at_ms DESC, id"))
+                .map_err(db_err)?;
+            let runs = stmt.query_map([], run_from_row).map_err(db_err)?.collect::<Result<Vec<_>, _>>().map_err(db_err)?;
             Ok(runs)
         })
         .await

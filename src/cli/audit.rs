@@ -1,0 +1,159 @@
+//! `tamma-bench audit`: verify the tamper-evident audit log; create its signing key.
+
+use super::{Exit, print_json};
+use anyhow::{Context, Result, bail};
+use clap::{Args, Subcommand};
+use serde::Serialize;
+use std::path::PathBuf;
+use tamma_bench::core::store::SqliteAuditStore;
+use tamma_bench::privacy::audit::{
+    AuditSigner, AuditVerifier, Tamper, VERIFIER_KEY_VAR, VerifyReport, verify,
+};
+
+/// Arguments of `audit`.
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: AuditCommand,
+}
+
+/// The `audit` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Walk the audit log and report the first altered, deleted, reordered or truncated
+    /// entry (exit status 1 when one is found).
+    Verify(VerifyArgs),
+    /// Create a checkpoint signing key: the secret goes to --out (mode 600), the verifier
+    /// key is printed.
+    Keygen(KeygenArgs),
+}
+
+/// Arguments of `audit verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// SQLite database file.
+    #[arg(long, value_name = "PATH", default_value = "tamma-bench.db")]
+    pub db: PathBuf,
+    /// The verifier key (`NAME+HEX8+BASE64`); default: $TAMMA_BENCH_AUDIT_VERIFIER_KEY.
+    #[arg(long, value_name = "KEY")]
+    pub key: Option<String>,
+    /// A signed checkpoint kept outside the database (repeatable): catches truncation even
+    /// when the stored checkpoints were removed too.
+    #[arg(long = "checkpoint", value_name = "FILE")]
+    pub checkpoints: Vec<PathBuf>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Arguments of `audit keygen`.
+#[derive(Debug, Args)]
+pub struct KeygenArgs {
+    /// The key name, which is also the log's origin (e.g. `bench.example.com/audit`).
+    #[arg(long)]
+    pub name: String,
+    /// Where to write the secret signer key (must not exist).
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+}
+
+/// Runs `audit`.
+pub async fn execute(args: AuditArgs) -> Result<Exit> {
+    match args.command {
+        AuditCommand::Verify(a) => run_verify(a).await,
+        AuditCommand::Keygen(a) => keygen(&a),
+    }
+}
+
+#[derive(Serialize)]
+struct ReportJson {
+    intact: bool,
+    entries: u64,
+    checkpoints: usize,
+    signed_size: u64,
+    unsigned_entries: u64,
+    root: String,
+    first_bad_index: Option<u64>,
+    problem: Option<String>,
+}
+
+fn describe(t: &Tamper) -> (Option<u64>, String) {
+    match t {
+        Tamper::Entry { index, detail, .. } => (Some(*index), detail.clone()),
+        Tamper::Checkpoint { position, detail } => {
+            (None, format!("checkpoint #{position}: {detail}"))
+        }
+    }
+}
+
+async fn run_verify(args: VerifyArgs) -> Result<Exit> {
+    let key = match args.key {
+        Some(k) => k,
+        None => std::env::var(VERIFIER_KEY_VAR).with_context(|| {
+            format!("no verifier key: pass --key NAME+HEX8+BASE64 or set {VERIFIER_KEY_VAR}")
+        })?,
+    };
+    let verifier = AuditVerifier::parse(&key)?;
+    if !args.db.exists() {
+        bail!("no database at {}", args.db.display());
+    }
+    let trusted = args
+        .checkpoints
+        .iter()
+        .map(|p| std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display())))
+        .collect::<Result<Vec<_>>>()?;
+    let store = SqliteAuditStore::open(&args.db)
+        .with_context(|| format!("cannot open the database {}", args.db.display()))?;
+    let report: VerifyReport = verify(&store, &verifier, &trusted).await?;
+    let (first_bad_index, problem) = report.tamper.as_ref().map(describe).unzip();
+    if args.json {
+        print_json(&ReportJson {
+            intact: report.is_intact(),
+            entries: report.entries,
+            checkpoints: report.checkpoints,
+            signed_size: report.signed_size,
+            unsigned_entries: report.unsigned_entries(),
+            root: hex_lower(&report.root),
+            first_bad_index: first_bad_index.flatten(),
+            problem: problem.clone(),
+        })?;
+    } else {
+        println!(
+            "{} entries, {} valid checkpoints, signed through entry {}; root {}",
+            report.entries,
+            report.checkpoints,
+            report.signed_size,
+            hex_lower(&report.root)
+        );
+        if report.unsigned_entries() > 0 {
+            println!(
+                "warning: the last {} entries are not covered by a checkpoint yet",
+                report.unsigned_entries()
+            );
+        }
+    }
+    match problem {
+        None => Ok(Exit::Success),
+        Some(p) => bail!("the audit log was tampered with: {p}"),
+    }
+}
+
+fn hex_lower(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn keygen(args: &KeygenArgs) -> Result<Exit> {
+    use std::io::Write as _;
+    let signer = AuditSigner::generate(&args.name)?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(&args.out)
+        .with_context(|| format!("cannot create {}", args.out.display()))?;
+    writeln!(file, "{}", signer.to_secret_string().as_str())?;
+    println!("{}", signer.verifier());
+    Ok(Exit::Success)
+}

@@ -1,0 +1,149 @@
+//! The tenant-aware repository: the only way results leave a store.
+//!
+//! Every method takes the caller's [`TenantContext`] (or an [`InternalContext`]), asks
+//! the [`AccessPolicy`] for a decision on each run it touches, reports the access to the
+//! [`AccessAudit`] hook before returning anything, and returns typed views projected to
+//! the caller's [`AccessLevel`].
+
+mod read;
+mod release;
+mod write;
+
+pub use read::TrialExport;
+pub use release::Release;
+
+use crate::access::{AccessAudit, AccessEvent, NoAudit, Outcome};
+use crate::authz::{AccessPolicy, Action, RunResource};
+use crate::classification::{AccessLevel, Class};
+use crate::error::RepositoryError;
+use std::sync::Arc;
+use tamma_bench_core::model::{Run, TenantContext, now_ms};
+use tamma_bench_core::store::ResultStore;
+
+/// Results of a store, seen through tenancy, policy and privacy filters.
+#[derive(Clone)]
+pub struct Repository {
+    store: Arc<dyn ResultStore>,
+    policy: Arc<AccessPolicy>,
+    audit: Arc<dyn AccessAudit>,
+}
+
+impl std::fmt::Debug for Repository {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Repository")
+            .field("policy", &self.policy)
+            .finish()
+    }
+}
+
+impl Repository {
+    /// A repository over `store` with the shipped policy and no audit log.
+    pub fn new(store: Arc<dyn ResultStore>) -> Result<Self, RepositoryError> {
+        Ok(Self {
+            store,
+            policy: Arc::new(AccessPolicy::shipped()?),
+            audit: Arc::new(NoAudit),
+        })
+    }
+
+    /// With another policy.
+    pub fn with_policy(mut self, policy: Arc<AccessPolicy>) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// With an audit hook (the audit log of issue 5 item 7).
+    pub fn with_audit(mut self, audit: Arc<dyn AccessAudit>) -> Self {
+        self.audit = audit;
+        self
+    }
+
+    /// Reports one access.
+    async fn audit(
+        &self,
+        cx: &TenantContext,
+        action: Action,
+        resource: String,
+        classification: Class,
+        allowed: bool,
+        reasons: Vec<String>,
+    ) -> Result<(), RepositoryError> {
+        let event = AccessEvent {
+            tenant_id: cx.tenant_id.clone(),
+            principal: cx.principal.clone(),
+            action,
+            resource,
+            classification,
+            outcome: if allowed {
+                Outcome::Allowed
+            } else {
+                Outcome::Denied
+            },
+            reasons,
+            at_ms: now_ms(),
+        };
+        Ok(self.audit.record(event).await?)
+    }
+
+    /// The run `run_id` as `cx` may see it: its own, else a public run of any tenant.
+    async fn find(&self, cx: &TenantContext, run_id: &str) -> Result<Option<Run>, RepositoryError> {
+        if let Some(run) = self.store.get_run(&cx.tenant_id, run_id).await? {
+            return Ok(Some(run));
+        }
+        Ok(self
+            .store
+            .list_public_runs()
+            .await?
+            .into_iter()
+            .find(|r| r.id == run_id))
+    }
+
+    /// Finds the run and authorizes `action` on it; audits either way, with
+    /// `classification` the most protected class the access returns from an own run.
+    /// Returns the run and the level its fields may be shown at.
+    async fn authorize(
+        &self,
+        cx: &TenantContext,
+        action: Action,
+        run_id: &str,
+        classification: Class,
+    ) -> Result<(Run, AccessLevel), RepositoryError> {
+        let resource = format!("run:{run_id}");
+        let found = self.find(cx, run_id).await?;
+        // What another tenant's run can show at most is public.
+        let classification = match &found {
+            Some(r) if r.tenant_id != cx.tenant_id && !cx.is_internal() => Class::Public,
+            _ => classification,
+        };
+        let Some(run) = found else {
+            self.audit(cx, action, resource, classification, false, Vec::new())
+                .await?;
+            return Err(RepositoryError::not_found(run_id));
+        };
+        let d = self.policy.decide(cx, action, resource_of(&run));
+        self.audit(cx, action, resource, classification, d.allowed, d.reasons)
+            .await?;
+        if !d.allowed {
+            // A run the caller may not read at all is reported as absent.
+            if run.tenant_id != cx.tenant_id && action != Action::ReadInternal {
+                return Err(RepositoryError::not_found(run_id));
+            }
+            return Err(RepositoryError::denied(action.as_str(), run_id));
+        }
+        let level = match action {
+            Action::ReadInternal => AccessLevel::Internal,
+            _ if run.tenant_id == cx.tenant_id => AccessLevel::Owner,
+            _ => AccessLevel::Public,
+        };
+        Ok((run, level))
+    }
+}
+
+/// The policy's view of a run.
+fn resource_of(run: &Run) -> RunResource<'_> {
+    RunResource {
+        id: &run.id,
+        owner: &run.tenant_id,
+        visibility: run.visibility,
+    }
+}

@@ -1,0 +1,248 @@
+//! Reads: runs, results, trials and comparisons.
+
+use super::{Repository, resource_of};
+use crate::PrivacyFilter;
+use crate::authz::Action;
+use crate::classification::{AccessLevel, Class};
+use crate::error::RepositoryError;
+use crate::filters::{Projection, Redaction};
+use crate::views::{InternalContext, InternalResult, PublicResult, PublicTrial, RunView};
+use futures::stream::{BoxStream, StreamExt};
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use tamma_bench_core::compare::{Comparison, ResultRef, case_scores, compare_scores};
+use tamma_bench_core::model::{Run, RunSummary, TenantContext, Trial};
+use tamma_bench_core::stats::CompareOptions;
+use tamma_bench_core::store::ResultStore;
+use tamma_bench_core::summary::summarize;
+
+impl Repository {
+    /// The runs `cx` may read: its own and every tenant's public runs, newest first.
+    pub async fn runs(&self, cx: &TenantContext) -> Result<Vec<RunView>, RepositoryError> {
+        let own = self.store.list_runs(&cx.tenant_id).await?;
+        let public = self.store.list_public_runs().await?;
+        let mut reasons = BTreeSet::new();
+        let mut out = Vec::with_capacity(own.len() + public.len());
+        let others = public.iter().filter(|r| r.tenant_id != cx.tenant_id);
+        for run in own.iter().chain(others) {
+            let d = self.policy.decide(cx, Action::Read, resource_of(run));
+            if d.allowed {
+                reasons.extend(d.reasons);
+                out.push((
+                    run.created_at_ms,
+                    RunView::new(run, run.tenant_id == cx.tenant_id),
+                ));
+            }
+        }
+        let allowed = cx.has(tamma_bench_core::model::Permission::Read);
+        self.audit(
+            cx,
+            Action::Read,
+            "runs".into(),
+            Class::Public,
+            allowed,
+            reasons.into_iter().collect(),
+        )
+        .await?;
+        out.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.id.cmp(&b.1.id)));
+        Ok(out.into_iter().map(|(_, v)| v).collect())
+    }
+
+    /// The runs of the internal caller's own tenant, whole.
+    pub async fn internal_runs(&self, icx: &InternalContext) -> Result<Vec<Run>, RepositoryError> {
+        let cx = icx.context();
+        let runs = self.store.list_runs(&cx.tenant_id).await?;
+        let mut out = Vec::with_capacity(runs.len());
+        let mut reasons = BTreeSet::new();
+        for run in runs {
+            let d = self
+                .policy
+                .decide(cx, Action::ReadInternal, resource_of(&run));
+            if d.allowed {
+                reasons.extend(d.reasons);
+                out.push(run);
+            }
+        }
+        self.audit(
+            cx,
+            Action::ReadInternal,
+            "runs".into(),
+            Class::Restricted,
+            true,
+            reasons.into_iter().collect(),
+        )
+        .await?;
+        Ok(out)
+    }
+
+    /// One run's public fields.
+    pub async fn run(&self, cx: &TenantContext, run_id: &str) -> Result<RunView, RepositoryError> {
+        let (run, _) = self
+            .authorize(cx, Action::Read, run_id, Class::Public)
+            .await?;
+        Ok(RunView::new(&run, run.tenant_id == cx.tenant_id))
+    }
+
+    /// The public results of a run, one per agent.
+    pub async fn results(
+        &self,
+        cx: &TenantContext,
+        run_id: &str,
+    ) -> Result<Vec<PublicResult>, RepositoryError> {
+        let (run, _) = self
+            .authorize(cx, Action::Read, run_id, Class::Public)
+            .await?;
+        let summary = summarize(self.store.as_ref(), &run).await?;
+        Ok(summary
+            .agents
+            .iter()
+            .map(|s| PublicResult::new(&run, s))
+            .collect())
+    }
+
+    /// A run's whole record and summary: internal callers only.
+    pub async fn internal_summary(
+        &self,
+        icx: &InternalContext,
+        run_id: &str,
+    ) -> Result<(Run, RunSummary), RepositoryError> {
+        let cx = icx.context();
+        let (run, _) = self
+            .authorize(cx, Action::ReadInternal, run_id, Class::Restricted)
+            .await?;
+        let summary = summarize(self.store.as_ref(), &run).await?;
+        Ok((run, summary))
+    }
+
+    /// The internal results of a run, one per agent: internal callers only.
+    pub async fn internal_results(
+        &self,
+        icx: &InternalContext,
+        run_id: &str,
+    ) -> Result<Vec<InternalResult>, RepositoryError> {
+        let (run, summary) = self.internal_summary(icx, run_id).await?;
+        Ok(summary
+            .agents
+            .iter()
+            .map(|s| InternalResult::new(&run, s))
+            .collect())
+    }
+
+    /// The trials of a run for export, projected to the caller's level: public fields of
+    /// public runs, plus the sensitive fields (redacted outputs, answers) of its own.
+    pub async fn trials(
+        &self,
+        cx: &TenantContext,
+        run_id: &str,
+    ) -> Result<TrialExport<PublicTrial>, RepositoryError> {
+        let (run, level) = self
+            .authorize(cx, Action::Export, run_id, Class::Sensitive)
+            .await?;
+        Ok(TrialExport::new(
+            self.store.clone(),
+            cx.clone(),
+            run,
+            level,
+            PublicTrial::new,
+        ))
+    }
+
+    /// Every field of a run's trials (secrets redacted): internal callers only.
+    pub async fn internal_trials(
+        &self,
+        icx: &InternalContext,
+        run_id: &str,
+    ) -> Result<TrialExport<Trial>, RepositoryError> {
+        let cx = icx.context();
+        let (run, level) = self
+            .authorize(cx, Action::ReadInternal, run_id, Class::Internal)
+            .await?;
+        Ok(TrialExport::new(
+            self.store.clone(),
+            cx.clone(),
+            run,
+            level,
+            |t| t,
+        ))
+    }
+
+    /// Compares two results `cx` may compare (its own runs or public ones).
+    pub async fn compare(
+        &self,
+        cx: &TenantContext,
+        a: &ResultRef,
+        b: &ResultRef,
+        options: &CompareOptions,
+    ) -> Result<Comparison, RepositoryError> {
+        let (run_a, _) = self
+            .authorize(cx, Action::Compare, &a.run_id, Class::Public)
+            .await?;
+        let (run_b, _) = self
+            .authorize(cx, Action::Compare, &b.run_id, Class::Public)
+            .await?;
+        let (la, sa) = case_scores(self.store.as_ref(), &run_a.tenant_id, a).await?;
+        let (lb, sb) = case_scores(self.store.as_ref(), &run_b.tenant_id, b).await?;
+        Ok(compare_scores(la, &sa, lb, &sb, options))
+    }
+}
+
+/// An authorized export of one run's trials: stream it with [`TrialExport::stream`].
+/// Only the repository makes one, after the policy allowed it.
+pub struct TrialExport<V> {
+    store: Arc<dyn ResultStore>,
+    cx: TenantContext,
+    run: Run,
+    level: AccessLevel,
+    view: fn(Trial) -> V,
+}
+
+impl<V> std::fmt::Debug for TrialExport<V> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TrialExport")
+            .field("run", &self.run.id)
+            .field("level", &self.level)
+            .finish()
+    }
+}
+
+impl<V: Send + 'static> TrialExport<V> {
+    fn new(
+        store: Arc<dyn ResultStore>,
+        cx: TenantContext,
+        run: Run,
+        level: AccessLevel,
+        view: fn(Trial) -> V,
+    ) -> Self {
+        Self {
+            store,
+            cx,
+            run,
+            level,
+            view,
+        }
+    }
+
+    /// The run exported.
+    pub fn run_id(&self) -> &str {
+        &self.run.id
+    }
+
+    /// The trials, redacted and projected, in the store's order (one page in memory at a
+    /// time).
+    pub fn stream(&self) -> BoxStream<'_, Result<V, RepositoryError>> {
+        let projection = Projection::new(self.level);
+        self.store
+            .trials(&self.run.tenant_id, &self.run.id)
+            .filter_map(move |t| {
+                let out = match t {
+                    Err(e) => Some(Err(RepositoryError::from(e))),
+                    Ok(t) => Redaction
+                        .then(projection)
+                        .filter(&self.cx, t)
+                        .map(|t| Ok((self.view)(t))),
+                };
+                std::future::ready(out)
+            })
+            .boxed()
+    }
+}

@@ -1,0 +1,117 @@
+//! Writes: runs and trials of the caller's own tenant.
+
+use super::{Repository, resource_of};
+use crate::authz::Action;
+use crate::classification::Class;
+use crate::error::{ErrorKind, RepositoryError};
+use crate::filters::Redaction;
+use std::collections::BTreeSet;
+use tamma_bench_core::model::{Run, RunStatus, TenantContext, Trial};
+use tamma_bench_core::store::{AppendReport, BeginRun};
+
+impl Repository {
+    /// Creates (or resumes) a run owned by the caller's tenant.
+    pub async fn begin_run(
+        &self,
+        cx: &TenantContext,
+        run: &Run,
+    ) -> Result<BeginRun, RepositoryError> {
+        if run.tenant_id != cx.tenant_id {
+            return Err(RepositoryError::new(
+                ErrorKind::Invalid,
+                format!("run {:?} must be owned by the caller's tenant", run.id),
+            ));
+        }
+        let d = self.policy.decide(cx, Action::Write, resource_of(run));
+        // Agent configurations hold raw prompts: the run record is restricted.
+        self.audit(
+            cx,
+            Action::Write,
+            format!("run:{}", run.id),
+            Class::Restricted,
+            d.allowed,
+            d.reasons,
+        )
+        .await?;
+        if !d.allowed {
+            return Err(RepositoryError::denied("write", &run.id));
+        }
+        // Field encryption (issue 5 item 6) seals the restricted and sensitive fields of
+        // `run` here (see `classification::stored_fields_of`) before the store sees them.
+        Ok(self.store.begin_run(run).await?)
+    }
+
+    /// Sets the status of one of the caller's runs.
+    pub async fn set_run_status(
+        &self,
+        cx: &TenantContext,
+        run_id: &str,
+        status: RunStatus,
+    ) -> Result<(), RepositoryError> {
+        self.authorize_own_write(cx, run_id).await?;
+        Ok(self
+            .store
+            .set_run_status(&cx.tenant_id, run_id, status)
+            .await?)
+    }
+
+    /// Appends trials to the caller's runs, secrets redacted. Every trial must belong to
+    /// the caller's tenant, else nothing is written.
+    pub async fn append_trials(
+        &self,
+        cx: &TenantContext,
+        mut trials: Vec<Trial>,
+    ) -> Result<AppendReport, RepositoryError> {
+        if trials.iter().any(|t| t.tenant_id != cx.tenant_id) {
+            return Err(RepositoryError::new(
+                ErrorKind::Invalid,
+                "every trial must belong to the caller's tenant",
+            ));
+        }
+        let runs: BTreeSet<&str> = trials.iter().map(|t| t.run_id.as_str()).collect();
+        for run_id in runs {
+            self.authorize_own_write(cx, run_id).await?;
+        }
+        for t in &mut trials {
+            Redaction::apply(t);
+            // Field encryption (issue 5 item 6) seals `output`, scorer answers and
+            // explanations (sensitive) here, bound to tenant, table, column and row.
+        }
+        Ok(self.store.append_trials(trials).await?)
+    }
+
+    async fn authorize_own_write(
+        &self,
+        cx: &TenantContext,
+        run_id: &str,
+    ) -> Result<(), RepositoryError> {
+        let resource = format!("run:{run_id}");
+        let Some(run) = self.store.get_run(&cx.tenant_id, run_id).await? else {
+            self.audit(
+                cx,
+                Action::Write,
+                resource,
+                Class::Sensitive,
+                false,
+                Vec::new(),
+            )
+            .await?;
+            return Err(RepositoryError::not_found(run_id));
+        };
+        let d = self.policy.decide(cx, Action::Write, resource_of(&run));
+        self.audit(
+            cx,
+            Action::Write,
+            resource,
+            Class::Sensitive,
+            d.allowed,
+            d.reasons,
+        )
+        .await?;
+        if d.allowed {
+            Ok(())
+        } else {
+            Err(RepositoryError::denied("write", run_id))
+        }
+    }
+}
