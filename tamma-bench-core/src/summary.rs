@@ -12,7 +12,8 @@ use crate::model::{
     TokenTotals, Trial,
 };
 use crate::stats::{
-    Estimate, LatencyHistogram, Observation, Reducer, cluster_bootstrap, estimate_mean,
+    Estimate, LatencyHistogram, Observation, Reducer, cluster_bootstrap, estimate_mean, pass_at_k,
+    pass_hat_k,
 };
 use crate::store::{ResultStore, StoreError};
 use futures::StreamExt;
@@ -21,11 +22,57 @@ use std::collections::HashMap;
 /// Confidence level of every headline interval.
 pub const LEVEL: f64 = 0.95;
 
-#[derive(Default)]
+/// The headline scores of one case's scored epochs, kept as the four numbers every
+/// [`Reducer`] needs, so that memory grows with cases and not with epochs.
 struct CaseAcc {
-    /// Headline score of each scored epoch.
-    scores: Vec<f64>,
+    /// Scored epochs.
+    n: u64,
+    /// Sum of their scores, added in arrival order from −0.0 (as `Iterator::sum` does).
+    sum: f64,
+    /// Best score.
+    max: f64,
+    /// Scores ≥ 0.5 (a pass for the pass/fail reducers).
+    passes: u64,
     cluster: Option<String>,
+}
+
+impl CaseAcc {
+    fn new(cluster: Option<String>) -> Self {
+        Self {
+            n: 0,
+            sum: -0.0,
+            max: f64::NAN,
+            passes: 0,
+            cluster,
+        }
+    }
+
+    fn add(&mut self, score: f64) {
+        self.n += 1;
+        self.sum += score;
+        // `f64::max` ignores the NaN start, like `reduce(f64::max)` over the scores.
+        self.max = self.max.max(score);
+        self.passes += u64::from(score >= 0.5);
+    }
+
+    /// What [`Reducer::reduce`] gives for the scores added (tested against it below).
+    fn reduce(&self, reducer: Reducer) -> Option<f64> {
+        let (n, passes) = (self.n, self.passes);
+        if n == 0 {
+            return None;
+        }
+        match reducer {
+            Reducer::Mean => Some(self.sum / n as f64),
+            Reducer::Max => Some(self.max),
+            Reducer::Majority => Some(f64::from(u8::from(2 * passes > n))),
+            Reducer::PassAtK(k) => {
+                (u64::from(k) <= n && k > 0).then(|| pass_at_k(n, passes, u64::from(k)))
+            }
+            Reducer::PassHatK(k) => {
+                (u64::from(k) <= n && k > 0).then(|| pass_hat_k(n, passes, u64::from(k)))
+            }
+        }
+    }
 }
 
 /// How summaries are computed.
@@ -67,14 +114,16 @@ impl AgentAccumulator {
             Outcome::Scored { scores } => {
                 self.n_scored += 1;
                 self.n_uncertain += u64::from(scores.first().is_some_and(|s| s.uncertain));
-                let acc = self
-                    .cases
-                    .entry(t.key.case_id.clone())
-                    .or_insert_with(|| CaseAcc {
-                        cluster: t.cluster.clone(),
-                        ..Default::default()
-                    });
-                acc.scores.push(t.outcome.headline().unwrap_or(0.0));
+                let score = t.outcome.headline().unwrap_or(0.0);
+                // Look up before inserting: the case id is copied once per case, not per trial.
+                match self.cases.get_mut(&t.key.case_id) {
+                    Some(acc) => acc.add(score),
+                    None => {
+                        let mut acc = CaseAcc::new(t.cluster.clone());
+                        acc.add(score);
+                        self.cases.insert(t.key.case_id.clone(), acc);
+                    }
+                }
             }
             Outcome::InfraFailure { .. } => self.n_infra += 1,
             Outcome::ScorerError { .. } => self.n_scorer_errors += 1,
@@ -89,7 +138,7 @@ impl AgentAccumulator {
             .values()
             .filter_map(|c| {
                 Some(Observation {
-                    value: reducer.reduce(&c.scores)?,
+                    value: c.reduce(reducer)?,
                     cluster: c.cluster.as_deref(),
                 })
             })
@@ -165,8 +214,15 @@ pub async fn summarize_with(
     let mut accs: HashMap<String, AgentAccumulator> = HashMap::new();
     let mut trials = store.trials(&run.tenant_id, &run.id);
     while let Some(t) = trials.next().await {
-        let t = t?;
-        accs.entry(t.key.agent.clone()).or_default().add(&t);
+        let mut t = t?;
+        match accs.get_mut(&t.key.agent) {
+            Some(acc) => acc.add(&t),
+            None => {
+                let mut acc = AgentAccumulator::default();
+                acc.add(&t);
+                accs.insert(std::mem::take(&mut t.key.agent), acc);
+            }
+        }
     }
     let empty = AgentAccumulator::default();
     Ok(RunSummary {
@@ -186,4 +242,43 @@ pub async fn summarize_with(
             })
             .collect(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::CaseAcc;
+    use crate::stats::Reducer;
+    use proptest::prelude::*;
+
+    fn reducers(k: u32) -> [Reducer; 7] {
+        [
+            Reducer::Mean,
+            Reducer::Max,
+            Reducer::Majority,
+            Reducer::PassAtK(1),
+            Reducer::PassAtK(k),
+            Reducer::PassHatK(k),
+            Reducer::PassHatK(0),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn case_totals_reduce_exactly_like_the_scores_themselves(
+            scores in prop::collection::vec(
+                prop_oneof![Just(0.0), Just(-0.0), Just(1.0), Just(0.5), 0.0..=1.0f64],
+                0..40,
+            ),
+            k in 1u32..45,
+        ) {
+            let mut acc = CaseAcc::new(None);
+            for s in &scores {
+                acc.add(*s);
+            }
+            for r in reducers(k) {
+                let (got, want) = (acc.reduce(r), r.reduce(&scores));
+                prop_assert_eq!(got.map(f64::to_bits), want.map(f64::to_bits), "{:?} of {:?}", r, scores);
+            }
+        }
+    }
 }

@@ -16,10 +16,10 @@ pub use retry::RetryPolicy;
 
 use crate::load::Template;
 use crate::model::{
-    AgentConfig, Benchmark, Run, RunStatus, RunSummary, TenantContext, Trial, TrialKey, now_ms,
-    sha256_hex,
+    AgentConfig, Benchmark, Case, Run, RunStatus, RunSummary, TenantContext, Trial, TrialKey,
+    now_ms, sha256_hex,
 };
-use crate::provider::Provider;
+use crate::provider::{CompletionRequest, Provider};
 use crate::scorer::{ScoreError, Scorer};
 use crate::store::{BeginRun, ResultStore, StoreError};
 use budget::Budget;
@@ -29,6 +29,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{Semaphore, broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 use trial::{PreparedAgent, TrialEnv, estimate_input_tokens, run_trial};
 
 /// An agent configuration with the provider that serves it.
@@ -165,9 +166,7 @@ impl Executor {
     }
 
     fn emit(&self, event: impl FnOnce() -> RunEvent) {
-        if self.events.receiver_count() > 0 {
-            let _ = self.events.send(event());
-        }
+        emit(&self.events, event);
     }
 
     /// Runs (or resumes) `benchmark` with `agents` as `cx`'s tenant.
@@ -215,107 +214,77 @@ impl Executor {
             &options,
         ));
         let budget = Arc::new(Budget::new(options.budget_usd));
-        let cases: Vec<Arc<crate::model::Case>> =
-            benchmark.cases.iter().cloned().map(Arc::new).collect();
+        let cases: Arc<[Arc<Case>]> = benchmark.cases.iter().cloned().map(Arc::new).collect();
+        let prepared: Arc<[Arc<PreparedAgent>]> = prepared.into();
 
         // The plan: epoch-major, then case, then agent, so partial runs stay balanced
         // across agents. Lazily generated; reservation in the budget happens when a
         // trial is pulled, i.e. scheduled.
-        let cancel = options.cancel.clone();
         let (n_cases, n_agents) = (cases.len(), prepared.len());
         let plan = (0..epochs)
             .flat_map(move |e| {
                 (0..n_cases).flat_map(move |c| (0..n_agents).map(move |a| (e, c, a)))
             })
-            .filter(|&(e, c, a)| {
-                done.is_empty()
-                    || !done.contains(&TrialKey::new(&prepared[a].config.name, &cases[c].id, e))
+            .filter({
+                let (prepared, cases) = (prepared.clone(), cases.clone());
+                move |&(e, c, a)| {
+                    done.is_empty()
+                        || !done.contains(&TrialKey::new(&prepared[a].config.name, &cases[c].id, e))
+                }
             })
-            .map_while(|(e, c, a)| {
-                if cancel.is_cancelled() {
-                    return None;
+            .map_while({
+                let (cancel, budget) = (options.cancel.clone(), budget.clone());
+                let default_max_tokens = options.default_max_tokens;
+                move |(e, c, a)| {
+                    if cancel.is_cancelled() {
+                        return None;
+                    }
+                    let agent = prepared[a].clone();
+                    let case = cases[c].clone();
+                    let request = match agent.request(&case) {
+                        Ok(r) => r,
+                        // Templates were checked at load; a failure here is reported as a
+                        // scorer-independent trial failure rather than a panic.
+                        Err(m) => return Some(Err((agent, case, e, m))),
+                    };
+                    let worst = agent
+                        .config
+                        .max_cost_usd(estimate_input_tokens(&request), default_max_tokens)
+                        .unwrap_or(0.0);
+                    if !budget.reserve(worst) {
+                        return None;
+                    }
+                    Some(Ok((agent, case, e, request, worst)))
                 }
-                let agent = prepared[a].clone();
-                let case = cases[c].clone();
-                let request = match agent.request(&case) {
-                    Ok(r) => r,
-                    // Templates were checked at load; a failure here is reported as a
-                    // scorer-independent trial failure rather than a panic.
-                    Err(m) => return Some(Err((agent, case, e, m))),
-                };
-                let worst = agent
-                    .config
-                    .max_cost_usd(estimate_input_tokens(&request), options.default_max_tokens)
-                    .unwrap_or(0.0);
-                if !budget.reserve(worst) {
-                    return None;
-                }
-                Some(Ok((agent, case, e, request, worst)))
             });
 
         let (tx, rx) = mpsc::channel::<Vec<Trial>>(2);
         let writer = tokio::spawn(write_batches(self.store.clone(), rx));
-        let batch_size = options.batch_size.max(1);
-        let mut batch = Vec::with_capacity(batch_size);
-        let mut finished = 0u64;
-        let mut results = futures::stream::iter(plan)
-            .map(|item| {
-                let env = env.clone();
-                let budget = budget.clone();
-                async move {
-                    match item {
-                        Ok((agent, case, epoch, request, worst)) => {
-                            let trial = tokio::spawn(run_trial(env, agent, case, epoch, request))
-                                .await
-                                .unwrap_or_else(|e| {
-                                    tracing::error!("trial task failed: {e}");
-                                    None
-                                });
-                            budget.settle(worst, trial.as_ref().map_or(0.0, |t| t.cost_usd));
-                            trial
-                        }
-                        Err((agent, case, epoch, message)) => Some(template_failure(
-                            &env,
-                            &agent.config.name,
-                            &case,
-                            epoch,
-                            message,
-                        )),
-                    }
-                }
-            })
-            .buffer_unordered(options.concurrency.max(1));
-        let mut write_failed = false;
-        while let Some(result) = results.next().await {
-            let Some(trial) = result else { continue };
-            finished += 1;
-            self.emit(|| RunEvent::TrialCompleted {
-                run_id: run_id.clone(),
-                key: trial.key.clone(),
-                outcome: trial.outcome.kind_name(),
-                score: trial.outcome.headline(),
-                done: finished,
-                planned,
-            });
-            batch.push(trial);
-            if batch.len() >= batch_size
-                && tx
-                    .send(std::mem::replace(
-                        &mut batch,
-                        Vec::with_capacity(batch_size),
-                    ))
-                    .await
-                    .is_err()
-            {
-                write_failed = true;
-                options.cancel.cancel();
+        let drive = Drive {
+            env,
+            budget: budget.clone(),
+            events: self.events.clone(),
+            run_id: run_id.clone(),
+            planned,
+            concurrency: options.concurrency.max(1),
+            batch_size: options.batch_size.max(1),
+            cancel: options.cancel.clone(),
+        };
+        // The trials are driven from a task of their own, so that each trial is spawned
+        // from a worker thread onto that worker's queue rather than from the caller's
+        // thread (usually `block_on`), which would wake a worker for every trial.
+        let mut driver = AbortOnDrop(tokio::spawn(
+            drive.run(plan, tx).instrument(tracing::Span::current()),
+        ));
+        match (&mut driver.0).await {
+            Ok(()) => {}
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(e) => {
+                return Err(RunError::Store(StoreError::backend(format!(
+                    "run task failed: {e}"
+                ))));
             }
         }
-        drop(results);
-        if !batch.is_empty() && !write_failed {
-            let _ = tx.send(batch).await;
-        }
-        drop(tx);
         let written = match writer.await {
             Ok(r) => r?,
             Err(e) => {
@@ -356,6 +325,127 @@ impl Executor {
     }
 }
 
+/// Sends an event when someone listens (building it costs clones).
+fn emit(events: &broadcast::Sender<RunEvent>, event: impl FnOnce() -> RunEvent) {
+    if events.receiver_count() > 0 {
+        let _ = events.send(event());
+    }
+}
+
+/// A trial pulled from the plan: ready to run with its request and budget reservation,
+/// or failed to render its prompt.
+type Scheduled = Result<
+    (Arc<PreparedAgent>, Arc<Case>, u32, CompletionRequest, f64),
+    (Arc<PreparedAgent>, Arc<Case>, u32, String),
+>;
+
+/// What the task that drives the trials of one execution needs.
+struct Drive {
+    env: Arc<TrialEnv>,
+    budget: Arc<Budget>,
+    events: broadcast::Sender<RunEvent>,
+    run_id: Arc<str>,
+    planned: u64,
+    concurrency: usize,
+    batch_size: usize,
+    cancel: CancellationToken,
+}
+
+impl Drive {
+    /// Runs the planned trials, at most `concurrency` at a time and each as its own task,
+    /// and sends the finished ones to the writer in batches.
+    async fn run(
+        self,
+        plan: impl Iterator<Item = Scheduled> + Send + 'static,
+        tx: mpsc::Sender<Vec<Trial>>,
+    ) {
+        let Self {
+            env,
+            budget,
+            events,
+            run_id,
+            planned,
+            concurrency,
+            batch_size,
+            cancel,
+        } = self;
+        let mut batch = Vec::with_capacity(batch_size);
+        let mut finished = 0u64;
+        let mut results = futures::stream::iter(plan)
+            .map(|item| {
+                let env = env.clone();
+                let budget = budget.clone();
+                async move {
+                    match item {
+                        Ok((agent, case, epoch, request, worst)) => {
+                            let trial = tokio::spawn(run_trial(env, agent, case, epoch, request))
+                                .await
+                                .unwrap_or_else(|e| {
+                                    tracing::error!("trial task failed: {e}");
+                                    None
+                                });
+                            // A cache hit costs nothing now, whatever it cost when it was recorded.
+                            let spent = trial
+                                .as_ref()
+                                .filter(|t| !t.cache_hit)
+                                .map_or(0.0, |t| t.cost_usd);
+                            budget.settle(worst, spent);
+                            trial
+                        }
+                        Err((agent, case, epoch, message)) => Some(template_failure(
+                            &env,
+                            &agent.config.name,
+                            &case,
+                            epoch,
+                            message,
+                        )),
+                    }
+                }
+            })
+            .buffer_unordered(concurrency);
+        let mut write_failed = false;
+        while let Some(result) = results.next().await {
+            let Some(trial) = result else { continue };
+            finished += 1;
+            emit(&events, || RunEvent::TrialCompleted {
+                run_id: run_id.clone(),
+                key: trial.key.clone(),
+                outcome: trial.outcome.kind_name(),
+                score: trial.outcome.headline(),
+                done: finished,
+                planned,
+            });
+            batch.push(trial);
+            if batch.len() >= batch_size
+                && tx
+                    .send(std::mem::replace(
+                        &mut batch,
+                        Vec::with_capacity(batch_size),
+                    ))
+                    .await
+                    .is_err()
+            {
+                write_failed = true;
+                cancel.cancel();
+            }
+        }
+        drop(results);
+        if !batch.is_empty() && !write_failed {
+            let _ = tx.send(batch).await;
+        }
+    }
+}
+
+/// Aborts a task when dropped: dropping [`Executor::run`] stops scheduling trials, as it
+/// would if the trials were driven by the caller's own task.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// Writes batches until the channel closes; returns the number of trials inserted.
 async fn write_batches(
     store: Arc<dyn ResultStore>,
@@ -371,7 +461,7 @@ async fn write_batches(
 fn template_failure(
     env: &TrialEnv,
     agent: &str,
-    case: &crate::model::Case,
+    case: &Case,
     epoch: u32,
     message: String,
 ) -> Trial {
@@ -471,11 +561,14 @@ fn new_run(
     run_id: Option<String>,
 ) -> Run {
     let configs: Vec<AgentConfig> = agents.iter().map(|a| a.config.clone()).collect();
+    // What a trial means: the benchmark and each agent's semantic configuration (how
+    // the calls are paced, cached or retried does not change it).
+    let semantic: Vec<AgentConfig> = configs.iter().map(AgentConfig::semantic).collect();
     let fingerprint = sha256_hex(
         format!(
             "{}\n{}",
             benchmark.fingerprint(),
-            serde_json::to_string(&configs).unwrap_or_default()
+            serde_json::to_string(&semantic).unwrap_or_default()
         )
         .as_bytes(),
     );

@@ -110,7 +110,9 @@ pub(crate) async fn run_trial(
     epoch: u32,
     request: CompletionRequest,
 ) -> TrialResult {
-    let key = TrialKey::new(agent.config.name.clone(), case.id.clone(), epoch);
+    if env.cancel.is_cancelled() {
+        return None;
+    }
     let mut cx = CallContext {
         run_id: env.run_id.to_string(),
         tenant_id: env.tenant_id.clone(),
@@ -120,7 +122,9 @@ pub(crate) async fn run_trial(
         attempt: 0,
     };
     let deadline = Instant::now() + env.trial_timeout;
+    // `biased`: a free permit is taken without first registering a cancellation waiter.
     let _permit = tokio::select! {
+        biased;
         p = agent.limit.acquire() => p.ok()?,
         _ = env.cancel.cancelled() => return None,
     };
@@ -132,7 +136,10 @@ pub(crate) async fn run_trial(
             env.attempt_timeout.min(remaining),
             agent.provider.complete(&request, &cx),
         );
+        // `biased`: the call is polled first, so that an answer that is ready at once
+        // never arms the deadline's timer (which wakes the timer driver each time).
         let result = tokio::select! {
+            biased;
             r = call => r.unwrap_or_else(|_| Err(ProviderError::new(ProviderErrorKind::Timeout, format!(
                 "no answer within {:.1}s", env.attempt_timeout.min(remaining).as_secs_f64())))),
             // Cancellation lets in-flight calls finish (their results are stored), but a
@@ -164,15 +171,13 @@ pub(crate) async fn run_trial(
         Err(e) if e.kind == ProviderErrorKind::Cancelled => return None,
         Err(e) => {
             return Some(record(
-                &env,
-                key,
+                cx,
                 &case,
                 Outcome::InfraFailure {
                     error: e.kind,
                     message: e.message,
                 },
                 None,
-                cx.attempt,
                 latency_ms,
                 0.0,
                 Default::default(),
@@ -199,12 +204,10 @@ pub(crate) async fn run_trial(
         ..
     } = completion;
     Some(record(
-        &env,
-        key,
+        cx,
         &case,
         outcome,
         Some(text),
-        cx.attempt,
         latency,
         cost,
         usage,
@@ -234,23 +237,26 @@ async fn score(scorers: &[Arc<dyn Scorer>], case: &Case, completion: &Completion
     Outcome::Scored { scores }
 }
 
+/// The record of a trial, made from its call context (whose strings it takes over).
 #[allow(clippy::too_many_arguments)]
 fn record(
-    env: &TrialEnv,
-    key: TrialKey,
+    cx: CallContext,
     case: &Case,
     outcome: Outcome,
     output: Option<String>,
-    attempts: u32,
     latency_ms: f64,
     cost_usd: f64,
     usage: crate::provider::Usage,
     cache_hit: bool,
 ) -> Trial {
     Trial {
-        run_id: env.run_id.to_string(),
-        tenant_id: env.tenant_id.clone(),
-        key,
+        run_id: cx.run_id,
+        tenant_id: cx.tenant_id,
+        key: TrialKey {
+            agent: cx.agent,
+            case_id: cx.case_id,
+            epoch: cx.epoch,
+        },
         cluster: case.cluster.clone(),
         tags: case.tags.clone(),
         outcome,
@@ -258,7 +264,7 @@ fn record(
         usage,
         latency_ms,
         cost_usd,
-        attempts,
+        attempts: cx.attempt,
         cache_hit,
         finished_at_ms: now_ms(),
     }

@@ -1,0 +1,144 @@
+//! Peak memory and throughput of one large run into SQLite.
+//!
+//! Runs 1 agent × 1,000 cases × (TRIALS / 1,000) epochs through the real `Executor` into
+//! a `SqliteStore` in a temporary directory, answered at once by an in-process provider
+//! and scored by `exact`, then prints one JSON line:
+//! `{"trials", "seconds", "trials_per_s", "peak_rss_mb", "summary_seconds"}`.
+//! `peak_rss_mb` is the process's peak resident set (`VmHWM`, MiB) at the end of the run;
+//! `summary_seconds` is how long a second pass of the summary over the stored trials
+//! takes afterwards (the run itself ends with one such pass, which `seconds` includes).
+//!
+//! The memory store keeps every trial by design, so bounded memory is measured with
+//! SQLite. Run each size in its own process, since the peak is per process:
+//!
+//! ```text
+//! cargo run --release --example peak_memory -- 100000
+//! cargo run --release --example peak_memory -- 1000000
+//! ```
+
+use std::sync::Arc;
+use std::time::Instant;
+use tamma_bench_core::executor::{AgentRuntime, Executor, RunOptions};
+use tamma_bench_core::model::{
+    AgentConfig, Benchmark, Case, CaseInput, Target, TenantContext, Visibility,
+};
+use tamma_bench_core::provider::{
+    CallContext, Completion, CompletionRequest, Provider, ProviderError,
+};
+use tamma_bench_core::scorer::ScorerSpec;
+use tamma_bench_core::store::SqliteStore;
+
+const CASES: u64 = 1_000;
+
+/// Answers "4" at once: the executor and the store are all that is measured.
+struct ZeroProvider;
+
+#[async_trait::async_trait]
+impl Provider for ZeroProvider {
+    fn name(&self) -> &str {
+        "zero"
+    }
+
+    async fn complete(
+        &self,
+        _: &CompletionRequest,
+        _: &CallContext,
+    ) -> Result<Completion, ProviderError> {
+        Ok(Completion {
+            text: "4".into(),
+            ..Default::default()
+        })
+    }
+}
+
+fn benchmark(epochs: u32) -> Benchmark {
+    let cases = (0..CASES)
+        .map(|i| Case {
+            id: format!("case-{i:04}"),
+            input: CaseInput::Text(format!("What is {i} + 4 - {i}?")),
+            target: Target::One(if i % 2 == 0 { "4" } else { "5" }.into()),
+            tags: vec![],
+            cluster: None,
+            metadata: Default::default(),
+        })
+        .collect();
+    Benchmark {
+        id: "peak-memory".into(),
+        name: "Peak memory".into(),
+        version: "1".into(),
+        description: String::new(),
+        visibility: Visibility::Private,
+        system: None,
+        prompt: "{{input}}".into(),
+        cases,
+        scorers: vec![ScorerSpec::default_exact()],
+        epochs,
+    }
+}
+
+/// The peak resident set of this process in MiB, from `VmHWM` in `/proc/self/status`.
+fn peak_rss_mib() -> anyhow::Result<f64> {
+    let status = std::fs::read_to_string("/proc/self/status")?;
+    let kib: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().strip_suffix("kB"))
+        .ok_or_else(|| anyhow::anyhow!("no VmHWM in /proc/self/status"))?
+        .trim()
+        .parse()?;
+    Ok(kib / 1024.0)
+}
+
+fn main() -> anyhow::Result<()> {
+    let trials: u64 = match std::env::args().nth(1) {
+        Some(n) => n.parse()?,
+        None => 1_000_000,
+    };
+    anyhow::ensure!(
+        trials >= CASES && trials.is_multiple_of(CASES),
+        "TRIALS must be a positive multiple of {CASES} (1 agent × {CASES} cases × epochs)"
+    );
+    let epochs = u32::try_from(trials / CASES)?;
+    let benchmark = benchmark(epochs);
+    let dir = tempfile::tempdir()?;
+    let store = Arc::new(SqliteStore::open(dir.path().join("peak.db"))?);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+
+    let (seconds, peak_rss_mb, summary_seconds) = runtime.block_on(async {
+        let executor = Executor::new(store.clone());
+        let agent = AgentRuntime::new(AgentConfig::new("a", "zero", "m"), Arc::new(ZeroProvider));
+        let started = Instant::now();
+        let report = executor
+            .run(
+                &TenantContext::local_operator(),
+                &benchmark,
+                vec![agent],
+                RunOptions::default(),
+            )
+            .await?;
+        let seconds = started.elapsed().as_secs_f64();
+        anyhow::ensure!(report.written == trials, "wrote {} trials", report.written);
+        // The peak of the run, before the extra summary pass below adds its own.
+        let peak = peak_rss_mib()?;
+        let started = Instant::now();
+        let summary = tamma_bench_core::summary::summarize(store.as_ref(), &report.run).await?;
+        anyhow::ensure!(
+            summary.agents[0].n_trials == trials,
+            "summary is incomplete"
+        );
+        Ok((seconds, peak, started.elapsed().as_secs_f64()))
+    })?;
+
+    let line = serde_json::json!({
+        "trials": trials,
+        "seconds": seconds,
+        "trials_per_s": trials as f64 / seconds,
+        "peak_rss_mb": peak_rss_mb,
+        "summary_seconds": summary_seconds,
+    });
+    println!("{line}");
+    Ok(())
+}
