@@ -8,9 +8,13 @@
 //! - [`privacy`]: tenancy, privacy filters, repository;
 //! - [`optimize`]: the optimization engine.
 //!
+//! It adds [`report`], the self-contained HTML report of one or more runs.
+//!
 //! The `tamma-bench` binary is a thin CLI over these.
 
 pub use tamma_bench_core as core;
 pub use tamma_bench_optimize as optimize;
 pub use tamma_bench_privacy as privacy;
 pub use tamma_bench_providers as providers;
+
+pub mod report;

@@ -1,6 +1,8 @@
 //! End-to-end tests of the `tamma-bench` binary: a small benchmark and two `replay` agents
 //! in a temporary folder, a SQLite database in the same folder, the real binary.
 
+#![allow(clippy::unwrap_used)] // test fixtures: a failure is the test failing
+
 use serde_json::Value;
 use std::path::PathBuf;
 use std::process::{Command, Output};

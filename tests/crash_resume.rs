@@ -1,6 +1,8 @@
 //! A run killed mid-way (SIGKILL, no chance to clean up) leaves a consistent SQLite
 //! store, and resuming it executes exactly the missing trials.
 
+#![allow(clippy::unwrap_used)] // test fixtures: a failure is the test failing
+
 use std::fmt::Write as _;
 use std::path::Path;
 use std::process::{Command, Stdio};

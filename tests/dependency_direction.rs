@@ -2,6 +2,8 @@
 //! privacy and optimize on core; the root package on top. Read from `cargo metadata`, so
 //! a wrong-way dependency fails CI.
 
+#![allow(clippy::unwrap_used)] // test fixtures: a failure is the test failing
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;
 

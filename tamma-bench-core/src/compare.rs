@@ -3,7 +3,7 @@
 
 use crate::model::{Outcome, TenantId};
 use crate::stats::{
-    CompareOptions, Pair, PairedComparison, benjamini_hochberg, compare_paired, holm,
+    CompareOptions, Pair, PairedComparison, benjamini_hochberg, compare_paired, holm, verdict,
 };
 use crate::store::{ResultStore, StoreError, StoreErrorKind};
 use futures::StreamExt;
@@ -117,7 +117,9 @@ pub async fn case_scores(
 pub struct TagComparison {
     /// The tag.
     pub tag: String,
-    /// The paired comparison over the shared cases with this tag.
+    /// The paired comparison over the shared cases with this tag. Its verdict is decided
+    /// on the Holm-adjusted p-value: a tag is called better or worse only when it
+    /// survives the correction across tags.
     pub comparison: PairedComparison,
     /// Holm-adjusted p-value across the tags.
     pub p_holm: f64,
@@ -196,11 +198,20 @@ pub fn compare_scores(
             .into_iter()
             .zip(per_tag)
             .enumerate()
-            .map(|(i, (tag, comparison))| TagComparison {
-                tag: tag.to_owned(),
-                comparison,
-                p_holm: h[i],
-                p_bh: bh[i],
+            .map(|(i, (tag, mut comparison))| {
+                comparison.verdict = verdict(
+                    h[i],
+                    comparison.ci_low,
+                    comparison.ci_high,
+                    options.alpha,
+                    options.equivalence_band,
+                );
+                TagComparison {
+                    tag: tag.to_owned(),
+                    comparison,
+                    p_holm: h[i],
+                    p_bh: bh[i],
+                }
             })
             .collect(),
     }

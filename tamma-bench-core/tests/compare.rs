@@ -1,5 +1,7 @@
 //! Comparing stored results: paired over shared cases, per tag with corrections.
 
+#![allow(clippy::unwrap_used)] // test fixtures: a failure is the test failing
+
 use async_trait::async_trait;
 use std::sync::Arc;
 use tamma_bench_core::compare::{ResultRef, compare_results};
@@ -132,7 +134,7 @@ async fn a_better_agent_is_found_better_overall_and_per_tag() {
     assert_eq!(
         twins.overall.verdict,
         Verdict::Equivalent,
-        "identical answers: the interval is [0, 0]"
+        "identical answers on 1,000 cases: the interval lies inside the band"
     );
 
     let json = serde_json::to_value(&c).unwrap();
@@ -207,5 +209,33 @@ async fn an_ambiguous_or_unknown_side_is_refused() {
         e.kind,
         StoreErrorKind::NotFound,
         "another tenant cannot compare my runs"
+    );
+}
+
+#[test]
+fn a_handful_of_identical_pairs_is_not_called_equivalent() {
+    use tamma_bench_core::stats::{Pair, compare_paired};
+    let pairs = [
+        Pair {
+            a: 1.0,
+            b: 1.0,
+            cluster: None,
+        },
+        Pair {
+            a: 0.0,
+            b: 0.0,
+            cluster: None,
+        },
+    ];
+    let c = compare_paired(&pairs, &CompareOptions::default());
+    assert_eq!(c.mean_diff, 0.0);
+    assert!(
+        c.ci_high > 0.5,
+        "two cases cannot rule out a difference: {c:?}"
+    );
+    assert_eq!(c.verdict, Verdict::Inconclusive);
+    assert!(
+        c.ci_low >= -1.0 && c.ci_high <= 1.0,
+        "a difference of scores stays in [-1, 1]"
     );
 }

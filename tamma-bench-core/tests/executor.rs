@@ -1,5 +1,7 @@
 //! Behaviour of the executor: plans, retries, timeouts, budget, cancellation, resume.
 
+#![allow(clippy::unwrap_used)] // test fixtures: a failure is the test failing
+
 use async_trait::async_trait;
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -559,4 +561,27 @@ async fn clustered_cases_get_a_clustered_interval() {
     let e = &report.summary.agents[0].score;
     assert_eq!(e.method, tamma_bench_core::stats::Method::Clustered);
     assert_eq!(e.n_clusters, Some(5));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resuming_with_other_pacing_or_caching_is_allowed() {
+    let store = Arc::new(MemoryStore::new());
+    let executor = Executor::new(store);
+    let opts = || RunOptions {
+        run_id: Some("r".into()),
+        ..Default::default()
+    };
+    let mut first = agent("a", Scripted::echo(Duration::ZERO));
+    first.config.concurrency = Some(2);
+    executor
+        .run(&cx(), &benchmark(3), vec![first], opts())
+        .await
+        .unwrap();
+    let mut second = agent("a", Scripted::echo(Duration::ZERO));
+    second.config.layers.timeout_ms = Some(5_000);
+    let report = executor
+        .run(&cx(), &benchmark(3), vec![second], opts())
+        .await
+        .unwrap();
+    assert_eq!((report.skipped, report.written), (3, 0));
 }

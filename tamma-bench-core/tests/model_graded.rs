@@ -1,11 +1,18 @@
 //! The model-graded scorer: rubric, grade pattern, partial credit, majority of judges,
 //! and reliability from re-judgements.
 
+#![allow(clippy::unwrap_used)] // test fixtures: a failure is the test failing
+
 use async_trait::async_trait;
 use std::sync::{Arc, Mutex};
 use tamma_bench_core::executor::{AgentRuntime, Executor, RunOptions, SharedFactory};
-use tamma_bench_core::model::{AgentConfig, Benchmark, Case, CaseInput, Target, TenantContext, Visibility};
-use tamma_bench_core::provider::{CallContext, Completion, CompletionRequest, Provider, ProviderError, ProviderErrorKind, ProviderFactory};
+use tamma_bench_core::model::{
+    AgentConfig, Benchmark, Case, CaseInput, Target, TenantContext, Visibility,
+};
+use tamma_bench_core::provider::{
+    CallContext, Completion, CompletionRequest, Provider, ProviderError, ProviderErrorKind,
+    ProviderFactory,
+};
 use tamma_bench_core::scorer::{ScoreError, ScorerSpec};
 use tamma_bench_core::store::MemoryStore;
 
@@ -21,11 +28,26 @@ impl Provider for ScriptedJudge {
     fn name(&self) -> &str {
         "judge"
     }
-    async fn complete(&self, r: &CompletionRequest, cx: &CallContext) -> Result<Completion, ProviderError> {
-        self.prompts.lock().expect("lock").push(r.messages.last().map(|m| m.content.clone()).unwrap_or_default());
+    async fn complete(
+        &self,
+        r: &CompletionRequest,
+        cx: &CallContext,
+    ) -> Result<Completion, ProviderError> {
+        self.prompts.lock().expect("lock").push(
+            r.messages
+                .last()
+                .map(|m| m.content.clone())
+                .unwrap_or_default(),
+        );
         match self.answers[cx.epoch as usize % self.answers.len()] {
-            "DOWN" => Err(ProviderError::new(ProviderErrorKind::Unavailable, "judge down")),
-            text => Ok(Completion { text: text.into(), ..Default::default() }),
+            "DOWN" => Err(ProviderError::new(
+                ProviderErrorKind::Unavailable,
+                "judge down",
+            )),
+            text => Ok(Completion {
+                text: text.into(),
+                ..Default::default()
+            }),
         }
     }
 }
@@ -45,7 +67,10 @@ impl ProviderFactory for Judges {
             "down" => vec!["DOWN"],
             other => return Err(format!("no judge model {other}")),
         };
-        Ok(Arc::new(ScriptedJudge { answers, prompts: self.0.clone() }))
+        Ok(Arc::new(ScriptedJudge {
+            answers,
+            prompts: self.0.clone(),
+        }))
     }
 }
 
@@ -65,14 +90,37 @@ fn spec(models: &[&str], rejudge: u32) -> ScorerSpec {
 }
 
 fn case() -> Case {
-    Case { id: "c1".into(), input: CaseInput::Text("Capital of France?".into()), target: Target::One("Paris".into()), tags: vec![], cluster: None, metadata: Default::default() }
+    Case {
+        id: "c1".into(),
+        input: CaseInput::Text("Capital of France?".into()),
+        target: Target::One("Paris".into()),
+        tags: vec![],
+        cluster: None,
+        metadata: Default::default(),
+    }
 }
 
-async fn score(models: &[&str], rejudge: u32) -> (Result<tamma_bench_core::model::Score, ScoreError>, Vec<String>) {
+async fn score(
+    models: &[&str],
+    rejudge: u32,
+) -> (
+    Result<tamma_bench_core::model::Score, ScoreError>,
+    Vec<String>,
+) {
     let prompts = Arc::new(Mutex::new(Vec::new()));
     let factory = Judges(prompts.clone());
-    let scorer = spec(models, rejudge).build_with(Some(&factory)).expect("builds");
-    let out = scorer.score(&case(), &Completion { text: "It is Paris.".into(), ..Default::default() }).await;
+    let scorer = spec(models, rejudge)
+        .build_with(Some(&factory))
+        .expect("builds");
+    let out = scorer
+        .score(
+            &case(),
+            &Completion {
+                text: "It is Paris.".into(),
+                ..Default::default()
+            },
+        )
+        .await;
     let seen = prompts.lock().expect("lock").clone();
     (out, seen)
 }
@@ -83,7 +131,11 @@ async fn the_rubric_carries_task_submission_and_reference() {
     assert_eq!(s.unwrap().value, 1.0);
     assert_eq!(prompts.len(), 1);
     for part in ["Capital of France?", "It is Paris.", "Paris", "GRADE: C"] {
-        assert!(prompts[0].contains(part), "rubric lacks {part:?}: {}", prompts[0]);
+        assert!(
+            prompts[0].contains(part),
+            "rubric lacks {part:?}: {}",
+            prompts[0]
+        );
     }
 }
 
@@ -102,15 +154,25 @@ async fn disagreeing_rejudgements_are_marked_uncertain_not_flipped() {
     let (s, prompts) = score(&["flaky"], 3).await;
     let s = s.unwrap();
     assert_eq!(prompts.len(), 3, "three re-judgements");
-    assert!((s.value - 2.0 / 3.0).abs() < 1e-12, "the mean credit is kept: {}", s.value);
+    assert!(
+        (s.value - 2.0 / 3.0).abs() < 1e-12,
+        "the mean credit is kept: {}",
+        s.value
+    );
     assert!(s.uncertain);
     assert!(s.explanation.unwrap().contains("agreement 0.67"));
 }
 
 #[tokio::test]
 async fn ungraded_or_failing_judges_are_scorer_errors() {
-    assert!(matches!(score(&["mute"], 2).await.0, Err(ScoreError::Failed { .. })));
-    assert!(matches!(score(&["down"], 1).await.0, Err(ScoreError::Failed { .. })));
+    assert!(matches!(
+        score(&["mute"], 2).await.0,
+        Err(ScoreError::Failed { .. })
+    ));
+    assert!(matches!(
+        score(&["down"], 1).await.0,
+        Err(ScoreError::Failed { .. })
+    ));
     // A mute judge beside a grading one: the grading one decides.
     assert_eq!(score(&["mute", "c"], 1).await.0.unwrap().value, 1.0);
 }
@@ -120,11 +182,28 @@ fn options_are_validated_without_building_judges() {
     assert!(spec(&["c"], 1).validate().is_ok());
     assert!(spec(&[], 1).validate().is_err());
     assert!(spec(&["c"], 0).validate().is_err());
-    let bad = ScorerSpec::ModelGraded { judges: vec![judge("c")], rubric: Some("{{nonsense}}".into()), grade_pattern: None, grades: None, rejudge: 1, threshold: 0.5 };
+    let bad = ScorerSpec::ModelGraded {
+        judges: vec![judge("c")],
+        rubric: Some("{{nonsense}}".into()),
+        grade_pattern: None,
+        grades: None,
+        rejudge: 1,
+        threshold: 0.5,
+    };
     assert!(bad.validate().is_err());
-    let no_group = ScorerSpec::ModelGraded { judges: vec![judge("c")], rubric: None, grade_pattern: Some("GRADE".into()), grades: None, rejudge: 1, threshold: 0.5 };
+    let no_group = ScorerSpec::ModelGraded {
+        judges: vec![judge("c")],
+        rubric: None,
+        grade_pattern: Some("GRADE".into()),
+        grades: None,
+        rejudge: 1,
+        threshold: 0.5,
+    };
     assert!(no_group.validate().is_err());
-    assert!(spec(&["c"], 1).build().is_err(), "judges need a provider factory");
+    assert!(
+        spec(&["c"], 1).build().is_err(),
+        "judges need a provider factory"
+    );
 }
 
 struct Echo;
@@ -134,8 +213,15 @@ impl Provider for Echo {
     fn name(&self) -> &str {
         "echo"
     }
-    async fn complete(&self, _r: &CompletionRequest, _cx: &CallContext) -> Result<Completion, ProviderError> {
-        Ok(Completion { text: "Paris".into(), ..Default::default() })
+    async fn complete(
+        &self,
+        _r: &CompletionRequest,
+        _cx: &CallContext,
+    ) -> Result<Completion, ProviderError> {
+        Ok(Completion {
+            text: "Paris".into(),
+            ..Default::default()
+        })
     }
 }
 
@@ -153,15 +239,37 @@ async fn runs_count_uncertain_judgements() {
         scorers: vec![spec(&["flaky"], 3)],
         epochs: 2,
     };
-    let options = RunOptions { providers: Some(SharedFactory(Arc::new(Judges(Arc::default())))), ..Default::default() };
+    let options = RunOptions {
+        providers: Some(SharedFactory(Arc::new(Judges(Arc::default())))),
+        ..Default::default()
+    };
     let report = Executor::new(Arc::new(MemoryStore::new()))
-        .run(&TenantContext::local_operator(), &benchmark, vec![AgentRuntime::new(AgentConfig::new("a", "echo", "m"), Arc::new(Echo))], options)
+        .run(
+            &TenantContext::local_operator(),
+            &benchmark,
+            vec![AgentRuntime::new(
+                AgentConfig::new("a", "echo", "m"),
+                Arc::new(Echo),
+            )],
+            options,
+        )
         .await
         .unwrap();
     let a = &report.summary.agents[0];
     assert_eq!((a.n_scored, a.n_uncertain), (2, 2));
     let no_factory = Executor::new(Arc::new(MemoryStore::new()))
-        .run(&TenantContext::local_operator(), &benchmark, vec![AgentRuntime::new(AgentConfig::new("a", "echo", "m"), Arc::new(Echo))], RunOptions::default())
+        .run(
+            &TenantContext::local_operator(),
+            &benchmark,
+            vec![AgentRuntime::new(
+                AgentConfig::new("a", "echo", "m"),
+                Arc::new(Echo),
+            )],
+            RunOptions::default(),
+        )
         .await;
-    assert!(no_factory.is_err(), "a judge scorer without a factory is refused before any call");
+    assert!(
+        no_factory.is_err(),
+        "a judge scorer without a factory is refused before any call"
+    );
 }

@@ -1,5 +1,7 @@
 //! Properties that hold for every input.
 
+#![allow(clippy::unwrap_used)] // test fixtures: a failure is the test failing
+
 use proptest::prelude::*;
 use std::sync::Arc;
 use tamma_bench_core::model::{Case, CaseInput, Target};

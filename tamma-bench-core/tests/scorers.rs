@@ -1,5 +1,7 @@
 //! The built-in scorers, through the public `ScorerSpec` → `Scorer` path.
 
+#![allow(clippy::unwrap_used)] // test fixtures: a failure is the test failing
+
 use tamma_bench_core::model::{Case, CaseInput, Target};
 use tamma_bench_core::provider::Completion;
 use tamma_bench_core::scorer::{Normalization, ScorerSpec};

@@ -1,6 +1,8 @@
 //! Seeded simulations: the intervals cover what they claim, corrections and sequential
 //! tests keep their error rates.
 
+#![allow(clippy::unwrap_used)] // test fixtures: a failure is the test failing
+
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use statrs::distribution::{Binomial, Discrete};
@@ -11,7 +13,7 @@ use tamma_bench_core::stats::{
 /// Exact coverage of the 95% Wilson interval at (n, p): the binomial mass of the x whose
 /// interval contains p.
 fn exact_wilson_coverage(n: u64, p: f64) -> f64 {
-    let bin = Binomial::new(p, n).unwrap();
+    let bin = Binomial::new(p, n).expect("valid binomial");
     (0..=n)
         .filter(|&x| {
             let (lo, hi) = wilson(x, n, 0.95);
@@ -75,7 +77,7 @@ fn wilson_coverage_averaged_over_p_is_within_94_and_96_percent() {
 /// Beta(a, a) with 1/(2a + 1) = 0.3, so the true mean is 0.5.
 fn clustered_sample(rng: &mut StdRng, clusters: usize, per: usize) -> Vec<(f64, String)> {
     let a = (1.0 / 0.3 - 1.0) / 2.0;
-    let beta = statrs::distribution::Beta::new(a, a).unwrap();
+    let beta = statrs::distribution::Beta::new(a, a).expect("valid beta");
     (0..clusters)
         .flat_map(|c| {
             let rate: f64 = statrs::distribution::ContinuousCDF::inverse_cdf(&beta, rng.random());

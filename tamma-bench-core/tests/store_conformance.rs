@@ -1,5 +1,7 @@
 //! Every store passes the same behaviour suite.
 
+#![allow(clippy::unwrap_used)] // test fixtures: a failure is the test failing
+
 mod memory {
     use std::sync::Arc;
     use tamma_bench_core::store::{MemoryStore, ResultStore};

@@ -26,7 +26,7 @@ pub use histogram::LatencyHistogram;
 pub use multiple::{benjamini_hochberg, holm};
 pub use paired::{
     CompareOptions, Pair, PairedComparison, TestResult, Verdict, compare_paired, correlation,
-    mcnemar_exact, t_p_value,
+    mcnemar_exact, t_p_value, verdict,
 };
 pub use passk::{Reducer, pass_at_k, pass_hat_k};
 pub use power::PowerPlan;

@@ -148,6 +148,21 @@ pub fn t_p_value(t: f64, df: f64) -> f64 {
     }
 }
 
+/// The two-gate verdict: *better*/*worse* only when `p < alpha` **and** the interval
+/// `[ci_low, ci_high]` lies wholly outside `±band`; *equivalent* when it lies inside.
+pub fn verdict(p: f64, ci_low: f64, ci_high: f64, alpha: f64, band: f64) -> Verdict {
+    let significant = p < alpha;
+    if significant && ci_low > band {
+        Verdict::Better
+    } else if significant && ci_high < -band {
+        Verdict::Worse
+    } else if ci_low >= -band && ci_high <= band {
+        Verdict::Equivalent
+    } else {
+        Verdict::Inconclusive
+    }
+}
+
 /// Compares A and B over `pairs`.
 pub fn compare_paired(pairs: &[Pair<'_>], options: &CompareOptions) -> PairedComparison {
     let n = pairs.len();
@@ -195,6 +210,12 @@ pub fn compare_paired(pairs: &[Pair<'_>], options: &CompareOptions) -> PairedCom
     };
     let (mut ci_low, mut ci_high) = if method == Method::Insufficient {
         (-1.0, 1.0)
+    } else if se == 0.0 {
+        // Every difference is the same: a t interval would have zero width and claim
+        // certainty from a handful of cases. Bound the share of cases that could differ
+        // by the exact (Clopper–Pearson) upper limit for 0 events in n, 1 − (α/2)^(1/n).
+        let half_width = 1.0 - (options.alpha / 2.0).powf(1.0 / n_f);
+        (mean_diff - half_width, mean_diff + half_width)
     } else {
         let t = t_quantile(half, df);
         (mean_diff - t * se, mean_diff + t * se)
@@ -237,17 +258,10 @@ pub fn compare_paired(pairs: &[Pair<'_>], options: &CompareOptions) -> PairedCom
             p_value: if df > 0.0 { t_p_value(t, df) } else { 1.0 },
         }
     };
+    // A difference of scores in [0, 1] lies in [−1, 1].
+    let (ci_low, ci_high) = (ci_low.max(-1.0), ci_high.min(1.0));
     let band = options.equivalence_band;
-    let significant = test.p_value < options.alpha;
-    let verdict = if significant && ci_low > band {
-        Verdict::Better
-    } else if significant && ci_high < -band {
-        Verdict::Worse
-    } else if ci_low >= -band && ci_high <= band {
-        Verdict::Equivalent
-    } else {
-        Verdict::Inconclusive
-    };
+    let verdict = verdict(test.p_value, ci_low, ci_high, options.alpha, band);
     PairedComparison {
         n_pairs: n as u64,
         n_clusters: (!clusters.is_empty()).then_some(g as u64),
