@@ -53,13 +53,9 @@ pub(crate) fn says_context_length(message: &str) -> bool {
 /// `insufficient_quota`): retrying cannot help.
 pub(crate) fn says_quota_exhausted(message: &str) -> bool {
     let lower = message.to_lowercase();
-    [
-        "insufficient_quota",
-        "exceeded your current quota",
-        "credit balance is too low",
-    ]
-    .iter()
-    .any(|p| lower.contains(p))
+    ["insufficient_quota", "credit balance is too low"]
+        .iter()
+        .any(|p| lower.contains(p))
 }
 
 /// The error of a non-success response.
@@ -72,7 +68,9 @@ pub(crate) fn classify(
     use ProviderErrorKind as K;
     let kind = match (status.as_u16(), body.hint) {
         (401 | 403, _) => K::Auth,
-        (429, _) if says_quota_exhausted(&body.message) => K::QuotaExhausted,
+        (429, hint) if hint == Some(K::QuotaExhausted) || says_quota_exhausted(&body.message) => {
+            K::QuotaExhausted
+        }
         (429, _) => K::RateLimited,
         (_, Some(hint @ (K::ContextLength | K::ContentFilter))) => hint,
         (408, _) => K::Timeout,
@@ -163,6 +161,7 @@ mod tests {
         let body = VendorError {
             message: "You exceeded your current quota, please check your plan and billing details."
                 .into(),
+            hint: Some(K::QuotaExhausted),
             ..VendorError::default()
         };
         let e = classify(

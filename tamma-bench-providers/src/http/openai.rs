@@ -170,6 +170,8 @@ fn vendor_error(body: &[u8]) -> VendorError {
         Some(ProviderErrorKind::ContextLength)
     } else if matches!(code, "content_filter" | "content_policy_violation") {
         Some(ProviderErrorKind::ContentFilter)
+    } else if code == "insufficient_quota" || kind == "insufficient_quota" {
+        Some(ProviderErrorKind::QuotaExhausted)
     } else if code == "invalid_api_key" {
         Some(ProviderErrorKind::Auth)
     } else {
