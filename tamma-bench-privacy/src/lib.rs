@@ -6,8 +6,11 @@
 //! encryption and the tamper-evident audit log. External tenants see public benchmarks'
 //! public fields and their own data; internal fields never reach them.
 //!
-//! Today it re-exports the core [`PrivacyFilter`] trait and its identity filter; the
-//! repository and the filters are built on them.
+//! Modules: [`repository`] (the only way results leave a store, with typed views in
+//! [`views`]), [`authz`] (Cedar policies, default deny), [`classification`] (the class of
+//! every stored field), [`filters`] (each a core [`PrivacyFilter`], re-exported here),
+//! [`crypto`] (field-level encryption), [`audit`] (the hash-chained Merkle audit log) and
+//! [`access`] (the audit hook the repository calls on every access).
 
 pub use tamma_bench_core::privacy::{Chain, FnFilter, IdentityFilter, PrivacyFilter};
 
