@@ -4,8 +4,11 @@
 //! The rows are one run of 1 agent × 5,000 trials in SQLite (a file in a temporary
 //! directory), each trial with an output of ~200 characters. The raw read streams
 //! `ResultStore::trials`; the repository read streams `Repository::trials` for the
-//! owning external tenant (authorization, audit hook, redaction, projection and the
-//! public view). See `docs/performance.md`.
+//! owning external tenant (authorization, audit hook, projection, the check for sealed
+//! fields, redaction and the public view). A third measure reads the same rows written
+//! through a repository with a keyset (output and answer sealed with
+//! XChaCha20-Poly1305, opened on read): the cost of field encryption, which the 1.2×
+//! target does not cover. See `docs/performance.md`.
 //!
 //! ```text
 //! cargo bench --bench privacy
@@ -26,10 +29,20 @@ use tamma_bench_core::provider::Usage;
 use tamma_bench_core::store::{ResultStore, SqliteStore};
 use tamma_bench_privacy::Repository;
 use tamma_bench_privacy::authz::{AccessPolicy, Action, RunResource};
+use tamma_bench_privacy::crypto::Keyset;
 
 const TRIALS: u32 = 5_000;
 
 fn fixture(store: &SqliteStore, rt: &tokio::runtime::Runtime, tenant: &TenantId) {
+    let (run, trials) = rows(tenant);
+    rt.block_on(async {
+        store.begin_run(&run).await.expect("begin");
+        store.append_trials(trials).await.expect("append");
+    });
+}
+
+/// The run and its trials.
+fn rows(tenant: &TenantId) -> (Run, Vec<Trial>) {
     let run = Run {
         id: "r1".into(),
         tenant_id: tenant.clone(),
@@ -69,10 +82,7 @@ fn fixture(store: &SqliteStore, rt: &tokio::runtime::Runtime, tenant: &TenantId)
             finished_at_ms: 0,
         })
         .collect();
-    rt.block_on(async {
-        store.begin_run(&run).await.expect("begin");
-        store.append_trials(trials).await.expect("append");
-    });
+    (run, trials)
 }
 
 fn reads(c: &mut Criterion) {
@@ -106,6 +116,26 @@ fn reads(c: &mut Criterion) {
         b.iter(|| {
             rt.block_on(async {
                 let export = repo.trials(&cx, "r1").await.expect("authorized");
+                let v: Vec<_> = export.stream().try_collect().await.expect("read");
+                assert_eq!(v.len(), TRIALS as usize);
+            })
+        })
+    });
+    // The same rows sealed at write (through a repository with a keyset), opened on read.
+    let sealed_store = Arc::new(SqliteStore::open(dir.path().join("sealed.db")).expect("store"));
+    let keys = Keyset::generate("k1").expect("keyset");
+    let sealed = Repository::new(sealed_store)
+        .expect("repository")
+        .with_keyset(&keys);
+    let (run, trials) = rows(&tenant);
+    rt.block_on(async {
+        sealed.begin_run(&cx, &run).await.expect("begin");
+        sealed.append_trials(&cx, trials).await.expect("append");
+    });
+    g.bench_function("repository_trials_sealed", |b| {
+        b.iter(|| {
+            rt.block_on(async {
+                let export = sealed.trials(&cx, "r1").await.expect("authorized");
                 let v: Vec<_> = export.stream().try_collect().await.expect("read");
                 assert_eq!(v.len(), TRIALS as usize);
             })

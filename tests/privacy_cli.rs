@@ -153,12 +153,49 @@ fn an_external_tenant_sees_its_own_and_public_runs_without_internal_fields() {
 }
 
 #[test]
+fn an_external_tenants_report_reads_through_the_repository_without_internal_fields() {
+    let dir = world();
+    let d = dir.path();
+    ok(tb(
+        d,
+        &[
+            "report", "mine", "open", "--out", "zed.html", "--tenant", "zed",
+        ],
+    ));
+    let html = std::fs::read_to_string(d.join("zed.html")).unwrap();
+    assert_external(&html);
+    for internal in ["Score versus cost", "tokens in / out", "Pareto"] {
+        assert!(
+            !html.contains(internal),
+            "{internal:?} in an external report"
+        );
+    }
+    assert!(html.contains("mine") && html.contains("open"));
+    // An internal context's report has the cost section.
+    ok(tb(
+        d,
+        &[
+            "report",
+            "secret",
+            "--out",
+            "acme.html",
+            "--internal",
+            "--tenant",
+            "acme",
+        ],
+    ));
+    let html = std::fs::read_to_string(d.join("acme.html")).unwrap();
+    assert!(html.contains("Score versus cost"));
+}
+
+#[test]
 fn another_tenants_private_run_reads_as_absent_on_every_command() {
     let dir = world();
     for args in [
         &["show", "secret", "--tenant", "zed"][..],
         &["export", "secret", "--format", "jsonl", "--tenant", "zed"],
         &["compare", "secret", "mine", "--tenant", "zed"],
+        &["report", "secret", "--out", "r.html", "--tenant", "zed"],
     ] {
         let out = tb(dir.path(), args);
         assert_eq!(out.status.code(), Some(1), "{args:?}");

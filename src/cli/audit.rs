@@ -7,7 +7,7 @@ use serde::Serialize;
 use std::path::PathBuf;
 use tamma_bench::core::store::SqliteAuditStore;
 use tamma_bench::privacy::audit::{
-    AuditSigner, AuditVerifier, Tamper, VERIFIER_KEY_VAR, VerifyReport, verify,
+    AuditSigner, AuditVerifier, Tamper, VERIFIER_KEY_VAR, VerifyReport, verify, verify_chain,
 };
 
 /// Arguments of `audit`.
@@ -22,7 +22,8 @@ pub struct AuditArgs {
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
     /// Walk the audit log and report the first altered, deleted, reordered or truncated
-    /// entry (exit status 1 when one is found).
+    /// entry (exit status 1 when one is found). Every command that reads or writes runs
+    /// appends to this log.
     Verify(VerifyArgs),
     /// Create a checkpoint signing key: the secret goes to --out (mode 600), the verifier
     /// key is printed.
@@ -36,6 +37,8 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "PATH", default_value = "tamma-bench.db")]
     pub db: PathBuf,
     /// The verifier key (`NAME+HEX8+BASE64`); default: $TAMMA_BENCH_AUDIT_VERIFIER_KEY.
+    /// Without one, only the hash chain is checked (not the signed checkpoints, so a
+    /// rewritten chain or a truncation goes unnoticed), and a warning says so.
     #[arg(long, value_name = "KEY")]
     pub key: Option<String>,
     /// A signed checkpoint kept outside the database (repeatable): catches truncation even
@@ -69,6 +72,7 @@ pub async fn execute(args: AuditArgs) -> Result<Exit> {
 #[derive(Serialize)]
 struct ReportJson {
     intact: bool,
+    signatures_checked: bool,
     entries: u64,
     checkpoints: usize,
     signed_size: u64,
@@ -88,13 +92,14 @@ fn describe(t: &Tamper) -> (Option<u64>, String) {
 }
 
 async fn run_verify(args: VerifyArgs) -> Result<Exit> {
-    let key = match args.key {
-        Some(k) => k,
-        None => std::env::var(VERIFIER_KEY_VAR).with_context(|| {
-            format!("no verifier key: pass --key NAME+HEX8+BASE64 or set {VERIFIER_KEY_VAR}")
-        })?,
-    };
-    let verifier = AuditVerifier::parse(&key)?;
+    let key = args
+        .key
+        .or_else(|| std::env::var(VERIFIER_KEY_VAR).ok())
+        .filter(|k| !k.trim().is_empty());
+    let verifier = key.as_deref().map(AuditVerifier::parse).transpose()?;
+    if verifier.is_none() && !args.checkpoints.is_empty() {
+        bail!("--checkpoint needs the verifier key: pass --key or set {VERIFIER_KEY_VAR}");
+    }
     if !args.db.exists() {
         bail!("no database at {}", args.db.display());
     }
@@ -105,11 +110,22 @@ async fn run_verify(args: VerifyArgs) -> Result<Exit> {
         .collect::<Result<Vec<_>>>()?;
     let store = SqliteAuditStore::open(&args.db)
         .with_context(|| format!("cannot open the database {}", args.db.display()))?;
-    let report: VerifyReport = verify(&store, &verifier, &trusted).await?;
+    let report: VerifyReport = match &verifier {
+        Some(v) => verify(&store, v, &trusted).await?,
+        None => verify_chain(&store).await?,
+    };
+    if verifier.is_none() {
+        eprintln!(
+            "warning: no verifier key (--key or {VERIFIER_KEY_VAR}): checked the hash chain \
+             only, not the signed checkpoints; a rewritten chain or a truncated log would \
+             not be detected"
+        );
+    }
     let (first_bad_index, problem) = report.tamper.as_ref().map(describe).unzip();
     if args.json {
         print_json(&ReportJson {
             intact: report.is_intact(),
+            signatures_checked: verifier.is_some(),
             entries: report.entries,
             checkpoints: report.checkpoints,
             signed_size: report.signed_size,
@@ -126,7 +142,7 @@ async fn run_verify(args: VerifyArgs) -> Result<Exit> {
             report.signed_size,
             hex_lower(&report.root)
         );
-        if report.unsigned_entries() > 0 {
+        if verifier.is_some() && report.unsigned_entries() > 0 {
             println!(
                 "warning: the last {} entries are not covered by a checkpoint yet",
                 report.unsigned_entries()

@@ -8,6 +8,7 @@ mod export;
 mod interrupt;
 mod optimize;
 mod plan;
+mod plugin;
 mod progress;
 mod report;
 mod run;
@@ -22,7 +23,9 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
 use tamma_bench::core::model::{Run, TenantContext, TenantId, Tier};
-use tamma_bench::core::store::{ResultStore, SqliteStore};
+use tamma_bench::core::store::{ResultStore, SqliteAuditStore, SqliteStore};
+use tamma_bench::privacy::audit::{AuditLog, AuditSigner, SIGNING_KEY_VAR};
+use tamma_bench::privacy::crypto::{DATA_KEYS_VAR, EnvKeyProvider};
 use tamma_bench::privacy::{InternalContext, Repository};
 
 /// The exit statuses, shown in `--help`.
@@ -74,6 +77,8 @@ pub enum Command {
     Optimize(optimize::OptimizeArgs),
     /// Check the tamper-evident audit log (`audit verify`), or create its signing key.
     Audit(audit::AuditArgs),
+    /// Inspect a plugin library: check that it fits this host and print its manifest.
+    Plugin(plugin::PluginArgs),
 }
 
 /// Where results are stored and who is asking: shared by every command that reads or
@@ -112,8 +117,30 @@ impl StoreArgs {
 
     /// The tenant-aware repository over the store (which must exist).
     pub fn repository(&self) -> Result<Repository> {
-        let store: Arc<dyn ResultStore> = self.open(false)?;
-        Ok(Repository::new(store)?)
+        self.repository_at(false)
+    }
+
+    /// The tenant-aware repository over the store, creating the database when `create`
+    /// is set. Every access is appended to the tamper-evident audit log in the same
+    /// database, its checkpoints signed with `$TAMMA_BENCH_AUDIT_SIGNING_KEY` when set
+    /// (else unsigned: chained entries, no checkpoints); sensitive and restricted fields
+    /// are sealed with the keyset of `$TAMMA_BENCH_DATA_KEYS` when set. A set but
+    /// unusable key is an error, never a silent fallback.
+    pub fn repository_at(&self, create: bool) -> Result<Repository> {
+        let store: Arc<dyn ResultStore> = self.open(create)?;
+        let audit = SqliteAuditStore::open(&self.db)
+            .with_context(|| format!("cannot open the audit log in {}", self.db.display()))?;
+        let signer = AuditSigner::from_env_if_set()
+            .with_context(|| format!("the audit signing key ${SIGNING_KEY_VAR}"))?;
+        let log = AuditLog::with_signer(Arc::new(audit), signer);
+        let repo = Repository::new(store)?.with_audit(Arc::new(log));
+        match EnvKeyProvider::new()
+            .keyset_if_set()
+            .with_context(|| format!("the data keys ${DATA_KEYS_VAR}"))?
+        {
+            Some(keys) => Ok(repo.with_keyset(&keys)),
+            None => Ok(repo),
+        }
     }
 
     /// Opens the store, creating the database file when `create` is set. Without it, a
@@ -173,6 +200,7 @@ pub async fn dispatch(cli: Cli) -> Result<Exit> {
         Command::Report(args) => report::execute(args).await,
         Command::Optimize(args) => optimize::execute(args).await,
         Command::Audit(args) => audit::execute(args).await,
+        Command::Plugin(args) => plugin::execute(&args),
     }
 }
 

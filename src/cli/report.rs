@@ -7,7 +7,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 use std::io::Write;
 use std::path::PathBuf;
-use tamma_bench::report::{collect, render};
+use tamma_bench::report::{collect_authorized, render};
 
 /// Arguments of `report`.
 #[derive(Debug, Args)]
@@ -23,16 +23,13 @@ pub struct ReportArgs {
     pub store: StoreArgs,
 }
 
-/// Writes the report of the tenant's runs.
+/// Writes the report of runs the caller may read, through the tenant-aware repository:
+/// the whole report for an internal context; for an external tenant its own and public
+/// runs without internal fields (no cost, tokens or Pareto front).
 pub async fn execute(args: ReportArgs) -> Result<Exit> {
     let cx = args.store.context();
-    // The report shows cost, tokens and agent configurations (internal fields): it is
-    // for internal contexts until it reads through the tenant-aware repository.
-    if !cx.is_internal() {
-        anyhow::bail!("report is available to internal contexts only (use --internal)");
-    }
-    let store = args.store.open(false)?;
-    let data = collect(store.as_ref(), &cx.tenant_id, &args.run_ids).await?;
+    let repo = args.store.repository()?;
+    let data = collect_authorized(&repo, &cx, &args.run_ids).await?;
     let html = render(&data);
     let (pending, mut file) = PendingFile::create(&args.out)?;
     file.write_all(html.as_bytes())

@@ -14,10 +14,13 @@ use tamma_bench::core::executor::RetryPolicy;
 use tamma_bench::core::executor::{
     AgentRuntime, Executor, RunOptions, RunReport, SharedFactory, validate_run_id,
 };
-use tamma_bench::core::load::{LoadedAgents, check_agents_against, load_agents, load_benchmark};
+use tamma_bench::core::load::{
+    LoadedAgents, check_agents_against, load_agents, load_benchmark_with,
+};
 use tamma_bench::core::model::{RunStatus, RunSummary};
 use tamma_bench::core::store::cache::DEFAULT_CACHE_FILE;
 use tamma_bench::core::store::{ResponseCache, SqliteResponseCache};
+use tamma_bench::plugin::host::PluginDirs;
 use tamma_bench::providers::layers::{
     self, AdaptiveConcurrencyHandle, LayerContext, LimiterRegistry,
 };
@@ -50,6 +53,11 @@ pub struct RunArgs {
     /// Print the summary as one JSON object on stdout (and no progress bar).
     #[arg(long)]
     pub json: bool,
+    /// Folder of plugin libraries: `provider = "plugin:ID"` agents, `source = "plugin:ID"`
+    /// benchmarks, `kind = "plugin"` scorers (repeatable; searched before the agents
+    /// file's `plugin_dir`).
+    #[arg(long, value_name = "DIR")]
+    pub plugin_dir: Vec<PathBuf>,
     /// Store and tenant.
     #[command(flatten)]
     pub store: StoreArgs,
@@ -97,12 +105,17 @@ struct Execution {
 /// Runs the benchmark and prints its summary.
 pub async fn execute(args: RunArgs) -> Result<Exit> {
     let cx = args.store.context();
-    let benchmark = load_benchmark(&args.benchmark)?;
     let loaded = load_agents(&args.agents)?;
+    let plugins = PluginDirs::new(args.plugin_dir.iter().chain(&loaded.plugin_dir).cloned());
+    let cases = super::plugin::PluginCases(&plugins);
+    let benchmark = load_benchmark_with(&args.benchmark, Some(&cases))?;
     check_agents_against(&loaded, &benchmark)?;
-    let built = build_agents(&loaded, &args.store.db)?;
+    let built = build_agents(&loaded, &args.store.db, &plugins)?;
     let retry = layers::executor_retry_policy(&loaded.agents, RetryPolicy::default());
-    let executor = Executor::new(args.store.open(true)?);
+    // The executor writes through the repository: authorized, audited, secrets redacted
+    // and sensitive fields sealed at write.
+    let repo = args.store.repository_at(true)?;
+    let executor = Executor::new(Arc::new(repo.store_for(&cx)));
 
     let bar = progress_bar(!args.json && std::io::stderr().is_terminal());
     let progress = tokio::spawn(follow(executor.subscribe(), bar.clone()));
@@ -115,14 +128,18 @@ pub async fn execute(args: RunArgs) -> Result<Exit> {
         budget_usd: args.budget_usd,
         cancel,
         retry,
-        // Judges of model-graded scorers: any built-in provider kind; their relative
-        // paths (a judge's recording) resolve against the benchmark's folder.
-        providers: Some(SharedFactory(Arc::new(BuiltinProviders {
-            base_dir: args
-                .benchmark
-                .parent()
-                .map(Path::to_path_buf)
-                .unwrap_or_default(),
+        // Judges of model-graded scorers: any built-in provider kind or plugin; their
+        // relative paths (a judge's recording) resolve against the benchmark's folder.
+        // Scorer plugins come from the same plugin directories.
+        providers: Some(SharedFactory(Arc::new(super::plugin::PluginFactory {
+            builtin: BuiltinProviders {
+                base_dir: args
+                    .benchmark
+                    .parent()
+                    .map(Path::to_path_buf)
+                    .unwrap_or_default(),
+            },
+            dirs: plugins.clone(),
         }))),
         ..RunOptions::default()
     };
@@ -192,7 +209,7 @@ struct BuiltAgents {
 /// One provider per agent, wrapped in the layers its `[agent.layers]` asks for; a build
 /// error is located in the agents file. The response cache (only opened when an agent
 /// asks for one) lives beside the results database.
-fn build_agents(loaded: &LoadedAgents, db: &Path) -> Result<BuiltAgents> {
+fn build_agents(loaded: &LoadedAgents, db: &Path, plugins: &PluginDirs) -> Result<BuiltAgents> {
     let limiters = LimiterRegistry::from_agents(&loaded.agents);
     let cache: Option<Arc<dyn ResponseCache>> =
         if loaded.agents.iter().any(|a| a.layers.cache.is_some()) {
@@ -217,7 +234,10 @@ fn build_agents(loaded: &LoadedAgents, db: &Path) -> Result<BuiltAgents> {
             BuildError::Invalid { field, message, .. } => loaded.error(i, field, message.clone()),
             _ => loaded.error(i, "provider", e.to_string()),
         };
-        let provider = build_provider(config, &loaded.base_dir).map_err(located)?;
+        let provider = match super::plugin::provider(config, plugins) {
+            Some(built) => built.map_err(|m| loaded.error(i, "provider", m))?,
+            None => build_provider(config, &loaded.base_dir).map_err(located)?,
+        };
         let layered = layers::wrap(provider, config, &cx).map_err(located)?;
         if let Some(handle) = layered.adaptive_concurrency {
             built.adaptive.push((config.name.clone(), handle));

@@ -1,124 +1,207 @@
 //! Collecting a report: one streaming pass over each run's trials, with per-case
 //! accumulators, then the orderings, the Pareto front and the paired comparisons.
 
-use super::{LatencyDistribution, ReportData, ResultData, TagScore, VersusBest};
+use super::{Audience, LatencyDistribution, ReportData, ResultData, TagScore, VersusBest};
 use crate::core::compare::{CaseScore, compare_scores};
-use crate::core::model::{AgentConfig, Outcome, Run, TenantId, Trial};
+use crate::core::model::{AgentConfig, Outcome, Run, TenantContext, TenantId, Trial};
 use crate::core::stats::{CompareOptions, LatencyHistogram, Observation, estimate_mean, holm};
 use crate::core::store::{ResultStore, StoreError, StoreErrorKind};
 use crate::core::summary::{AgentAccumulator, LEVEL, SummaryOptions};
+use crate::privacy::{AccessLevel, InternalContext, Repository, RepositoryError};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::task::{Context, Poll};
 
 /// Reads the runs `run_ids` of `tenant` from `store` and computes everything the report
-/// shows. Each run's trials are streamed once; memory grows with the number of cases,
-/// not trials. A run id given twice is shown once; an unknown one is a
-/// [`StoreErrorKind::NotFound`] error.
+/// shows, for the store's owner (an internal audience: cost included). Each run's trials
+/// are streamed once; memory grows with the number of cases, not trials. A run id given
+/// twice is shown once; an unknown one is a [`StoreErrorKind::NotFound`] error. Hosts
+/// serving tenants use [`collect_authorized`].
 pub async fn collect<S: AsRef<str>>(
     store: &dyn ResultStore,
     tenant: &TenantId,
     run_ids: &[S],
 ) -> Result<ReportData, StoreError> {
-    let mut runs: Vec<Run> = Vec::new();
-    let mut results = Vec::new();
-    let mut cases = Vec::new();
-    for id in run_ids.iter().map(AsRef::as_ref) {
-        if runs.iter().any(|r| r.id == id) {
-            continue;
-        }
+    let mut c = Collector::default();
+    for id in unique(run_ids) {
         let run = store.get_run(tenant, id).await?.ok_or_else(|| {
             StoreError::new(
                 StoreErrorKind::NotFound,
                 format!("no run {id:?} for this tenant"),
             )
         })?;
-        let mut agents: Vec<AgentCollector> =
-            run.agents.iter().map(|_| Default::default()).collect();
+        let mut trials = store.trials(tenant, &run.id);
+        c.add_run(&run, |cx| trials.as_mut().poll_next(cx), true)
+            .await?;
+        drop(trials);
+        c.runs.push(run);
+    }
+    Ok(c.finish(Audience::Internal))
+}
+
+/// [`collect`] through the tenant-aware repository, as `cx`: each run authorized and
+/// audited, its records projected to the caller's level. An internal context gets the
+/// whole report; an external caller gets its own runs and public runs without any
+/// internal field (the report is marked [`Audience::External`] and shows no cost,
+/// tokens or Pareto front), and another tenant's private run is reported absent.
+pub async fn collect_authorized<S: AsRef<str>>(
+    repo: &Repository,
+    cx: &TenantContext,
+    run_ids: &[S],
+) -> Result<ReportData, RepositoryError> {
+    let audience = match InternalContext::new(cx.clone()) {
+        Ok(_) => Audience::Internal,
+        Err(_) => Audience::External,
+    };
+    let mut c = Collector::default();
+    for id in unique(run_ids) {
+        let export = repo.projected_trials(cx, id).await?;
+        // Another tenant's public run shows no outputs: count latency by outcome there.
+        let outputs_visible = export.level() != AccessLevel::Public;
+        let mut trials = export.stream();
+        c.add_run(
+            export.run(),
+            |cx| trials.as_mut().poll_next(cx),
+            outputs_visible,
+        )
+        .await?;
+        drop(trials);
+        c.runs.push(export.run().clone());
+    }
+    Ok(c.finish(audience))
+}
+
+/// Each id once, in the order given.
+fn unique<S: AsRef<str>>(run_ids: &[S]) -> Vec<&str> {
+    let mut seen = BTreeSet::new();
+    run_ids
+        .iter()
+        .map(AsRef::as_ref)
+        .filter(|id| seen.insert(*id))
+        .collect()
+}
+
+/// The runs read so far, and each result's per-case scores.
+#[derive(Default)]
+struct Collector {
+    runs: Vec<Run>,
+    results: Vec<ResultData>,
+    cases: Vec<BTreeMap<String, CaseScore>>,
+}
+
+impl Collector {
+    /// Streams `run`'s trials into one result per agent. `next` polls the trial stream
+    /// (the trait object's `poll_next`, callable without importing the `Stream` trait,
+    /// which this crate does not depend on).
+    async fn add_run<E>(
+        &mut self,
+        run: &Run,
+        mut next: impl FnMut(&mut Context<'_>) -> Poll<Option<Result<Trial, E>>>,
+        outputs_visible: bool,
+    ) -> Result<(), E> {
+        let mut agents: Vec<AgentCollector> = run
+            .agents
+            .iter()
+            .map(|_| AgentCollector {
+                outputs_visible,
+                ..Default::default()
+            })
+            .collect();
         let index: HashMap<&str, usize> = run
             .agents
             .iter()
             .enumerate()
             .map(|(i, a)| (a.name.as_str(), i))
             .collect();
-        let mut trials = store.trials(tenant, &run.id);
-        // The trait object's `poll_next` is callable without importing the `Stream` trait.
-        while let Some(t) = std::future::poll_fn(|cx| trials.as_mut().poll_next(cx)).await {
+        while let Some(t) = std::future::poll_fn(&mut next).await {
             let t = t?;
             if let Some(&i) = index.get(t.key.agent.as_str()) {
                 agents[i].add(&t);
             }
         }
-        drop(trials);
         for (config, acc) in run.agents.iter().zip(agents) {
             let (result, case_scores) = acc.finish(&run.id, config);
-            results.push(result);
-            cases.push(case_scores);
+            self.results.push(result);
+            self.cases.push(case_scores);
         }
-        runs.push(run);
+        Ok(())
     }
 
-    // Scored results first, by mean, then by the low end of the interval, then cheaper
-    // first; stable. Means equal but for rounding (sums in another order) are ties.
-    let close = |x: f64, y: f64| (x - y).abs() <= 1e-12;
-    let mut order: Vec<usize> = (0..results.len()).collect();
-    order.sort_by(|&i, &j| {
-        let (a, b) = (&results[i].summary, &results[j].summary);
-        let by = |x: f64, y: f64| {
-            if close(x, y) {
-                std::cmp::Ordering::Equal
-            } else {
-                y.total_cmp(&x)
-            }
+    /// The orderings, the Pareto front (internal audiences only: it is about cost) and
+    /// the comparisons.
+    fn finish(self, audience: Audience) -> ReportData {
+        let Self {
+            runs,
+            results,
+            cases,
+        } = self;
+        // Scored results first, by mean, then by the low end of the interval, then cheaper
+        // first; stable. Means equal but for rounding (sums in another order) are ties.
+        let close = |x: f64, y: f64| (x - y).abs() <= 1e-12;
+        let mut order: Vec<usize> = (0..results.len()).collect();
+        order.sort_by(|&i, &j| {
+            let (a, b) = (&results[i].summary, &results[j].summary);
+            let by = |x: f64, y: f64| {
+                if close(x, y) {
+                    std::cmp::Ordering::Equal
+                } else {
+                    y.total_cmp(&x)
+                }
+            };
+            (b.score.n > 0)
+                .cmp(&(a.score.n > 0))
+                .then(by(a.score.mean, b.score.mean))
+                .then(by(a.score.ci_low, b.score.ci_low))
+                .then(a.cost_usd.total_cmp(&b.cost_usd))
+        });
+        let results: Vec<ResultData> = reorder(results, &order);
+        let cases: Vec<BTreeMap<String, CaseScore>> = reorder(cases, &order);
+
+        let scored: Vec<usize> = (0..results.len())
+            .filter(|&i| results[i].summary.score.n > 0)
+            .collect();
+        let points: Vec<(f64, f64)> = scored
+            .iter()
+            .map(|&i| (results[i].summary.score.mean, results[i].summary.cost_usd))
+            .collect();
+        let pareto = match audience {
+            Audience::Internal => crate::optimize::pareto_front(&points)
+                .into_iter()
+                .map(|k| scored[k])
+                .collect(),
+            Audience::External => Vec::new(),
         };
-        (b.score.n > 0)
-            .cmp(&(a.score.n > 0))
-            .then(by(a.score.mean, b.score.mean))
-            .then(by(a.score.ci_low, b.score.ci_low))
-            .then(a.cost_usd.total_cmp(&b.cost_usd))
-    });
-    let results: Vec<ResultData> = reorder(results, &order);
-    let cases: Vec<BTreeMap<String, CaseScore>> = reorder(cases, &order);
 
-    let scored: Vec<usize> = (0..results.len())
-        .filter(|&i| results[i].summary.score.n > 0)
-        .collect();
-    let points: Vec<(f64, f64)> = scored
-        .iter()
-        .map(|&i| (results[i].summary.score.mean, results[i].summary.cost_usd))
-        .collect();
-    let pareto = crate::optimize::pareto_front(&points)
-        .into_iter()
-        .map(|k| scored[k])
-        .collect();
-
-    let options = CompareOptions::default();
-    let mut comparisons: Vec<VersusBest> = scored
-        .iter()
-        .skip(1)
-        .map(|&other| VersusBest {
-            other,
-            comparison: compare_scores(
-                results[0].reference(),
-                &cases[0],
-                results[other].reference(),
-                &cases[other],
-                &options,
-            ),
-            p_holm: 1.0,
-        })
-        .collect();
-    let p: Vec<f64> = comparisons
-        .iter()
-        .map(|c| c.comparison.overall.test.p_value)
-        .collect();
-    for (c, adjusted) in comparisons.iter_mut().zip(holm(&p)) {
-        c.p_holm = adjusted;
+        let options = CompareOptions::default();
+        let mut comparisons: Vec<VersusBest> = scored
+            .iter()
+            .skip(1)
+            .map(|&other| VersusBest {
+                other,
+                comparison: compare_scores(
+                    results[0].reference(),
+                    &cases[0],
+                    results[other].reference(),
+                    &cases[other],
+                    &options,
+                ),
+                p_holm: 1.0,
+            })
+            .collect();
+        let p: Vec<f64> = comparisons
+            .iter()
+            .map(|c| c.comparison.overall.test.p_value)
+            .collect();
+        for (c, adjusted) in comparisons.iter_mut().zip(holm(&p)) {
+            c.p_holm = adjusted;
+        }
+        ReportData {
+            audience,
+            runs,
+            results,
+            pareto,
+            comparisons,
+        }
     }
-    Ok(ReportData {
-        runs,
-        results,
-        pareto,
-        comparisons,
-    })
 }
 
 /// `items` in `order` (a permutation of their indices).
@@ -138,6 +221,8 @@ struct CaseAcc {
 /// Everything gathered from one agent's trials in one run.
 #[derive(Default)]
 struct AgentCollector {
+    /// Whether outputs are shown: when not, latency is counted by outcome.
+    outputs_visible: bool,
     summary: AgentAccumulator,
     cases: BTreeMap<String, CaseAcc>,
     latency: LatencyHistogram,
@@ -148,7 +233,14 @@ impl AgentCollector {
     fn add(&mut self, t: &Trial) {
         self.summary.add(t);
         self.max_epoch = self.max_epoch.max(t.key.epoch + 1);
-        if t.output.is_some() {
+        // Latency of the trials with an output; where outputs are hidden, of those whose
+        // outcome implies one (everything but an infrastructure failure).
+        let answered = if self.outputs_visible {
+            t.output.is_some()
+        } else {
+            !matches!(t.outcome, Outcome::InfraFailure { .. })
+        };
+        if answered {
             self.latency.record(t.latency_ms);
         }
         // The scoring rule of `summary.rs`: only scored trials count.

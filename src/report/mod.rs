@@ -3,9 +3,11 @@
 //!
 //! It holds a leaderboard with interval bars, a per-tag breakdown, the paired comparison
 //! of the best result against every other, a score-versus-cost chart with its Pareto
-//! front, and latency distributions. [`collect`] reads the runs from a [`ResultStore`] in
-//! one streaming pass per run; [`render`] turns the collected [`ReportData`] into the
-//! page. Every string that comes from user files (agent, model, tag and run names) is
+//! front, and latency distributions. [`collect_authorized`] reads the runs through the
+//! tenant-aware repository (what the CLI does; [`collect`] reads a [`ResultStore`] its
+//! caller owns) in one streaming pass per run; [`render`] turns the collected
+//! [`ReportData`] into the page. A report for an external tenant
+//! ([`Audience::External`]) holds no internal field: no cost, tokens or Pareto front. Every string that comes from user files (agent, model, tag and run names) is
 //! escaped. `docs/report.md` describes how each part is computed.
 //!
 //! ```
@@ -30,7 +32,7 @@ mod comparison;
 mod page;
 mod svg;
 
-pub use collect::collect;
+pub use collect::{collect, collect_authorized};
 pub use page::render;
 
 use crate::core::compare::Comparison;
@@ -39,9 +41,25 @@ use crate::core::stats::Estimate;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+/// Who a report is for, which decides whether it shows internal fields.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Audience {
+    /// The platform (an internal context): cost, tokens and the score-cost Pareto front
+    /// are shown.
+    #[default]
+    Internal,
+    /// An external tenant: public (and its own sensitive) fields only; the cost columns,
+    /// the score-versus-cost section and the Pareto front are left out.
+    External,
+}
+
 /// Everything the report shows, collected from the store.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ReportData {
+    /// Who the report is for.
+    #[serde(default)]
+    pub audience: Audience,
     /// The runs, in the order asked for (each once).
     pub runs: Vec<Run>,
     /// One entry per (run, agent): results with scored cases first, by score mean

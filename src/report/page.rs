@@ -3,7 +3,7 @@
 use super::charts;
 use super::comparison::comparison_section;
 use super::svg::{color, count, pct, usd};
-use super::{Escaped, ReportData, ResultData};
+use super::{Audience, Escaped, ReportData, ResultData};
 use crate::core::model::utc_rfc3339;
 use crate::core::stats::Estimate;
 use std::fmt::Write as _;
@@ -42,9 +42,11 @@ pub fn render(data: &ReportData) -> String {
     leaderboard(&mut out, data, &labels);
     tags_section(&mut out, data, &labels);
     comparison_section(&mut out, data, &labels);
-    cost_section(&mut out, data, &labels);
+    if data.audience == Audience::Internal {
+        cost_section(&mut out, data, &labels);
+    }
     latency_section(&mut out, data, &labels);
-    methods(&mut out);
+    methods(&mut out, data.audience);
     let _ = write!(out, "<script>{SCRIPT}</script>\n</body></html>\n");
     out
 }
@@ -60,7 +62,10 @@ fn expected_charts(data: &ReportData) -> Vec<&'static str> {
     [
         ("interval-bar", any),
         ("latency", any),
-        ("score-vs-cost", scored),
+        (
+            "score-vs-cost",
+            scored && data.audience == Audience::Internal,
+        ),
         ("comparison", paired),
     ]
     .into_iter()
@@ -169,15 +174,34 @@ fn interval_text(e: &Estimate) -> String {
 }
 
 fn leaderboard(out: &mut String, data: &ReportData, labels: &[String]) {
+    let internal = data.audience == Audience::Internal;
     let _ = write!(
         out,
         r#"<section id="leaderboard-section"><h2>Leaderboard</h2><p class="explain">Mean score over cases (points of 100; each case's epochs averaged first) with its 95% confidence interval; the method is chosen for the data and named. Click a column to sort.</p>
-<table id="leaderboard" class="sortable"><thead><tr><th class="num" data-type="num">#</th><th data-type="text">agent</th><th data-type="text">run</th><th class="num" data-type="num">score</th><th class="bar-col" data-type="num">95% interval<br>{}</th><th class="num" data-type="num">cases</th><th class="num" data-type="num">cost</th><th class="num" data-type="num">tokens in / out</th><th class="num" data-type="num">infra failures</th><th class="num" data-type="num">uncertain</th></tr></thead><tbody>"#,
-        charts::bar_axis(200.0)
+<table id="leaderboard" class="sortable"><thead><tr><th class="num" data-type="num">#</th><th data-type="text">agent</th><th data-type="text">run</th><th class="num" data-type="num">score</th><th class="bar-col" data-type="num">95% interval<br>{}</th><th class="num" data-type="num">cases</th>{}<th class="num" data-type="num">infra failures</th><th class="num" data-type="num">uncertain</th></tr></thead><tbody>"#,
+        charts::bar_axis(200.0),
+        if internal {
+            r#"<th class="num" data-type="num">cost</th><th class="num" data-type="num">tokens in / out</th>"#
+        } else {
+            ""
+        }
     );
     for (i, r) in data.results.iter().enumerate() {
         let s = &r.summary;
         let e = &s.score;
+        // Cost and tokens are internal fields: only an internal audience sees them.
+        let cost_cells = if internal {
+            format!(
+                r#"<td class="num" data-sort="{}">{}</td><td class="num" data-sort="{}">{} / {}</td>"#,
+                s.cost_usd,
+                usd(s.cost_usd),
+                s.tokens.input + s.tokens.output,
+                count(s.tokens.input),
+                count(s.tokens.output),
+            )
+        } else {
+            String::new()
+        };
         let clusters = e
             .n_clusters
             .map(|g| format!(r#"<div class="sub">{g} clusters</div>"#))
@@ -194,7 +218,7 @@ fn leaderboard(out: &mut String, data: &ReportData, labels: &[String]) {
         };
         let _ = write!(
             out,
-            r#"<tr><td class="num" data-sort="{}">{}</td><td data-sort="{}"><span class="swatch" style="background:{}"></span><b>{}</b>{front}<div class="sub">{} / {}</div></td><td class="mono" data-sort="{}">{}</td><td class="num score" data-sort="{}">{}</td><td data-sort="{}">{}<div class="sub">{}</div></td><td class="num" data-sort="{}">{}{clusters}{epochs}</td><td class="num" data-sort="{}">{}</td><td class="num" data-sort="{}">{} / {}</td><td class="num{}" data-sort="{}">{}</td><td class="num{}" data-sort="{}">{}</td></tr>"#,
+            r#"<tr><td class="num" data-sort="{}">{}</td><td data-sort="{}"><span class="swatch" style="background:{}"></span><b>{}</b>{front}<div class="sub">{} / {}</div></td><td class="mono" data-sort="{}">{}</td><td class="num score" data-sort="{}">{}</td><td data-sort="{}">{}<div class="sub">{}</div></td><td class="num" data-sort="{}">{}{clusters}{epochs}</td>{cost_cells}<td class="num{}" data-sort="{}">{}</td><td class="num{}" data-sort="{}">{}</td></tr>"#,
             i + 1,
             i + 1,
             Escaped(&labels[i]),
@@ -215,11 +239,6 @@ fn leaderboard(out: &mut String, data: &ReportData, labels: &[String]) {
             interval_text(e),
             e.n,
             count(e.n),
-            s.cost_usd,
-            usd(s.cost_usd),
-            s.tokens.input + s.tokens.output,
-            count(s.tokens.input),
-            count(s.tokens.output),
             if s.n_infra_failures > 0 { " warn" } else { "" },
             s.n_infra_failures,
             count(s.n_infra_failures),
@@ -288,13 +307,21 @@ fn tags_section(out: &mut String, data: &ReportData, labels: &[String]) {
     out.push_str("</tbody></table></div></section>\n");
 }
 
-fn methods(out: &mut String) {
-    out.push_str(r#"<section id="methods"><h2>How the numbers are computed</h2><dl>
+fn methods(out: &mut String, audience: Audience) {
+    let pareto = match audience {
+        Audience::Internal => {
+            "<dt>Pareto front</dt><dd>The results that no other result beats on both score (higher) and total cost (lower).</dd>\n"
+        }
+        Audience::External => "",
+    };
+    let _ = write!(
+        out,
+        r#"<section id="methods"><h2>How the numbers are computed</h2><dl>
 <dt>Score</dt><dd>Each case's score is the mean of the headline scores of its scored epochs; trials that failed for infrastructure reasons or whose scorer failed are left out and counted separately. The result's score is the mean over cases.</dd>
 <dt>Interval</dt><dd>95% confidence interval: Wilson for pass/fail scores, Student t for continuous scores, cluster-robust standard errors (t on clusters − 1 degrees of freedom) when cases carry a cluster.</dd>
 <dt>Paired comparison</dt><dd>Differences taken case by case over the shared cases: McNemar's exact test for pass/fail, a paired t-test otherwise (cluster-robust with clusters). Per-tag p-values are adjusted across the tags by Holm (family-wise error) and Benjamini–Hochberg (false discovery rate).</dd>
-<dt>Pareto front</dt><dd>The results that no other result beats on both score (higher) and total cost (lower).</dd>
-<dt>Latency</dt><dd>Percentiles of the trials with an output, from a histogram accurate to 0.5%.</dd>
+{pareto}<dt>Latency</dt><dd>Percentiles of the trials with an output, from a histogram accurate to 0.5%.</dd>
 </dl></section>
-"#);
+"#
+    );
 }

@@ -3,6 +3,7 @@
 
 use crate::access::AuditFailure;
 use crate::authz::PolicyError;
+use crate::crypto::{CryptoError, CryptoErrorKind};
 use tamma_bench_core::store::{StoreError, StoreErrorKind};
 
 /// What went wrong, and so what a caller can do about it.
@@ -19,6 +20,13 @@ pub enum ErrorKind {
     BudgetExhausted,
     /// Storage, policy or audit failed: retry later or report.
     Unavailable,
+    /// Field-encryption keys are missing or unusable (a sealed field and no keyset, a key
+    /// an envelope names is not in the keyset, a bad key file): fix the key configuration.
+    Key,
+    /// A sealed field does not open with the configured keys: a wrong key of the same
+    /// id, or the stored value was altered or moved to another row, column or tenant.
+    /// Do not retry; restore the right key or the data.
+    Corrupt,
 }
 
 /// A repository failure.
@@ -83,5 +91,17 @@ impl From<AuditFailure> for RepositoryError {
 impl From<PolicyError> for RepositoryError {
     fn from(e: PolicyError) -> Self {
         Self::new(ErrorKind::Unavailable, e.to_string())
+    }
+}
+
+impl From<CryptoError> for RepositoryError {
+    /// Nothing of the plaintext or the key is in a crypto error's message.
+    fn from(e: CryptoError) -> Self {
+        let kind = match e.kind() {
+            CryptoErrorKind::MissingKey | CryptoErrorKind::InvalidKey => ErrorKind::Key,
+            CryptoErrorKind::Rng => ErrorKind::Unavailable,
+            _ => ErrorKind::Corrupt,
+        };
+        Self::new(kind, format!("field encryption: {e}"))
     }
 }

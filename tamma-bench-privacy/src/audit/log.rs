@@ -54,11 +54,14 @@ pub struct AuditReceipt {
 ///
 /// Every entry extends the hash chain and the RFC 6962 tree; every `checkpoint_every`
 /// entries (default 1: every entry) a signed checkpoint is written in the same
-/// transaction. One writer per process; several processes may append to one store
-/// (an append that loses the race reloads the tail and retries).
+/// transaction. An [`AuditLog::unsigned`] log writes no checkpoints: its entries are
+/// chained and in the tree, so alteration, deletion and reordering are still found, but a
+/// rewrite of the whole chain or a truncation is not. One writer per process; several
+/// processes may append to one store (an append that loses the race reloads the tail and
+/// retries).
 pub struct AuditLog {
     store: Arc<dyn AuditStore>,
-    signer: AuditSigner,
+    signer: Option<AuditSigner>,
     checkpoint_every: u64,
     alert: Option<Arc<dyn AuditAlert>>,
     tail: Mutex<Option<Tail>>,
@@ -93,9 +96,30 @@ pub(crate) async fn for_each_record(
     }
 }
 
+fn checkpoint_note(signer: &AuditSigner, tail: &Tail) -> String {
+    Checkpoint {
+        origin: signer.name().to_owned(),
+        size: tail.frontier.size(),
+        root: tail.frontier.root(),
+        time_ms: now_ms(),
+        chain: tail.chain,
+    }
+    .sign(signer)
+}
+
 impl AuditLog {
     /// A log over `store`, signing with `signer`.
     pub fn new(store: Arc<dyn AuditStore>, signer: AuditSigner) -> Self {
+        Self::with_signer(store, Some(signer))
+    }
+
+    /// A log over `store` without a signing key: no checkpoints are written.
+    pub fn unsigned(store: Arc<dyn AuditStore>) -> Self {
+        Self::with_signer(store, None)
+    }
+
+    /// A log over `store`, signing checkpoints when `signer` is given.
+    pub fn with_signer(store: Arc<dyn AuditStore>, signer: Option<AuditSigner>) -> Self {
         Self {
             store,
             signer,
@@ -118,9 +142,14 @@ impl AuditLog {
         self
     }
 
-    /// The signer's name, which is the log's origin.
-    pub fn origin(&self) -> &str {
-        self.signer.name()
+    /// The signer's name, which is the log's origin (`None` for an unsigned log).
+    pub fn origin(&self) -> Option<&str> {
+        self.signer.as_ref().map(AuditSigner::name)
+    }
+
+    /// Whether checkpoints are signed (a signing key is configured).
+    pub fn is_signed(&self) -> bool {
+        self.signer.is_some()
     }
 
     async fn load_tail(&self) -> Result<Tail, AuditError> {
@@ -149,8 +178,11 @@ impl AuditLog {
             let index = tail.frontier.size();
             tail.chain = chain_next(&tail.chain, &bytes);
             tail.frontier.push(merkle::leaf_hash(&bytes));
-            let checkpoint = tail.frontier.size().is_multiple_of(self.checkpoint_every);
-            let note = checkpoint.then(|| self.checkpoint_note(&tail));
+            let note = self
+                .signer
+                .as_ref()
+                .filter(|_| tail.frontier.size().is_multiple_of(self.checkpoint_every))
+                .map(|signer| checkpoint_note(signer, &tail));
             let record = AuditRecord {
                 index,
                 entry: bytes.clone(),
@@ -185,17 +217,6 @@ impl AuditLog {
             AuditErrorKind::Store,
             "audit append lost the race to other writers five times",
         ))
-    }
-
-    fn checkpoint_note(&self, tail: &Tail) -> String {
-        Checkpoint {
-            origin: self.signer.name().to_owned(),
-            size: tail.frontier.size(),
-            root: tail.frontier.root(),
-            time_ms: now_ms(),
-            chain: tail.chain,
-        }
-        .sign(&self.signer)
     }
 
     /// The most recent signed checkpoint, to publish outside the store (a copy kept

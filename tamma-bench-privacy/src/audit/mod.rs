@@ -13,9 +13,11 @@
 //!   with Ed25519 as a C2SP signed note, so a rewrite of the chain is caught by the
 //!   signature, and truncation by a checkpoint that covers more entries than remain.
 //!
-//! [`verify`] walks the log and names the first bad entry. The repository reports each
-//! access through its `AccessAudit` hook, which [`AuditLog`] implements; an
-//! [`AuditAlert`] hook fires for sensitive and restricted data.
+//! [`verify`] walks the log and names the first bad entry; without a signing key the log
+//! is [`AuditLog::unsigned`] (no checkpoints) and [`verify_chain`] checks the chain
+//! alone. The repository reports each access through its `AccessAudit` hook, which
+//! [`AuditLog`] implements; an [`AuditAlert`] hook fires for sensitive and restricted
+//! data.
 //!
 //! ```
 //! # tokio_test_block_on(async {
@@ -53,7 +55,7 @@ pub use entry::{
 pub use log::{AuditLog, AuditReceipt, ConsistencyProof, InclusionProof};
 pub use note::{AuditSigner, AuditVerifier};
 pub use tamma_bench_core::store::AuditStore;
-pub use verify::{EntryDamage, Tamper, VerifyReport, verify};
+pub use verify::{EntryDamage, Tamper, VerifyReport, verify, verify_chain};
 
 /// The environment variable holding the checkpoint signer key (`PRIVATE+KEY+…`).
 pub const SIGNING_KEY_VAR: &str = "TAMMA_BENCH_AUDIT_SIGNING_KEY";

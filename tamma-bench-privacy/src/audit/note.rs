@@ -94,7 +94,9 @@ impl AuditSigner {
         Self::parse(&text)
     }
 
-    /// Reads the signer key from [`super::SIGNING_KEY_VAR`].
+    /// Reads the signer key from [`super::SIGNING_KEY_VAR`]: the key itself
+    /// (`PRIVATE+KEY+…`), or the path of a file holding it (as `audit keygen --out`
+    /// writes, readable by its owner only).
     pub fn from_env() -> Result<Self, AuditError> {
         let text = Zeroizing::new(std::env::var(super::SIGNING_KEY_VAR).map_err(|e| {
             key_error(format!(
@@ -102,7 +104,21 @@ impl AuditSigner {
                 super::SIGNING_KEY_VAR
             ))
         })?);
-        Self::parse(&text)
+        if text.trim().starts_with("PRIVATE+KEY+") {
+            Self::parse(&text)
+        } else {
+            Self::from_file(std::path::Path::new(text.trim()))
+        }
+    }
+
+    /// [`AuditSigner::from_env`] when [`super::SIGNING_KEY_VAR`] is set and not empty,
+    /// `None` when it is not. A set but unusable value is an error, never `None`.
+    pub fn from_env_if_set() -> Result<Option<Self>, AuditError> {
+        match std::env::var_os(super::SIGNING_KEY_VAR) {
+            None => Ok(None),
+            Some(v) if v.is_empty() => Ok(None),
+            Some(_) => Self::from_env().map(Some),
+        }
     }
 
     /// The signer key in text form. A secret: store it like a password.

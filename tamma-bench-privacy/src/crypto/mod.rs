@@ -10,7 +10,8 @@
 //!
 //! Keys come from a [`KeyProvider`]: [`EnvKeyProvider`] (the `TAMMA_BENCH_DATA_KEYS`
 //! variable) or [`FileKeyProvider`] (a keyset file readable by its owner only). Key
-//! material is zeroized on drop and never printed.
+//! material is zeroized on drop and never printed. [`RecordCipher`] applies all this to
+//! the sensitive and restricted fields of stored runs and trials.
 //!
 //! ```
 //! use tamma_bench_privacy::crypto::{FieldCipher, FieldContext, Keyset};
@@ -33,12 +34,14 @@ mod envelope;
 mod field;
 mod keys;
 mod provider;
+mod records;
 
 pub use envelope::{ENVELOPE_VERSION, Envelope, TEXT_PREFIX};
 pub use field::{FieldCipher, FieldContext};
 pub use keys::{DataKey, KEY_LEN, KeyId, Keyset};
 pub(crate) use provider::read_secret_file;
 pub use provider::{DATA_KEYS_VAR, EnvKeyProvider, FileKeyProvider, KeyProvider};
+pub use records::{RUNS_TABLE, RecordCipher, SEALED_FIELDS, TRIALS_TABLE};
 
 /// What went wrong in field encryption; tells the caller what to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -20,7 +20,8 @@ impl KeyProvider for Keyset {
 }
 
 /// Reads the keyset from an environment variable, in the [`Keyset::parse`] format with
-/// entries separated by `;`: `primary=k2;k1=base64:...;k2=<64 hex digits>`.
+/// entries separated by `;`: `primary=k2;k1=base64:...;k2=<64 hex digits>`; or, when the
+/// value holds no `=`, from the keyset file it names.
 #[derive(Debug, Clone)]
 pub struct EnvKeyProvider {
     var: String,
@@ -44,7 +45,21 @@ impl Default for EnvKeyProvider {
     }
 }
 
+impl EnvKeyProvider {
+    /// The keyset when the variable is set and not empty; `None` when it is not (no keys
+    /// configured). A set but unusable value is an error, never `None`.
+    pub fn keyset_if_set(&self) -> Result<Option<Keyset>, CryptoError> {
+        match std::env::var_os(&self.var) {
+            None => Ok(None),
+            Some(v) if v.is_empty() => Ok(None),
+            Some(_) => self.keyset().map(Some),
+        }
+    }
+}
+
 impl KeyProvider for EnvKeyProvider {
+    /// The variable holds a keyset (`primary=k2;k1=...`), or, when it holds no `=`, the
+    /// path of a keyset file (read as [`FileKeyProvider`] does).
     fn keyset(&self) -> Result<Keyset, CryptoError> {
         let value = zeroize::Zeroizing::new(std::env::var(&self.var).map_err(|e| {
             CryptoError::new(
@@ -52,6 +67,9 @@ impl KeyProvider for EnvKeyProvider {
                 format!("no data keys: ${} is unusable ({e})", self.var),
             )
         })?);
+        if !value.contains('=') {
+            return FileKeyProvider::new(value.trim()).keyset();
+        }
         Keyset::parse(&value, &format!("${}", self.var))
     }
 }

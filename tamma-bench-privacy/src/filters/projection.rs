@@ -73,6 +73,15 @@ fn project_agent(level: AccessLevel, a: AgentConfig) -> AgentConfig {
 
 impl PrivacyFilter<Trial> for Projection {
     fn filter(&self, cx: &TenantContext, mut t: Trial) -> Option<Trial> {
+        self.apply(cx, &mut t);
+        Some(t)
+    }
+}
+
+impl Projection {
+    /// Projects `t` in place (what [`PrivacyFilter::filter`] does, without moving the
+    /// record).
+    pub fn apply(&self, cx: &TenantContext, t: &mut Trial) {
         let l = self.level_for(cx, &t.tenant_id);
         if !keep(l, TRIAL_TENANT) {
             t.tenant_id = hidden_tenant();
@@ -109,7 +118,6 @@ impl PrivacyFilter<Trial> for Projection {
         if !keep(l, CACHE_HIT) {
             t.cache_hit = false;
         }
-        Some(t)
     }
 }
 

@@ -4,7 +4,7 @@ use crate::PrivacyFilter;
 use regex::{Captures, Regex};
 use std::borrow::Cow;
 use std::sync::LazyLock;
-use tamma_bench_core::model::{Outcome, TenantContext, Trial};
+use tamma_bench_core::model::{Outcome, Run, TenantContext, Trial};
 
 /// One alternation, each secret kind a named group, longest prefixes first.
 static SECRETS: LazyLock<Option<Regex>> = LazyLock::new(|| {
@@ -32,20 +32,46 @@ const KINDS: [&str; 8] = [
     "email",
 ];
 
+/// Whether `text` may hold a secret: substrings every pattern contains, found in a few
+/// fast scans (`@`, `-` then `sk-`/`xox`, `_` then `gh?_`, `AIza`, `AKIA`, `bearer` in any
+/// case). Most texts hold none, and this is far cheaper than the regex. Never a false
+/// negative: a text it rejects matches no pattern.
+fn may_hold_secret(text: &str) -> bool {
+    const GITHUB: [&str; 5] = ["ghp_", "gho_", "ghu_", "ghs_", "ghr_"];
+    let has = |c: char| text.contains(c);
+    has('@')
+        || (has('-') && (text.contains("sk-") || text.contains("xox")))
+        || (has('_') && GITHUB.iter().any(|t| text.contains(t)))
+        || text.contains("AIza")
+        || text.contains("AKIA")
+        || has_bearer(text)
+}
+
+/// Whether `text` holds `bearer` in any case. Looks at the byte where an occurrence would
+/// end: one that is not a letter of `bearer` (in either case) cannot be inside one, so
+/// the next six positions are skipped (Horspool's rule).
+fn has_bearer(text: &str) -> bool {
+    let b = text.as_bytes();
+    let mut i = 5;
+    while i < b.len() {
+        // ASCII letters fold to lower case with 0x20; no other byte folds onto b, e, a, r.
+        let c = b[i] | 0x20;
+        if c == b'r' && b[i - 5..i].eq_ignore_ascii_case(b"beare") {
+            return true;
+        }
+        i += if matches!(c, b'b' | b'e' | b'a' | b'r') {
+            1
+        } else {
+            6
+        };
+    }
+    false
+}
+
 /// `text` with every secret replaced by `[redacted:KIND]` (`api_key`, `bearer_token`,
 /// `email`). Borrowed when there is nothing to redact.
 pub fn redact_secrets(text: &str) -> Cow<'_, str> {
-    // Every pattern holds one of these; most texts hold none, and these substring scans
-    // are far cheaper than the regex.
-    const TRIGGERS: [&str; 10] = [
-        "sk-", "AIza", "AKIA", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "xox", "@",
-    ];
-    let bearer = || {
-        text.as_bytes()
-            .windows(6)
-            .any(|w| w.eq_ignore_ascii_case(b"bearer"))
-    };
-    if !TRIGGERS.iter().any(|t| text.contains(t)) && !bearer() {
+    if !may_hold_secret(text) {
         return Cow::Borrowed(text);
     }
     let Some(re) = SECRETS.as_ref() else {
@@ -68,8 +94,9 @@ fn redact_in_place(s: &mut String) {
     }
 }
 
-/// Redacts secrets in a trial's output, scorer answers and explanations, and messages.
-/// The repository applies it when trials are written and again when they are read.
+/// Redacts secrets in a trial's output, scorer answers and explanations, and messages,
+/// and in a run's stored prompts. The repository applies it when records are written
+/// (before field encryption) and to trials again when they are read.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Redaction;
 
@@ -89,6 +116,15 @@ impl Redaction {
             }
             Outcome::InfraFailure { message, .. } | Outcome::ScorerError { message, .. } => {
                 redact_in_place(message)
+            }
+        }
+    }
+
+    /// Redacts the stored prompts of a run's agents (`system`, `prompt`) in place.
+    pub fn apply_run(run: &mut Run) {
+        for a in &mut run.agents {
+            for p in [&mut a.system, &mut a.prompt].into_iter().flatten() {
+                redact_in_place(p);
             }
         }
     }
@@ -137,5 +173,30 @@ mod tests {
             assert_eq!(redact_secrets(input), want, "{input}");
         }
         assert!(matches!(redact_secrets("nothing here"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn the_bearer_scan_agrees_with_a_plain_search() {
+        let plain = |t: &str| {
+            t.as_bytes()
+                .windows(6)
+                .any(|w| w.eq_ignore_ascii_case(b"bearer"))
+        };
+        for t in [
+            "",
+            "beare",
+            "bearer",
+            "BEARER",
+            "xx BeArEr y",
+            "bearebearer",
+            "bbearer",
+            "abearexr",
+            "reraeb",
+            "é bearer",
+            "bear er",
+            "xxxxxxxxxxxbearer",
+        ] {
+            assert_eq!(has_bearer(t), plain(t), "{t:?}");
+        }
     }
 }

@@ -3,18 +3,24 @@
 //! Every method takes the caller's [`TenantContext`] (or an [`InternalContext`]), asks
 //! the [`AccessPolicy`] for a decision on each run it touches, reports the access to the
 //! [`AccessAudit`] hook before returning anything, and returns typed views projected to
-//! the caller's [`AccessLevel`].
+//! the caller's [`AccessLevel`]. Writes redact secrets and, with a keyset
+//! ([`Repository::with_keys`]), seal sensitive and restricted fields before the store sees
+//! them; reads open them. [`Repository::store_for`] hands the executor one tenant's view
+//! of the repository as a [`ResultStore`], so runs are written the same way.
 
 mod read;
 mod release;
+mod tenant_store;
 mod write;
 
 pub use read::TrialExport;
 pub use release::Release;
+pub use tenant_store::TenantStore;
 
 use crate::access::{AccessAudit, AccessEvent, NoAudit, Outcome};
 use crate::authz::{AccessPolicy, Action, RunResource};
 use crate::classification::{AccessLevel, Class};
+use crate::crypto::{KeyProvider, Keyset, RecordCipher};
 use crate::error::RepositoryError;
 use std::sync::Arc;
 use tamma_bench_core::model::{Run, TenantContext, now_ms};
@@ -26,24 +32,43 @@ pub struct Repository {
     store: Arc<dyn ResultStore>,
     policy: Arc<AccessPolicy>,
     audit: Arc<dyn AccessAudit>,
+    cipher: Arc<RecordCipher>,
 }
 
 impl std::fmt::Debug for Repository {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Repository")
             .field("policy", &self.policy)
+            .field("cipher", &self.cipher)
             .finish()
     }
 }
 
 impl Repository {
-    /// A repository over `store` with the shipped policy and no audit log.
+    /// A repository over `store` with the shipped policy, no audit log and no data keys
+    /// (nothing sealed; a sealed field read fails with [`ErrorKind::Key`]).
+    ///
+    /// [`ErrorKind::Key`]: crate::ErrorKind::Key
     pub fn new(store: Arc<dyn ResultStore>) -> Result<Self, RepositoryError> {
         Ok(Self {
             store,
             policy: Arc::new(AccessPolicy::shipped()?),
             audit: Arc::new(NoAudit),
+            cipher: Arc::new(RecordCipher::disabled()),
         })
+    }
+
+    /// With field encryption under `keyset`: sensitive and restricted fields are sealed
+    /// with its primary key at write and opened with any of its keys at read.
+    pub fn with_keyset(mut self, keyset: &Keyset) -> Self {
+        self.cipher = Arc::new(RecordCipher::new(keyset));
+        self
+    }
+
+    /// With field encryption under the keyset `keys` provides; fails (closed) when it
+    /// provides none.
+    pub fn with_keys(self, keys: &dyn KeyProvider) -> Result<Self, RepositoryError> {
+        Ok(self.with_keyset(&keys.keyset()?))
     }
 
     /// With another policy.

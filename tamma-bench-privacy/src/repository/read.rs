@@ -4,6 +4,7 @@ use super::{Repository, resource_of};
 use crate::PrivacyFilter;
 use crate::authz::Action;
 use crate::classification::{AccessLevel, Class};
+use crate::crypto::RecordCipher;
 use crate::error::RepositoryError;
 use crate::filters::{Projection, Redaction};
 use crate::views::{InternalContext, InternalResult, PublicResult, PublicTrial, RunView};
@@ -11,7 +12,7 @@ use futures::stream::{BoxStream, StreamExt};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use tamma_bench_core::compare::{Comparison, ResultRef, case_scores, compare_scores};
-use tamma_bench_core::model::{Run, RunSummary, TenantContext, Trial};
+use tamma_bench_core::model::{Run, RunSummary, TenantContext, TenantId, Trial};
 use tamma_bench_core::stats::CompareOptions;
 use tamma_bench_core::store::ResultStore;
 use tamma_bench_core::summary::summarize;
@@ -54,12 +55,13 @@ impl Repository {
         let runs = self.store.list_runs(&cx.tenant_id).await?;
         let mut out = Vec::with_capacity(runs.len());
         let mut reasons = BTreeSet::new();
-        for run in runs {
+        for mut run in runs {
             let d = self
                 .policy
                 .decide(cx, Action::ReadInternal, resource_of(&run));
             if d.allowed {
                 reasons.extend(d.reasons);
+                self.cipher.open_run(&mut run)?;
                 out.push(run);
             }
         }
@@ -107,10 +109,11 @@ impl Repository {
         run_id: &str,
     ) -> Result<(Run, RunSummary), RepositoryError> {
         let cx = icx.context();
-        let (run, _) = self
+        let (mut run, _) = self
             .authorize(cx, Action::ReadInternal, run_id, Class::Restricted)
             .await?;
         let summary = summarize(self.store.as_ref(), &run).await?;
+        self.cipher.open_run(&mut run)?;
         Ok((run, summary))
     }
 
@@ -138,13 +141,51 @@ impl Repository {
         let (run, level) = self
             .authorize(cx, Action::Export, run_id, Class::Sensitive)
             .await?;
-        Ok(TrialExport::new(
-            self.store.clone(),
-            cx.clone(),
+        self.export(cx, run, level, PublicTrial::new)
+    }
+
+    /// The trials of a run as stored records projected to the caller's level, for hosts
+    /// that compute their own statistics (the HTML report): every field for an internal
+    /// context; for an external caller, its own runs' public and sensitive fields and
+    /// public runs' public fields, every internal field cleared (zero cost and usage, no
+    /// agent configuration beyond name, provider and model). Audited as a read.
+    pub async fn projected_trials(
+        &self,
+        cx: &TenantContext,
+        run_id: &str,
+    ) -> Result<TrialExport<Trial>, RepositoryError> {
+        let (action, class) = if InternalContext::new(cx.clone()).is_ok() {
+            (Action::ReadInternal, Class::Restricted)
+        } else {
+            (Action::Read, Class::Sensitive)
+        };
+        let (run, level) = self.authorize(cx, action, run_id, class).await?;
+        self.export(cx, run, level, |t| t)
+    }
+
+    /// An export of `run` at `level`: the run record projected and opened, the trials
+    /// projected, opened and redacted as they stream.
+    pub(super) fn export<V: Send + 'static>(
+        &self,
+        cx: &TenantContext,
+        run: Run,
+        level: AccessLevel,
+        view: fn(Trial) -> V,
+    ) -> Result<TrialExport<V>, RepositoryError> {
+        let (id, owner) = (run.id.clone(), run.tenant_id.clone());
+        let mut run = Projection::new(level)
+            .filter(cx, run)
+            .ok_or_else(|| RepositoryError::not_found(&id))?;
+        self.cipher.open_run(&mut run)?;
+        Ok(TrialExport {
+            store: self.store.clone(),
+            cipher: self.cipher.clone(),
+            cx: cx.clone(),
+            owner,
             run,
             level,
-            PublicTrial::new,
-        ))
+            view,
+        })
     }
 
     /// Every field of a run's trials (secrets redacted): internal callers only.
@@ -157,13 +198,7 @@ impl Repository {
         let (run, level) = self
             .authorize(cx, Action::ReadInternal, run_id, Class::Internal)
             .await?;
-        Ok(TrialExport::new(
-            self.store.clone(),
-            cx.clone(),
-            run,
-            level,
-            |t| t,
-        ))
+        self.export(cx, run, level, |t| t)
     }
 
     /// Compares two results `cx` may compare (its own runs or public ones).
@@ -190,7 +225,11 @@ impl Repository {
 /// Only the repository makes one, after the policy allowed it.
 pub struct TrialExport<V> {
     store: Arc<dyn ResultStore>,
+    cipher: Arc<RecordCipher>,
     cx: TenantContext,
+    /// The run's tenant (the projected record may hide it).
+    owner: TenantId,
+    /// The run, projected to `level` and opened.
     run: Run,
     level: AccessLevel,
     view: fn(Trial) -> V,
@@ -205,21 +244,18 @@ impl<V> std::fmt::Debug for TrialExport<V> {
     }
 }
 
+impl TrialExport<Trial> {
+    /// The run's record, projected to the caller's level like its trials: whole for an
+    /// internal context; public fields (and the tenant id of an own run) otherwise.
+    pub fn run(&self) -> &Run {
+        &self.run
+    }
+}
+
 impl<V: Send + 'static> TrialExport<V> {
-    fn new(
-        store: Arc<dyn ResultStore>,
-        cx: TenantContext,
-        run: Run,
-        level: AccessLevel,
-        view: fn(Trial) -> V,
-    ) -> Self {
-        Self {
-            store,
-            cx,
-            run,
-            level,
-            view,
-        }
+    /// The level the trials are projected to.
+    pub fn level(&self) -> AccessLevel {
+        self.level
     }
 
     /// The run exported.
@@ -227,22 +263,33 @@ impl<V: Send + 'static> TrialExport<V> {
         &self.run.id
     }
 
-    /// The trials, redacted and projected, in the store's order (one page in memory at a
-    /// time).
+    /// The trials, projected, opened and redacted, in the store's order (one page in
+    /// memory at a time). Fields the caller may not see are dropped before any opening, so
+    /// a sealed field it may not see costs nothing and cannot fail; a sealed field it may
+    /// see and that does not open ends the stream with an error.
     pub fn stream(&self) -> BoxStream<'_, Result<V, RepositoryError>> {
         let projection = Projection::new(self.level);
         self.store
-            .trials(&self.run.tenant_id, &self.run.id)
-            .filter_map(move |t| {
-                let out = match t {
-                    Err(e) => Some(Err(RepositoryError::from(e))),
-                    Ok(t) => Redaction
-                        .then(projection)
-                        .filter(&self.cx, t)
-                        .map(|t| Ok((self.view)(t))),
-                };
-                std::future::ready(out)
+            .trials(&self.owner, &self.run.id)
+            .map(move |t| {
+                let mut t = t?;
+                protect_read(&self.cx, projection, &self.cipher, &mut t)?;
+                Ok((self.view)(t))
             })
             .boxed()
     }
+}
+
+/// A trial on its way out, in place: projected to the level, sealed fields (that are
+/// left) opened, then secrets redacted (for data stored before redaction at write).
+pub(super) fn protect_read(
+    cx: &TenantContext,
+    projection: Projection,
+    cipher: &RecordCipher,
+    t: &mut Trial,
+) -> Result<(), RepositoryError> {
+    projection.apply(cx, t);
+    cipher.open_trial(t)?;
+    Redaction::apply(t);
+    Ok(())
 }

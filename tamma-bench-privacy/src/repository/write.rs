@@ -10,7 +10,9 @@ use tamma_bench_core::model::{Run, RunStatus, TenantContext, Trial};
 use tamma_bench_core::store::{AppendReport, BeginRun};
 
 impl Repository {
-    /// Creates (or resumes) a run owned by the caller's tenant.
+    /// Creates (or resumes) a run owned by the caller's tenant: its agents' prompts
+    /// redacted and, with a keyset, their restricted fields sealed. A resumed run's stored
+    /// record is returned opened.
     pub async fn begin_run(
         &self,
         cx: &TenantContext,
@@ -36,9 +38,17 @@ impl Repository {
         if !d.allowed {
             return Err(RepositoryError::denied("write", &run.id));
         }
-        // Field encryption (issue 5 item 6) seals the restricted and sensitive fields of
-        // `run` here (see `classification::stored_fields_of`) before the store sees them.
-        Ok(self.store.begin_run(run).await?)
+        // Prompts redacted, then the restricted fields sealed, before the store sees them.
+        let mut stored = run.clone();
+        Redaction::apply_run(&mut stored);
+        self.cipher.seal_run(&mut stored)?;
+        match self.store.begin_run(&stored).await? {
+            BeginRun::Resumed(mut resumed) => {
+                self.cipher.open_run(&mut resumed)?;
+                Ok(BeginRun::Resumed(resumed))
+            }
+            created => Ok(created),
+        }
     }
 
     /// Sets the status of one of the caller's runs.
@@ -55,8 +65,9 @@ impl Repository {
             .await?)
     }
 
-    /// Appends trials to the caller's runs, secrets redacted. Every trial must belong to
-    /// the caller's tenant, else nothing is written.
+    /// Appends trials to the caller's runs, secrets redacted and sensitive fields sealed
+    /// (with a keyset). Every trial must belong to the caller's tenant, else nothing is
+    /// written.
     pub async fn append_trials(
         &self,
         cx: &TenantContext,
@@ -72,12 +83,29 @@ impl Repository {
         for run_id in runs {
             self.authorize_own_write(cx, run_id).await?;
         }
+        // Every trial is redacted and sealed before any is written (one transaction):
+        // a key failure writes nothing.
         for t in &mut trials {
             Redaction::apply(t);
-            // Field encryption (issue 5 item 6) seals `output`, scorer answers and
-            // explanations (sensitive) here, bound to tenant, table, column and row.
+            self.cipher.seal_trial(t)?;
         }
         Ok(self.store.append_trials(trials).await?)
+    }
+
+    /// Sets annotation `key` of one of the caller's runs (run-level internal data such as
+    /// the adaptive-concurrency history).
+    pub async fn annotate_run(
+        &self,
+        cx: &TenantContext,
+        run_id: &str,
+        key: &str,
+        value: serde_json::Value,
+    ) -> Result<(), RepositoryError> {
+        self.authorize_own_write(cx, run_id).await?;
+        Ok(self
+            .store
+            .annotate_run(&cx.tenant_id, run_id, key, value)
+            .await?)
     }
 
     async fn authorize_own_write(
