@@ -1,5 +1,6 @@
-//! Embedding the optimization engine: a host builds the executor, a store, an internal
-//! tenant context and the read side, then runs a study over a search space.
+//! Embedding the optimization engine: a host builds a store, the tenant-aware repository,
+//! an internal tenant context, the executor writing through the repository and the
+//! engine's read side over it, then runs a study over a search space.
 //!
 //! Offline (replayed providers): `cargo run --example optimize_study`
 
@@ -11,7 +12,8 @@ use tamma_bench::core::model::{TenantContext, TenantId};
 use tamma_bench::core::store::MemoryStore;
 use tamma_bench::optimize::SearchSpace;
 use tamma_bench::optimize::host::{SpaceStudy, run_space_study};
-use tamma_bench::optimize::source::StoreSource;
+use tamma_bench::optimize::source::RepositorySource;
+use tamma_bench::privacy::{InternalContext, Repository};
 use tamma_bench::providers::build_provider;
 
 #[tokio::main]
@@ -27,12 +29,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         agents.push(AgentRuntime::new(candidate.config, provider));
     }
 
-    // The host's parts: store, executor, and an internal context for the engine. When the
-    // privacy repository lands it replaces `StoreSource` (same `ResultSource` trait).
-    let store = Arc::new(MemoryStore::new());
-    let executor = Arc::new(Executor::new(store.clone()));
+    // The host's parts: a store, the repository over it (the only way results go in and
+    // out), an internal context for the engine, the executor writing through the
+    // repository, and the engine reading through it.
+    let repo = Repository::new(Arc::new(MemoryStore::new()))?;
     let cx = TenantContext::internal(TenantId::new("tamma")?, "optimizer");
-    let source = Arc::new(StoreSource::new(store.clone(), cx.clone())?);
+    let executor = Arc::new(Executor::new(Arc::new(repo.store_for(&cx))));
+    let source = Arc::new(RepositorySource::new(
+        repo,
+        InternalContext::new(cx.clone())?,
+    ));
 
     let (events, mut rx) = tokio::sync::broadcast::channel(64);
     let printer = tokio::spawn(async move {
@@ -75,6 +81,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             100.0 * c.ci_high,
             c.verdict
         );
+    }
+    if let Some(e) = report.prediction_error {
+        println!("score model held-out error: {:.1} points", 100.0 * e);
     }
     println!(
         "cheapest within ε: {:?}",

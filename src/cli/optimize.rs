@@ -2,7 +2,7 @@
 //! within a budget, with the ε-best guarantee; each round is stored as a run.
 
 use super::{Exit, StoreArgs, print_json};
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use clap::Args;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -10,7 +10,7 @@ use std::sync::Arc;
 use tamma_bench::core::executor::{AgentRuntime, Executor, RunOptions};
 use tamma_bench::core::load::load_benchmark;
 use tamma_bench::optimize::host::{SpaceStudy, StudyReport, run_space_study};
-use tamma_bench::optimize::source::StoreSource;
+use tamma_bench::optimize::source::RepositorySource;
 use tamma_bench::optimize::{SearchSpace, StrategyKind};
 use tamma_bench::providers::build_provider;
 
@@ -69,6 +69,11 @@ fn parse_strategy(s: &str) -> Result<StrategyKind, String> {
 /// Runs the study and prints its report.
 pub async fn execute(args: OptimizeArgs) -> Result<Exit> {
     let cx = args.store.context();
+    if args.store.internal_context().is_none() {
+        bail!(
+            "optimize reads agent configurations and costs: it needs an internal context (drop --tenant, or add --internal)"
+        );
+    }
     let benchmark = load_benchmark(&args.benchmark)?;
     let mut space = SearchSpace::load(&args.space)?;
     if let Some(s) = args.strategy {
@@ -90,9 +95,11 @@ pub async fn execute(args: OptimizeArgs) -> Result<Exit> {
         })?;
         agents.push(AgentRuntime::new(candidate.config, provider));
     }
-    let store = args.store.open(true)?;
-    let executor = Arc::new(Executor::new(store.clone()));
-    let source = Arc::new(StoreSource::new(store, cx.clone())?);
+    // Rounds are written and read back through the repository: authorized, audited,
+    // redacted and sealed like any run; the engine reads as an internal context.
+    let repo = args.store.repository_at(true)?;
+    let executor = Arc::new(Executor::new(Arc::new(repo.store_for(&cx))));
+    let source = Arc::new(RepositorySource::for_context(repo, cx.clone())?);
     let id = args.study_id.clone().unwrap_or_else(|| {
         format!(
             "{}-{}-s{}",
@@ -187,6 +194,13 @@ fn print_report(report: &StudyReport) -> Result<()> {
             100.0 * p.score,
             p.cost_per_case_usd,
             p.latency_p95_ms
+        )?;
+    }
+    if let Some(e) = report.prediction_error {
+        writeln!(
+            out,
+            "prediction held-out error {:.1} points (score model, configurations left out)",
+            100.0 * e
         )?;
     }
     for w in &report.weaknesses {

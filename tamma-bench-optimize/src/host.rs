@@ -91,7 +91,8 @@ pub async fn run_space_study(
         budget_usd: study.budget_usd.or(study.space.constraints.budget_usd),
     };
     let n_cases = study.benchmark.cases.len();
-    let runner = Study::new(options, names.clone(), n_cases)?;
+    let levels: Vec<Vec<usize>> = candidates.iter().map(|c| c.levels.clone()).collect();
+    let runner = Study::new(options, names.clone(), n_cases)?.with_levels(levels.clone());
     let forward = events.map(|tx| {
         let mut rx = runner.subscribe();
         tokio::spawn(async move {
@@ -149,7 +150,6 @@ pub async fn run_space_study(
             let _ = tx.send(e);
         }
     }
-    let levels: Vec<Vec<usize>> = candidates.iter().map(|c| c.levels.clone()).collect();
     Ok(StudyReport {
         study: study.id,
         strategy,

@@ -12,8 +12,9 @@
 //! - [`recommend`]: recommendation, confident Pareto front, cheapest within ε;
 //!   [`ab`]: sequential A/B tests; [`insights`]: weaknesses, regressions, rankings;
 //!   [`predict`]: an additive score model; [`events`]: what the engine publishes;
-//! - [`source`]: the one read trait the engine needs (the privacy repository implements
-//!   it; [`source::StoreSource`] does over a core store with an internal context);
+//! - [`source`]: the one read trait the engine needs, implemented by
+//!   [`source::RepositorySource`] over the tenant-aware repository of
+//!   `tamma-bench-privacy` with an internal context (the engine opens no store);
 //! - [`sim`]: the simulation harness (`cargo run --release -p tamma-bench-optimize
 //!   --example optimize_sim`).
 //!

@@ -2,8 +2,8 @@
 //! (configuration effect + case difficulty, a two-way ANOVA without interaction, fit by
 //! backfitting on the measured cells), with configuration effects explained by their
 //! dimension levels `a_config ≈ Σ_d β_{d, level}` so unmeasured configurations get a
-//! prediction. Used to rank what to evaluate next; [`held_out_error`] reports how well
-//! it predicts configurations it has not seen.
+//! prediction. [`crate::strategy::Predicted`] uses it to order what to evaluate next;
+//! [`held_out_error`] reports how well it predicts configurations it has not seen.
 
 /// A fitted additive model.
 #[derive(Debug, Clone, PartialEq)]
@@ -77,6 +77,24 @@ impl AdditiveModel {
         (self.mu + a + mean_b).clamp(0.0, 1.0)
     }
 
+    /// Root mean square of the measured configurations' effects around what their levels
+    /// predict: how far a configuration strays from its levels (0 when none is measured).
+    pub fn level_residual(&self, levels: &[Vec<usize>]) -> f64 {
+        let residuals: Vec<f64> = self
+            .arm_effect
+            .iter()
+            .enumerate()
+            .filter_map(|(i, a)| {
+                let l = levels.get(i).map_or(&[][..], Vec::as_slice);
+                a.map(|a| a - self.from_levels(l))
+            })
+            .collect();
+        if residuals.is_empty() {
+            return 0.0;
+        }
+        (residuals.iter().map(|r| r * r).sum::<f64>() / residuals.len() as f64).sqrt()
+    }
+
     /// The configuration effect predicted from dimension levels alone.
     pub fn from_levels(&self, levels: &[usize]) -> f64 {
         levels
@@ -128,11 +146,19 @@ fn fit_levels(a: &[f64], measured: &[bool], levels: &[Vec<usize>]) -> Vec<Vec<f6
     beta
 }
 
+/// Configurations left out in turn by [`held_out_error`], at most (each costs a refit).
+pub const MAX_HELD_OUT: usize = 64;
+
 /// Mean absolute error of predicting each measured configuration's mean score over the
-/// cases measured for it, with that configuration left out of the fit.
+/// cases measured for it, with that configuration left out of the fit (over at most
+/// [`MAX_HELD_OUT`] measured configurations, evenly spaced).
 pub fn held_out_error(matrix: &[Vec<Option<f64>>], levels: &[Vec<usize>]) -> Option<f64> {
+    let measured: Vec<usize> = (0..matrix.len())
+        .filter(|&i| matrix[i].iter().any(Option::is_some))
+        .collect();
+    let stride = measured.len().div_ceil(MAX_HELD_OUT).max(1);
     let mut errors = Vec::new();
-    for i in 0..matrix.len() {
+    for &i in measured.iter().step_by(stride) {
         let observed: Vec<(usize, f64)> = matrix[i]
             .iter()
             .enumerate()

@@ -12,6 +12,9 @@
 //! all configurations and a per-family factor, so errors are correlated as real models'
 //! are. 80% of instances are pass/fail, 20% continuous scores.
 //!
+//! Each configuration's one dimension level is its family (the "model" dimension of a
+//! real space), which is what the `predicted` strategy predicts from.
+//!
 //! Ground truth is the realized matrix: a configuration's true score is its mean over all
 //! N cases (what the grid measures), and a run succeeds when its pick is within ε of the
 //! best of those means.
@@ -31,6 +34,8 @@ pub struct SimInstance {
     pub gap_points: f64,
     /// Case clusters.
     pub n_clusters: usize,
+    /// Each configuration's dimension levels: `[family]`.
+    pub levels: Vec<Vec<usize>>,
 }
 
 impl SimInstance {
@@ -88,6 +93,7 @@ impl SimInstance {
         // Shuffle configuration indices so position carries no information.
         let perm = rng.permutation(k);
         let scores: Vec<Vec<f64>> = perm.iter().map(|&i| scores[i].clone()).collect();
+        let levels = perm.iter().map(|&i| vec![family[i]]).collect();
         let truth = scores
             .iter()
             .map(|row| row.iter().sum::<f64>() / n as f64)
@@ -97,6 +103,7 @@ impl SimInstance {
             truth,
             gap_points: gap * 100.0,
             n_clusters,
+            levels,
         }
     }
 
@@ -146,7 +153,13 @@ pub struct SimOutcome {
     pub share: f64,
     /// Why it stopped.
     pub reason: StopReason,
+    /// Mean absolute error, against the truth, of the score model's first predictions for
+    /// the configurations it had not measured (strategies that predict).
+    pub prediction_error: Option<f64>,
 }
+
+/// Share of the grid the budget-limited runs of [`evaluate`] may spend.
+pub const BUDGET_SHARE: f64 = 0.05;
 
 /// Runs `kind` on `instance` with the case order drawn from `seed`.
 pub fn run(
@@ -155,14 +168,37 @@ pub fn run(
     guarantee: Guarantee,
     seed: u64,
 ) -> SimOutcome {
+    run_within(kind, instance, guarantee, seed, 1.0)
+}
+
+/// [`run`] under a budget of `max_share` of the grid's evaluations: as in a study, a
+/// batch that would pass it is not run, and the strategy's incumbent is the pick.
+pub fn run_within(
+    kind: StrategyKind,
+    instance: &SimInstance,
+    guarantee: Guarantee,
+    seed: u64,
+    max_share: f64,
+) -> SimOutcome {
     let (k, n) = (instance.n_arms(), instance.n_cases());
+    let budget = (max_share * (k * n) as f64).floor() as usize;
     let mut obs = Observations::new(k, n, seed);
-    let mut strategy = kind.build(k, n, guarantee, seed);
+    let mut strategy = kind.build(k, n, guarantee, seed, &instance.levels);
     let decision = loop {
         match strategy.ask(&obs) {
             Step::Done(d) => break d,
             Step::Evaluate(batch) => {
                 let before = obs.total_evaluations();
+                let cost: usize = batch
+                    .iter()
+                    .map(|r| r.upto.min(n).saturating_sub(obs.evaluated(r.arm)))
+                    .sum();
+                if before + cost > budget {
+                    break crate::strategy::Decision {
+                        best: strategy.incumbent(&obs),
+                        reason: StopReason::Budget,
+                    };
+                }
                 for r in batch {
                     for position in obs.evaluated(r.arm)..r.upto.min(n) {
                         let score = instance.scores[r.arm][obs.case_at(position)];
@@ -185,10 +221,19 @@ pub fn run(
             }
         }
     };
+    let prediction_error = strategy.predictions().and_then(|p| {
+        let errors: Vec<f64> = p
+            .iter()
+            .zip(&instance.truth)
+            .filter_map(|(p, t)| p.map(|p| (p - t).abs()))
+            .collect();
+        (!errors.is_empty()).then(|| errors.iter().sum::<f64>() / errors.len() as f64)
+    });
     SimOutcome {
         found: instance.truth[decision.best] >= instance.best_truth() - guarantee.epsilon - 1e-12,
         share: obs.total_evaluations() as f64 / (k * n) as f64,
         reason: decision.reason,
+        prediction_error,
     }
 }
 
@@ -209,6 +254,11 @@ pub struct SimSummary {
     pub p90_share: f64,
     /// Share of instances that stopped with the ε-best certificate.
     pub certified: f64,
+    /// Share of instances where the pick was ε-best with a budget of
+    /// [`BUDGET_SHARE`] of the grid.
+    pub found_within_budget: f64,
+    /// Mean of [`SimOutcome::prediction_error`] (strategies that predict).
+    pub prediction_error: Option<f64>,
 }
 
 /// Runs every strategy in `kinds` on `instances` instances of family `seed`.
@@ -224,17 +274,23 @@ pub fn evaluate(
     kinds
         .iter()
         .map(|&kind| {
+            let seed_of = |i: usize| seed.wrapping_add(i as u64);
             let outcomes: Vec<SimOutcome> = generated
                 .iter()
                 .enumerate()
-                .map(|(i, inst)| run(kind, inst, guarantee, seed.wrapping_add(i as u64)))
+                .map(|(i, inst)| run(kind, inst, guarantee, seed_of(i)))
                 .collect();
-            summarize(kind, &outcomes)
+            let within: Vec<SimOutcome> = generated
+                .iter()
+                .enumerate()
+                .map(|(i, inst)| run_within(kind, inst, guarantee, seed_of(i), BUDGET_SHARE))
+                .collect();
+            summarize(kind, &outcomes, &within)
         })
         .collect()
 }
 
-fn summarize(strategy: StrategyKind, outcomes: &[SimOutcome]) -> SimSummary {
+fn summarize(strategy: StrategyKind, outcomes: &[SimOutcome], within: &[SimOutcome]) -> SimSummary {
     let m = outcomes.len().max(1) as f64;
     let mut shares: Vec<f64> = outcomes.iter().map(|o| o.share).collect();
     shares.sort_by(f64::total_cmp);
@@ -258,6 +314,12 @@ fn summarize(strategy: StrategyKind, outcomes: &[SimOutcome]) -> SimSummary {
             .filter(|o| o.reason == StopReason::Certified)
             .count() as f64
             / m,
+        found_within_budget: within.iter().filter(|o| o.found).count() as f64
+            / within.len().max(1) as f64,
+        prediction_error: {
+            let e: Vec<f64> = outcomes.iter().filter_map(|o| o.prediction_error).collect();
+            (!e.is_empty()).then(|| e.iter().sum::<f64>() / e.len() as f64)
+        },
     }
 }
 

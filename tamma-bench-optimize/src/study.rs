@@ -72,6 +72,7 @@ pub struct StudyOutcome {
 pub struct Study {
     options: StudyOptions,
     arms: Vec<String>,
+    levels: Vec<Vec<usize>>,
     n_cases: usize,
     events: broadcast::Sender<OptimizationEvent>,
 }
@@ -91,9 +92,18 @@ impl Study {
         Ok(Self {
             options,
             arms,
+            levels: Vec::new(),
             n_cases,
             events: broadcast::channel(1024).0,
         })
+    }
+
+    /// With each configuration's dimension levels (from
+    /// [`SearchSpace::candidates`](crate::SearchSpace::candidates)), which the
+    /// `predicted` strategy predicts scores from.
+    pub fn with_levels(mut self, levels: Vec<Vec<usize>>) -> Self {
+        self.levels = levels;
+        self
     }
 
     /// Subscribes to the study's events.
@@ -148,9 +158,13 @@ impl Study {
             strategy: o.strategy,
         });
         let mut obs = Observations::new(self.arms.len(), self.n_cases, o.seed);
-        let mut strategy = o
-            .strategy
-            .build(self.arms.len(), self.n_cases, o.guarantee, o.seed);
+        let mut strategy = o.strategy.build(
+            self.arms.len(),
+            self.n_cases,
+            o.guarantee,
+            o.seed,
+            &self.levels,
+        );
         let (mut rounds, mut evaluated_now) = (0usize, 0usize);
         let decision = loop {
             let batch = match strategy.ask(&obs) {

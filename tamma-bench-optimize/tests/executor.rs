@@ -16,8 +16,9 @@ use tamma_bench_core::stats::CompareOptions;
 use tamma_bench_core::store::{MemoryStore, ResultStore};
 use tamma_bench_optimize::host::{SpaceStudy, run_space_study};
 use tamma_bench_optimize::insights::{rank_models, regressions};
-use tamma_bench_optimize::source::StoreSource;
+use tamma_bench_optimize::source::RepositorySource;
 use tamma_bench_optimize::{OptimizationEvent, SearchSpace};
+use tamma_bench_privacy::{InternalContext, Repository};
 
 /// Answers correctly on cases whose number is below `skill` (out of 100).
 struct Skilled(u32);
@@ -49,6 +50,12 @@ impl Provider for Skilled {
             ..Default::default()
         })
     }
+}
+
+/// The engine's read side: the repository over `store`, as internal context `cx`.
+fn source(store: Arc<MemoryStore>, cx: &TenantContext) -> RepositorySource {
+    let repo = Repository::new(store).expect("repository");
+    RepositorySource::new(repo, InternalContext::new(cx.clone()).expect("internal"))
 }
 
 fn benchmark() -> Benchmark {
@@ -116,7 +123,7 @@ async fn a_study_runs_through_the_executor_and_stores_its_rounds() {
     let store = Arc::new(MemoryStore::new());
     let executor = Arc::new(Executor::new(store.clone()));
     let cx = TenantContext::internal(TenantId::new("tamma").expect("id"), "optimizer");
-    let source = Arc::new(StoreSource::new(store.clone(), cx.clone()).expect("source"));
+    let source = Arc::new(source(store.clone(), &cx));
     let space = space();
     let (tx, mut rx) = tokio::sync::broadcast::channel(64);
     let study = SpaceStudy {
@@ -164,7 +171,7 @@ async fn the_budget_stops_the_study_before_it_is_exceeded() {
     let store = Arc::new(MemoryStore::new());
     let executor = Arc::new(Executor::new(store.clone()));
     let cx = TenantContext::local_operator();
-    let source = Arc::new(StoreSource::new(store, cx.clone()).expect("source"));
+    let source = Arc::new(source(store, &cx));
     let space = space();
     // A call costs at most (input ≈ 16 tokens + 4 output) at $1/Mtok: ~2e-5; 30 calls' worth.
     let budget = 30.0 * 2.2e-5;
@@ -192,7 +199,8 @@ async fn the_budget_stops_the_study_before_it_is_exceeded() {
 #[test]
 fn external_contexts_cannot_read_for_the_engine() {
     let cx = TenantContext::external(TenantId::new("acme").expect("id"), Tier::Free, "u");
-    assert!(StoreSource::new(Arc::new(MemoryStore::new()), cx).is_err());
+    let repo = Repository::new(Arc::new(MemoryStore::new())).expect("repository");
+    assert!(RepositorySource::for_context(repo, cx).is_err());
 }
 
 #[tokio::test]
@@ -226,7 +234,7 @@ async fn a_worse_later_run_of_the_same_agent_is_a_regression_and_models_are_rank
         .run(&cx, &benchmark(), vec![other], options)
         .await
         .expect("run");
-    let source = StoreSource::new(store, cx).expect("source");
+    let source = source(store, &cx);
     let found = regressions(&source, "bot", &CompareOptions::default())
         .await
         .expect("read");

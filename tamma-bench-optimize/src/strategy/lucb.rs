@@ -41,47 +41,58 @@ impl Strategy for Lucb {
         if !first.is_empty() {
             return Step::Evaluate(first);
         }
-        let best = leader(obs, &self.arms);
-        let Some((challenger, ub)) = self.bounds.challenger(obs, best, self.arms.iter().copied())
-        else {
-            return Step::Done(Decision {
-                best,
-                reason: StopReason::Finished,
-            });
-        };
-        if ub < self.bounds.epsilon() {
-            return Step::Done(Decision {
-                best,
-                reason: StopReason::Certified,
-            });
-        }
-        let (nb, nc) = (obs.evaluated(best), obs.evaluated(challenger));
-        if nb >= self.n_cases && nc >= self.n_cases {
-            // Both exhausted: their comparison is exact; the bound above is then the
-            // true difference, so b is the better of the two (only reachable with ε = 0).
-            return Step::Done(Decision {
-                best,
-                reason: StopReason::Finished,
-            });
-        }
-        // The challenger catches up with the leader first (those cases pair at no cost
-        // for the leader); past it, both advance.
-        let upto = if nc < nb {
-            grow(nc, self.n_cases).min(nb)
-        } else {
-            grow(nc, self.n_cases)
-        };
-        let mut batch = vec![Request {
-            arm: challenger,
-            upto,
-        }];
-        if nb < upto {
-            batch.push(Request { arm: best, upto });
-        }
-        Step::Evaluate(batch)
+        step(&mut self.bounds, obs, &self.arms, self.n_cases)
     }
 
     fn incumbent(&self, obs: &Observations) -> usize {
         leader(obs, &self.arms)
     }
+}
+
+/// One LUCB round over `arms` (each already past the initial cases): stop when the
+/// leader is certified ε-best against all of them, else extend the leader and its most
+/// plausible challenger.
+pub(crate) fn step(
+    bounds: &mut PairBounds,
+    obs: &Observations,
+    arms: &[usize],
+    n_cases: usize,
+) -> Step {
+    let best = leader(obs, arms);
+    let Some((challenger, ub)) = bounds.challenger(obs, best, arms.iter().copied()) else {
+        return Step::Done(Decision {
+            best,
+            reason: StopReason::Finished,
+        });
+    };
+    if ub < bounds.epsilon() {
+        return Step::Done(Decision {
+            best,
+            reason: StopReason::Certified,
+        });
+    }
+    let (nb, nc) = (obs.evaluated(best), obs.evaluated(challenger));
+    if nb >= n_cases && nc >= n_cases {
+        // Both exhausted: their comparison is exact; the bound above is then the
+        // true difference, so b is the better of the two (only reachable with ε = 0).
+        return Step::Done(Decision {
+            best,
+            reason: StopReason::Finished,
+        });
+    }
+    // The challenger catches up with the leader first (those cases pair at no cost
+    // for the leader); past it, both advance.
+    let upto = if nc < nb {
+        grow(nc, n_cases).min(nb)
+    } else {
+        grow(nc, n_cases)
+    };
+    let mut batch = vec![Request {
+        arm: challenger,
+        upto,
+    }];
+    if nb < upto {
+        batch.push(Request { arm: best, upto });
+    }
+    Step::Evaluate(batch)
 }

@@ -14,6 +14,7 @@
 //! | [`Racing`] | the survivors on the next batch; paired t-tests + Holm eliminate | one left or certified |
 //! | [`Halving`] | rungs of doubling size; the top half by lower confidence bound goes on | one left or certified |
 //! | [`Lucb`] | the leader and its most plausible challenger | ε-best certified |
+//! | [`Predicted`] | LUCB, configurations entering in the order the score model predicts | ε-best certified |
 //!
 //! "Certified" is the anytime-valid rule of [`PairBounds::certify`]: every rival's
 //! confidence sequence says it beats the candidate by less than ε.
@@ -22,12 +23,14 @@ mod baseline;
 mod halving;
 mod lucb;
 mod pairs;
+mod predicted;
 mod racing;
 
 pub use baseline::{Grid, RandomSearch, Uniform};
 pub use halving::Halving;
 pub use lucb::Lucb;
 pub use pairs::PairBounds;
+pub use predicted::Predicted;
 pub use racing::Racing;
 
 use crate::observations::Observations;
@@ -114,6 +117,12 @@ pub trait Strategy: Send {
     /// The configuration the strategy would recommend now (used when the budget stops
     /// the study early).
     fn incumbent(&self, obs: &Observations) -> usize;
+
+    /// The score model's predicted benchmark mean of each configuration not yet measured
+    /// when it was first fit (`None` for measured ones), for strategies that predict.
+    fn predictions(&self) -> Option<&[Option<f64>]> {
+        None
+    }
 }
 
 /// The strategies, by name (for files and the command line).
@@ -132,17 +141,20 @@ pub enum StrategyKind {
     Halving,
     /// LUCB best-arm identification with anytime confidence sequences.
     Lucb,
+    /// LUCB with configurations measured in the order the score model predicts.
+    Predicted,
 }
 
 impl StrategyKind {
     /// Every strategy, baselines first.
-    pub const ALL: [StrategyKind; 6] = [
+    pub const ALL: [StrategyKind; 7] = [
         Self::Grid,
         Self::Uniform,
         Self::Random,
         Self::Racing,
         Self::Halving,
         Self::Lucb,
+        Self::Predicted,
     ];
 
     /// The snake_case name.
@@ -154,6 +166,7 @@ impl StrategyKind {
             Self::Racing => "racing",
             Self::Halving => "halving",
             Self::Lucb => "lucb",
+            Self::Predicted => "predicted",
         }
     }
 
@@ -162,13 +175,16 @@ impl StrategyKind {
         Self::ALL.into_iter().find(|k| k.as_str() == s)
     }
 
-    /// Builds the strategy for `n_arms` configurations on `n_cases` cases.
+    /// Builds the strategy for `n_arms` configurations on `n_cases` cases; `levels` are
+    /// each configuration's dimension levels (what [`Predicted`] predicts from; empty
+    /// when unknown).
     pub fn build(
         self,
         n_arms: usize,
         n_cases: usize,
         guarantee: Guarantee,
         seed: u64,
+        levels: &[Vec<usize>],
     ) -> Box<dyn Strategy> {
         match self {
             Self::Grid => Box::new(Grid::new(n_arms, n_cases)),
@@ -177,6 +193,7 @@ impl StrategyKind {
             Self::Racing => Box::new(Racing::new(n_arms, n_cases, guarantee)),
             Self::Halving => Box::new(Halving::new(n_arms, n_cases, guarantee)),
             Self::Lucb => Box::new(Lucb::new(n_arms, n_cases, guarantee)),
+            Self::Predicted => Box::new(Predicted::new(n_arms, n_cases, guarantee, levels, seed)),
         }
     }
 }
