@@ -6,7 +6,8 @@
 //!   `PrivacyFilter`), executor, statistics, stores;
 //! - [`providers`]: provider implementations (`replay`, HTTP providers, layers);
 //! - [`privacy`]: tenancy, privacy filters, repository;
-//! - [`optimize`]: the optimization engine.
+//! - [`optimize`]: the optimization engine;
+//! - [`plugin`]: the plugin SDK and the loader of plugin libraries.
 //!
 //! It adds [`report`], the self-contained HTML report of one or more runs.
 //!
@@ -14,6 +15,7 @@
 
 pub use tamma_bench_core as core;
 pub use tamma_bench_optimize as optimize;
+pub use tamma_bench_plugin as plugin;
 pub use tamma_bench_privacy as privacy;
 pub use tamma_bench_providers as providers;
 

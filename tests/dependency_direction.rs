@@ -7,6 +7,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;
 
+const PLUGIN: &str = "tamma-bench-plugin";
+
 /// The workspace crates each crate may depend on (normal, dev or build).
 fn allowed() -> BTreeMap<&'static str, BTreeSet<&'static str>> {
     let core = "tamma-bench-core";
@@ -18,6 +20,20 @@ fn allowed() -> BTreeMap<&'static str, BTreeSet<&'static str>> {
             "tamma-bench-optimize",
             BTreeSet::from([core, "tamma-bench-privacy"]),
         ),
+        // The plugin SDK: core's SDK part; its tests run the providers' conformance suite.
+        (
+            "tamma-bench-plugin",
+            BTreeSet::from([core, "tamma-bench-providers"]),
+        ),
+        // Plugin crates (examples, test fixtures) see the SDK only.
+        ("tamma-bench-plugin-openai", BTreeSet::from([PLUGIN])),
+        ("tamma-bench-plugin-arith", BTreeSet::from([PLUGIN])),
+        (
+            "tamma-bench-plugin-edit-similarity",
+            BTreeSet::from([PLUGIN]),
+        ),
+        ("tamma-bench-plugin-behaviours", BTreeSet::from([PLUGIN])),
+        ("tamma-bench-plugin-incompatible", BTreeSet::from([PLUGIN])),
         (
             "tamma-bench",
             BTreeSet::from([
@@ -25,6 +41,7 @@ fn allowed() -> BTreeMap<&'static str, BTreeSet<&'static str>> {
                 "tamma-bench-providers",
                 "tamma-bench-privacy",
                 "tamma-bench-optimize",
+                PLUGIN,
             ]),
         ),
     ])

@@ -44,14 +44,25 @@
 //! assert_eq!(report.summary.agents[0].score.mean, 0.5);
 //! # });
 //! ```
+//!
+//! With `default-features = false` (no `runtime` feature) the crate is only the domain
+//! model, the [`Provider`](provider::Provider) trait and the [`Scorer`](scorer::Scorer)
+//! trait: what a plugin built with `tamma-bench-plugin` links.
 
+#[cfg(feature = "runtime")]
 pub mod compare;
+#[cfg(feature = "runtime")]
 pub mod executor;
+#[cfg(feature = "runtime")]
 pub mod load;
 pub mod model;
+#[cfg(feature = "runtime")]
 pub mod privacy;
 pub mod provider;
 pub mod scorer;
+#[cfg(feature = "runtime")]
 pub mod stats;
+#[cfg(feature = "runtime")]
 pub mod store;
+#[cfg(feature = "runtime")]
 pub mod summary;

@@ -248,6 +248,16 @@ pub trait ProviderFactory: Send + Sync {
         &self,
         agent: &crate::model::AgentConfig,
     ) -> Result<std::sync::Arc<dyn Provider>, String>;
+
+    /// The scorer plugin `id` configured by `config` (a `[[scorer]]` table of kind
+    /// `plugin`), or why it cannot be built. A host that loads no plugins keeps this.
+    fn scorer_plugin(
+        &self,
+        id: &str,
+        _config: &serde_json::Value,
+    ) -> Result<std::sync::Arc<dyn crate::scorer::Scorer>, String> {
+        Err(format!("scorer plugin {id:?}: this host loads no plugins"))
+    }
 }
 
 /// A model provider: turns a request into a completion.

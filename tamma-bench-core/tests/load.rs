@@ -208,3 +208,65 @@ fn agent_template_overrides_must_fit_the_cases() {
     assert_eq!((e.line, e.field.as_deref()), (Some(8), Some("prompt")));
     assert!(e.to_string().contains("shots"));
 }
+
+/// A case source that answers `plugin:twice` with two cases (the second without an id),
+/// `plugin:dup` with a duplicated id, and refuses anything else.
+struct Sources;
+
+impl tamma_bench_core::load::CaseSource for Sources {
+    fn cases(
+        &self,
+        source: &str,
+        config: &serde_json::Value,
+    ) -> Result<Vec<tamma_bench_core::model::Case>, String> {
+        let case = |id: &str, input: &str| {
+            serde_json::from_value(serde_json::json!({"id": id, "input": input, "target": "x"}))
+                .unwrap()
+        };
+        match source {
+            "plugin:twice" => Ok(vec![
+                case("a", &config["word"].to_string()),
+                case("", "no id"),
+            ]),
+            "plugin:dup" => Ok(vec![case("a", "1"), case("a", "2")]),
+            other => Err(format!("no source {other}")),
+        }
+    }
+}
+
+#[test]
+fn a_source_generates_the_cases_from_its_config() {
+    use tamma_bench_core::load::load_benchmark_with;
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = "id = \"gen\"\nname = \"G\"\nversion = \"1\"\nsource = \"plugin:twice\"\n\n\
+                    [source_config]\nword = \"hello\"\n";
+    let path = write(dir.path(), "b.toml", manifest);
+    let b = load_benchmark_with(&path, Some(&Sources)).unwrap();
+    assert_eq!(b.cases.len(), 2);
+    assert_eq!(b.cases[0].input, CaseInput::Text("\"hello\"".into()));
+    assert!(
+        b.cases[1].id.starts_with("h-"),
+        "content id: {}",
+        b.cases[1].id
+    );
+
+    let e = load_benchmark(&path).unwrap_err();
+    assert_eq!(e.field.as_deref(), Some("source"));
+    assert_eq!(e.line, Some(4));
+    assert!(e.message.contains("--plugin-dir"), "{e}");
+
+    let dup = write(dir.path(), "d.toml", &manifest.replace("twice", "dup"));
+    let e = load_benchmark_with(&dup, Some(&Sources)).unwrap_err();
+    assert!(
+        e.to_string().contains("generated the case id \"a\" twice"),
+        "{e}"
+    );
+
+    let both = write(
+        dir.path(),
+        "x.toml",
+        &format!("{manifest}\n[[case]]\ninput = \"q\"\n"),
+    );
+    let e = load_benchmark_with(&both, Some(&Sources)).unwrap_err();
+    assert!(e.to_string().contains("give one of `source`"), "{e}");
+}

@@ -140,8 +140,44 @@ fn valid_slug(s: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
 }
 
+/// Generates the cases of a benchmark whose manifest names a `source` (`plugin:ID`).
+pub trait CaseSource {
+    /// The cases `source` generates from `config`, or why it cannot.
+    fn cases(&self, source: &str, config: &serde_json::Value) -> Result<Vec<Case>, String>;
+}
+
+/// The cases `source` generates, each with an id (the content hash when it gave none)
+/// that no other case has.
+fn generated_cases(
+    source: &str,
+    config: Option<&serde_json::Value>,
+    sources: &dyn CaseSource,
+) -> Result<Vec<Case>, String> {
+    let empty = serde_json::json!({});
+    let mut cases = sources.cases(source, config.unwrap_or(&empty))?;
+    let mut seen = std::collections::HashSet::new();
+    for case in &mut cases {
+        if case.id.is_empty() {
+            case.id = case.content_id();
+        }
+        if !seen.insert(case.id.clone()) {
+            return Err(format!("generated the case id {:?} twice", case.id));
+        }
+    }
+    Ok(cases)
+}
+
 /// Loads and validates a benchmark manifest and its cases.
 pub fn load_benchmark(path: impl AsRef<Path>) -> Result<Benchmark, LoadError> {
+    load_benchmark_with(path, None)
+}
+
+/// Loads and validates a benchmark manifest and its cases; a manifest that names a
+/// `source` gets its cases from `sources`.
+pub fn load_benchmark_with(
+    path: impl AsRef<Path>,
+    sources: Option<&dyn CaseSource>,
+) -> Result<Benchmark, LoadError> {
     let path = path.as_ref();
     let src = read(path)?;
     let manifest: BenchmarkManifest = parse_toml(path, &src)?;
@@ -198,7 +234,32 @@ pub fn load_benchmark(path: impl AsRef<Path>) -> Result<Benchmark, LoadError> {
     }
 
     // Cases: from the JSONL file, or inline `[[case]]` tables; each with the line it came from.
-    let (cases_path, located): (PathBuf, Vec<(usize, Case)>) =
+    let (cases_path, located): (PathBuf, Vec<(usize, Case)>) = if let Some(source) =
+        &manifest.source
+    {
+        if manifest.cases.is_some() || !manifest.inline_cases.is_empty() {
+            return Err(invalid(
+                "source",
+                "give one of `source`, `cases = \"file.jsonl\"` or `[[case]]` tables".into(),
+            ));
+        }
+        let Some(sources) = sources else {
+            return Err(invalid(
+                "source",
+                format!(
+                    "{source:?} generates the cases, but no case source is available here (give --plugin-dir)"
+                ),
+            ));
+        };
+        let line = src
+            .lines()
+            .position(|l| l.trim_start().starts_with("source"))
+            .map_or(0, |i| i + 1);
+        let generated = generated_cases(source, manifest.source_config.as_ref(), sources)
+            .map_err(|m| invalid("source", format!("{source}: {m}")))?;
+        let located = generated.into_iter().map(|c| (line, c)).collect();
+        (path.to_owned(), located)
+    } else {
         match (&manifest.cases, manifest.inline_cases.is_empty()) {
             (Some(_), false) => {
                 return Err(invalid(
@@ -228,7 +289,8 @@ pub fn load_benchmark(path: impl AsRef<Path>) -> Result<Benchmark, LoadError> {
                     "expected `cases = \"file.jsonl\"` or at least one `[[case]]`".into(),
                 ));
             }
-        };
+        }
+    };
     if located.is_empty() {
         return Err(LoadError::new(
             LoadErrorKind::Invalid,
@@ -332,6 +394,8 @@ pub struct LoadedAgents {
     pub agents: Vec<AgentConfig>,
     /// The line of each agent's `[[agent]]` header.
     pub lines: Vec<usize>,
+    /// The file's `plugin_dir`, resolved against its folder.
+    pub plugin_dir: Option<PathBuf>,
 }
 
 impl LoadedAgents {
@@ -352,9 +416,11 @@ pub fn load_agents(path: impl AsRef<Path>) -> Result<LoadedAgents, LoadError> {
     let path = path.as_ref();
     let src = read(path)?;
     let file: AgentsFile = parse_toml(path, &src)?;
+    let base_dir = path.parent().unwrap_or(Path::new(".")).to_owned();
     let loaded = LoadedAgents {
         path: path.to_owned(),
-        base_dir: path.parent().unwrap_or(Path::new(".")).to_owned(),
+        plugin_dir: file.plugin_dir.map(|d| base_dir.join(d)),
+        base_dir,
         lines: header_lines(&src, "agent"),
         agents: file.agents,
     };

@@ -127,4 +127,8 @@ pub struct AgentsFile {
     /// The agents to run.
     #[serde(rename = "agent")]
     pub agents: Vec<AgentConfig>,
+    /// Where `plugin:ID` providers are found, relative to the agents file (searched after
+    /// the command line's `--plugin-dir`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plugin_dir: Option<PathBuf>,
 }

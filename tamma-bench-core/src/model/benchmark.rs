@@ -35,6 +35,13 @@ pub struct BenchmarkManifest {
     /// Inline cases. Give these or `cases`.
     #[serde(default, rename = "case")]
     pub inline_cases: Vec<Case>,
+    /// A source that generates the cases instead: `plugin:ID`, a benchmark-source plugin
+    /// found in the plugin directories. Give this, `cases` or `[[case]]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// The source's configuration (`[source_config]`), passed to it as JSON.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_config: Option<serde_json::Value>,
     /// How outputs are scored; `exact` when empty. The first scorer is the headline.
     #[serde(default, rename = "scorer")]
     pub scorers: Vec<ScorerSpec>,

@@ -4,23 +4,36 @@
 //! configured from `[[scorer]]` tables in the benchmark manifest ([`ScorerSpec`]); a case
 //! with several acceptable targets passes if any of them matches.
 
+#[cfg(feature = "runtime")]
 mod choice;
+#[cfg(feature = "runtime")]
 mod code;
+#[cfg(feature = "runtime")]
 mod json;
+#[cfg(feature = "runtime")]
 mod judge;
+#[cfg(feature = "runtime")]
 mod numeric;
+#[cfg(feature = "runtime")]
 mod text;
 
 use crate::model::{Case, Score};
 use crate::provider::Completion;
 use async_trait::async_trait;
+#[cfg(feature = "runtime")]
 use schemars::JsonSchema;
+#[cfg(feature = "runtime")]
 use serde::{Deserialize, Serialize};
+#[cfg(feature = "runtime")]
 use std::sync::Arc;
 
+#[cfg(feature = "runtime")]
 pub use choice::extract_choice;
+#[cfg(feature = "runtime")]
 pub use judge::{DEFAULT_GRADE_PATTERN, DEFAULT_RUBRIC, JudgeOptions, default_grades};
+#[cfg(feature = "runtime")]
 pub use numeric::extract_last_number;
+#[cfg(feature = "runtime")]
 pub use text::{Normalization, normalize, token_f1};
 
 /// Why a scorer could not score.
@@ -55,10 +68,12 @@ pub trait Scorer: Send + Sync {
     async fn score(&self, case: &Case, completion: &Completion) -> Result<Score, ScoreError>;
 }
 
+#[cfg(feature = "runtime")]
 fn default_normalize() -> Vec<Normalization> {
     vec![Normalization::Trim]
 }
 
+#[cfg(feature = "runtime")]
 fn default_choices() -> Vec<String> {
     ["A", "B", "C", "D"]
         .iter()
@@ -66,6 +81,7 @@ fn default_choices() -> Vec<String> {
         .collect()
 }
 
+#[cfg(feature = "runtime")]
 /// A built-in scorer as configured in a `[[scorer]]` table (`kind` plus options).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
@@ -173,16 +189,30 @@ pub enum ScorerSpec {
         #[serde(default = "default_threshold")]
         threshold: f64,
     },
+    /// A scorer plugin (`docs/plugin-sdk.md`), found by its manifest id in the plugin
+    /// directories; the host builds it through its [`ProviderFactory`].
+    ///
+    /// [`ProviderFactory`]: crate::provider::ProviderFactory
+    Plugin {
+        /// The plugin's manifest id.
+        id: String,
+        /// Its configuration, passed to it as JSON.
+        #[serde(default)]
+        config: serde_json::Value,
+    },
 }
 
+#[cfg(feature = "runtime")]
 fn default_rejudge() -> u32 {
     1
 }
 
+#[cfg(feature = "runtime")]
 fn default_threshold() -> f64 {
     0.5
 }
 
+#[cfg(feature = "runtime")]
 impl ScorerSpec {
     /// The kind's name.
     pub fn kind_name(&self) -> &'static str {
@@ -196,6 +226,7 @@ impl ScorerSpec {
             Self::F1 { .. } => "f1",
             Self::Code { .. } => "code",
             Self::ModelGraded { .. } => "model_graded",
+            Self::Plugin { .. } => "plugin",
         }
     }
 
@@ -214,6 +245,12 @@ impl ScorerSpec {
 
     /// Checks the options without building anything that calls a model.
     pub fn validate(&self) -> Result<(), ScoreError> {
+        if let Self::Plugin { id, .. } = self {
+            if id.trim().is_empty() {
+                return Err(invalid("plugin", "id: expected the plugin's manifest id"));
+            }
+            return Ok(());
+        }
         match self.judge_options() {
             Some(o) => judge::validate(&o),
             None => self.build_local().map(|_| ()),
@@ -248,6 +285,11 @@ impl ScorerSpec {
     ) -> Result<Arc<dyn Scorer>, ScoreError> {
         if let Some(o) = self.judge_options() {
             return Ok(Arc::new(judge::ModelGraded::new(&o, providers)?));
+        }
+        if let (Self::Plugin { id, config }, Some(factory)) = (self, providers) {
+            return factory
+                .scorer_plugin(id, config)
+                .map_err(|m| invalid("plugin", m));
         }
         self.build_local()
     }
@@ -301,10 +343,17 @@ impl ScorerSpec {
                     "needs a provider factory to build its judges",
                 ));
             }
+            Self::Plugin { id, .. } => {
+                return Err(invalid(
+                    "plugin",
+                    format!("scorer plugin {id:?} needs a host that loads plugins"),
+                ));
+            }
         })
     }
 }
 
+#[cfg(feature = "runtime")]
 /// Shorthand for a configuration error.
 pub(crate) fn invalid(scorer: &str, message: impl Into<String>) -> ScoreError {
     ScoreError::InvalidConfig {

@@ -1,0 +1,455 @@
+//! The host side (feature `host`): load a plugin library, check that it fits, and use it
+//! as a core [`Provider`] or [`Scorer`], or as a source of cases.
+//!
+//! Libraries are opened once per path and never unloaded. Every call has a timeout
+//! ([`DEFAULT_CALL_TIMEOUT`] unless set): a plugin that hangs is cut off with a `timeout`
+//! error and its call is cancelled. A plugin that panics gives a `plugin` error; the host
+//! keeps running.
+
+use crate::ffi::host::{self as ffi, Instance, Table};
+use crate::ffi::{STATUS_CANCELLED, STATUS_ERROR, STATUS_OK, STATUS_PANIC};
+use crate::manifest::{Manifest, PROTOCOL, PluginKind};
+use crate::wire::{CompleteInputRef, OP_CASES, OP_COMPLETE, OP_SCORE, ScoreInput, WireError};
+use async_trait::async_trait;
+use std::collections::HashMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+use tamma_bench_core::model::{Case, Score};
+use tamma_bench_core::provider::{
+    CallContext, Completion, CompletionRequest, Provider, ProviderError, ProviderErrorKind,
+};
+use tamma_bench_core::scorer::{ScoreError, Scorer};
+
+/// How long one call may take unless set otherwise.
+pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// Why a plugin could not be loaded or instantiated.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum LoadError {
+    /// The library could not be opened.
+    #[error("cannot open the plugin library {}: {message}", path.display())]
+    Open {
+        /// The library.
+        path: PathBuf,
+        /// Why.
+        message: String,
+    },
+    /// The library exports no tamma-bench plugin entry point.
+    #[error("{} is not a tamma-bench plugin (no `tamma_bench_plugin_v*` symbol)", path.display())]
+    NotAPlugin {
+        /// The library.
+        path: PathBuf,
+    },
+    /// The ABI major version or the table size does not fit.
+    #[error("{} speaks plugin ABI {plugin}, but this host speaks ABI {host}; rebuild the plugin against a matching tamma-bench-plugin", path.display())]
+    AbiMismatch {
+        /// The library.
+        path: PathBuf,
+        /// The plugin's ABI.
+        plugin: String,
+        /// The host's ABI.
+        host: String,
+    },
+    /// The manifest is missing or invalid.
+    #[error("{}: invalid plugin manifest: {message}", path.display())]
+    Manifest {
+        /// The library.
+        path: PathBuf,
+        /// Why.
+        message: String,
+    },
+    /// The protocol version does not fit (see [`crate::Protocol::accepts`]).
+    #[error("plugin {id:?} ({}) speaks protocol {plugin}, but this host speaks protocol {host} (needs major {}, minor at most {})", path.display(), host.major, host.minor)]
+    ProtocolMismatch {
+        /// The library.
+        path: PathBuf,
+        /// The plugin's id.
+        id: String,
+        /// The plugin's protocol.
+        plugin: crate::Protocol,
+        /// The host's protocol.
+        host: crate::Protocol,
+    },
+    /// The plugin is of another kind than asked for.
+    #[error("plugin {id:?} is a {actual} plugin, not a {expected} plugin")]
+    WrongKind {
+        /// The plugin's id.
+        id: String,
+        /// What was asked for.
+        expected: PluginKind,
+        /// What it is.
+        actual: PluginKind,
+    },
+    /// The plugin refused its configuration (or panicked while starting).
+    #[error("plugin {id:?} refused its configuration: {message}")]
+    Config {
+        /// The plugin's id.
+        id: String,
+        /// What it said.
+        message: String,
+    },
+    /// No library in the plugin directories has this id.
+    #[error("no plugin {id:?} in {searched}")]
+    NotFound {
+        /// The id asked for.
+        id: String,
+        /// The directories searched.
+        searched: String,
+    },
+}
+
+/// A loaded, compatible plugin library.
+#[derive(Clone)]
+pub struct PluginLibrary {
+    path: PathBuf,
+    table: Table,
+    manifest: Manifest,
+}
+
+impl fmt::Debug for PluginLibrary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PluginLibrary")
+            .field("path", &self.path)
+            .field("id", &self.manifest.id)
+            .field("kind", &self.manifest.kind)
+            .field("version", &self.manifest.version)
+            .finish()
+    }
+}
+
+/// Libraries already opened, by canonical path.
+fn opened() -> &'static Mutex<HashMap<PathBuf, PluginLibrary>> {
+    static OPENED: OnceLock<Mutex<HashMap<PathBuf, PluginLibrary>>> = OnceLock::new();
+    OPENED.get_or_init(Mutex::default)
+}
+
+impl PluginLibrary {
+    /// Opens the library at `path` (once per process) and checks its ABI, table size and
+    /// protocol; refusals name both versions.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, LoadError> {
+        let path = path.as_ref();
+        let key = path.canonicalize().unwrap_or_else(|_| path.to_owned());
+        let mut opened = opened().lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(library) = opened.get(&key) {
+            return Ok(library.clone());
+        }
+        let table = ffi::open(path)?;
+        let manifest: Manifest =
+            serde_json::from_slice(&ffi::manifest(table)).map_err(|e| LoadError::Manifest {
+                path: path.to_owned(),
+                message: e.to_string(),
+            })?;
+        if !PROTOCOL.accepts(manifest.protocol) {
+            return Err(LoadError::ProtocolMismatch {
+                path: path.to_owned(),
+                id: manifest.id,
+                plugin: manifest.protocol,
+                host: PROTOCOL,
+            });
+        }
+        ffi::install_logger(table);
+        let library = Self {
+            path: path.to_owned(),
+            table,
+            manifest,
+        };
+        opened.insert(key, library.clone());
+        Ok(library)
+    }
+
+    /// Where it was loaded from.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// What it says about itself.
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    fn instance(
+        &self,
+        kind: PluginKind,
+        config: &serde_json::Value,
+    ) -> Result<Arc<Instance>, LoadError> {
+        if self.manifest.kind != kind {
+            return Err(LoadError::WrongKind {
+                id: self.manifest.id.clone(),
+                expected: kind,
+                actual: self.manifest.kind,
+            });
+        }
+        let config = serde_json::to_vec(config).unwrap_or_else(|_| b"{}".to_vec());
+        Instance::create(self.table, &config)
+            .map(Arc::new)
+            .map_err(|message| LoadError::Config {
+                id: self.manifest.id.clone(),
+                message,
+            })
+    }
+
+    /// A provider instance configured by `config`.
+    pub fn provider(&self, config: &serde_json::Value) -> Result<PluginProvider, LoadError> {
+        Ok(PluginProvider {
+            id: self.manifest.id.clone(),
+            instance: self.instance(PluginKind::Provider, config)?,
+            timeout: DEFAULT_CALL_TIMEOUT,
+        })
+    }
+
+    /// A scorer instance configured by `config`.
+    pub fn scorer(&self, config: &serde_json::Value) -> Result<PluginScorer, LoadError> {
+        Ok(PluginScorer {
+            id: self.manifest.id.clone(),
+            instance: self.instance(PluginKind::Scorer, config)?,
+            timeout: DEFAULT_CALL_TIMEOUT,
+        })
+    }
+
+    /// The cases a benchmark-source plugin generates from `config`.
+    pub async fn cases(&self, config: &serde_json::Value) -> Result<Vec<Case>, String> {
+        let instance = self
+            .instance(PluginKind::BenchmarkSource, config)
+            .map_err(|e| e.to_string())?;
+        let id = &self.manifest.id;
+        let bytes = call(&instance, OP_CASES, b"{}", DEFAULT_CALL_TIMEOUT, id)
+            .await
+            .map_err(|e| e.message)?;
+        serde_json::from_slice(&bytes).map_err(|e| format!("plugin {id:?}: bad cases: {e}"))
+    }
+}
+
+/// Runs one call with a timeout, turning every way it can fail into a [`WireError`].
+async fn call(
+    instance: &Arc<Instance>,
+    op: u32,
+    input: &[u8],
+    timeout: Duration,
+    id: &str,
+) -> Result<Vec<u8>, WireError> {
+    let pending = instance.call(op, input, None);
+    let reply = match tokio::time::timeout(timeout, pending).await {
+        Ok(reply) => reply,
+        // Dropping the pending call (inside `timeout`) cancelled it in the plugin.
+        Err(_) => {
+            return Err(WireError::new(
+                "timeout",
+                format!("plugin {id:?} did not answer within {timeout:?}; the call was cancelled"),
+            ));
+        }
+    };
+    let text = |payload: &[u8]| String::from_utf8_lossy(payload).into_owned();
+    match reply {
+        Some((STATUS_OK, payload)) => Ok(payload),
+        Some((STATUS_ERROR, payload)) => {
+            Err(serde_json::from_slice(&payload).unwrap_or_else(|_| {
+                WireError::new(
+                    "plugin",
+                    format!("plugin {id:?} failed: {}", text(&payload)),
+                )
+            }))
+        }
+        Some((STATUS_PANIC, payload)) => Err(WireError::new(
+            "plugin",
+            format!("plugin {id:?} panicked: {}", text(&payload)),
+        )),
+        Some((STATUS_CANCELLED, _)) => Err(WireError::new(
+            "cancelled",
+            format!("plugin {id:?} cancelled the call"),
+        )),
+        Some((status, _)) => Err(WireError::new(
+            "plugin",
+            format!("plugin {id:?} replied with unknown status {status}"),
+        )),
+        None => Err(WireError::new(
+            "plugin",
+            format!("plugin {id:?} dropped the call without a reply"),
+        )),
+    }
+}
+
+/// A provider plugin instance: a core [`Provider`].
+pub struct PluginProvider {
+    id: String,
+    instance: Arc<Instance>,
+    timeout: Duration,
+}
+
+impl PluginProvider {
+    /// Sets how long one call may take.
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+}
+
+impl fmt::Debug for PluginProvider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The configuration lives in the plugin and may hold secrets: never shown.
+        f.debug_struct("PluginProvider")
+            .field("id", &self.id)
+            .field("config", &"<redacted>")
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+#[async_trait]
+impl Provider for PluginProvider {
+    fn name(&self) -> &str {
+        &self.id
+    }
+
+    async fn complete(
+        &self,
+        request: &CompletionRequest,
+        cx: &CallContext,
+    ) -> Result<Completion, ProviderError> {
+        let input = CompleteInputRef {
+            request,
+            context: cx.into(),
+        };
+        let input = serde_json::to_vec(&input)
+            .map_err(|e| ProviderError::new(ProviderErrorKind::InvalidRequest, e.to_string()))?;
+        let bytes = call(&self.instance, OP_COMPLETE, &input, self.timeout, &self.id)
+            .await
+            .map_err(WireError::into_provider_error)?;
+        serde_json::from_slice(&bytes).map_err(|e| {
+            ProviderError::new(
+                ProviderErrorKind::Plugin,
+                format!(
+                    "plugin {:?} answered an unreadable completion: {e}",
+                    self.id
+                ),
+            )
+        })
+    }
+}
+
+/// A scorer plugin instance: a core [`Scorer`].
+pub struct PluginScorer {
+    id: String,
+    instance: Arc<Instance>,
+    timeout: Duration,
+}
+
+impl fmt::Debug for PluginScorer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PluginScorer")
+            .field("id", &self.id)
+            .finish()
+    }
+}
+
+#[async_trait]
+impl Scorer for PluginScorer {
+    fn name(&self) -> &str {
+        &self.id
+    }
+
+    async fn score(&self, case: &Case, completion: &Completion) -> Result<Score, ScoreError> {
+        let input = ScoreInput {
+            case: case.clone(),
+            completion: completion.clone(),
+        };
+        let input = serde_json::to_vec(&input).unwrap_or_default();
+        let bytes = call(&self.instance, OP_SCORE, &input, self.timeout, &self.id)
+            .await
+            .map_err(|e| e.into_score_error(&self.id))?;
+        serde_json::from_slice(&bytes).map_err(|e| ScoreError::Failed {
+            scorer: self.id.clone(),
+            message: format!("unreadable score: {e}"),
+        })
+    }
+}
+
+/// Directories to look for plugins in, by id.
+#[derive(Debug, Clone, Default)]
+pub struct PluginDirs {
+    dirs: Vec<PathBuf>,
+}
+
+impl PluginDirs {
+    /// Searches `dirs`, in order.
+    pub fn new(dirs: impl IntoIterator<Item = PathBuf>) -> Self {
+        Self {
+            dirs: dirs.into_iter().collect(),
+        }
+    }
+
+    /// Whether there is no directory to search.
+    pub fn is_empty(&self) -> bool {
+        self.dirs.is_empty()
+    }
+
+    /// The library whose manifest id is `id`: a file named after the id
+    /// (`lib<id>.so`, with `-` or `_`) is tried first, then every library in the
+    /// directories. Incompatible libraries met on the way are skipped (with a warning),
+    /// unless one of them is the one named after the id.
+    pub fn find(&self, id: &str) -> Result<PluginLibrary, LoadError> {
+        let (prefix, suffix) = (std::env::consts::DLL_PREFIX, std::env::consts::DLL_SUFFIX);
+        for dir in &self.dirs {
+            for name in [id.to_owned(), id.replace('-', "_")] {
+                let path = dir.join(format!("{prefix}{name}{suffix}"));
+                if path.is_file() {
+                    let library = PluginLibrary::open(&path)?;
+                    if library.manifest.id == id {
+                        return Ok(library);
+                    }
+                }
+            }
+        }
+        for dir in &self.dirs {
+            let Ok(entries) = std::fs::read_dir(dir) else {
+                continue;
+            };
+            let mut paths: Vec<PathBuf> = entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.is_file() && p.to_string_lossy().ends_with(suffix))
+                .collect();
+            paths.sort();
+            for path in paths {
+                match PluginLibrary::open(&path) {
+                    Ok(library) if library.manifest.id == id => return Ok(library),
+                    Ok(_) | Err(LoadError::NotAPlugin { .. }) => {}
+                    Err(e) => tracing::warn!("skipping {}: {e}", path.display()),
+                }
+            }
+        }
+        Err(LoadError::NotFound {
+            id: id.to_owned(),
+            searched: if self.dirs.is_empty() {
+                "no plugin directory (give --plugin-dir or plugin_dir in the agents file)".into()
+            } else {
+                self.dirs
+                    .iter()
+                    .map(|d| d.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_table_smaller_than_v1_0_is_refused_naming_both_sizes() {
+        let e = ffi::check_size(Path::new("libold.so"), 16).expect_err("too small");
+        let text = e.to_string();
+        assert!(text.contains("table of 16 bytes"), "{text}");
+        assert!(
+            text.contains(&format!(
+                "at least {} bytes",
+                crate::ffi::PluginV1::MIN_SIZE
+            )),
+            "{text}"
+        );
+        assert!(ffi::check_size(Path::new("x"), crate::ffi::PluginV1::MIN_SIZE + 8).is_ok());
+    }
+}

@@ -1,0 +1,212 @@
+//! The loader against real libraries: the fixture and example plugins are built as
+//! `cdylib`s and loaded with the real loader.
+
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use serde_json::json;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use support::{cx, request};
+use tamma_bench_core::provider::{Provider, ProviderErrorKind as K};
+use tamma_bench_plugin::host::{LoadError, PluginDirs, PluginLibrary, PluginProvider};
+use tamma_bench_plugin::{PluginKind, Protocol};
+
+fn behaviours() -> PluginProvider {
+    PluginLibrary::open(support::library("tamma-bench-plugin-behaviours"))
+        .unwrap()
+        .provider(&json!({}))
+        .unwrap()
+}
+
+async fn stats(p: &PluginProvider) -> serde_json::Value {
+    let c = p.complete(&request("stats"), &cx()).await.unwrap();
+    serde_json::from_str(&c.text).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_round_trips_through_the_library() {
+    let library = PluginLibrary::open(support::library("tamma-bench-plugin-behaviours")).unwrap();
+    assert_eq!(library.manifest().id, "behaviours");
+    assert_eq!(library.manifest().kind, PluginKind::Provider);
+    let p = library.provider(&json!({})).unwrap();
+    assert_eq!(p.name(), "behaviours");
+    let text = "Grüße, 世界 \"quoted\"\n";
+    let c = p
+        .complete(&request(&format!("echo:{text}")), &cx())
+        .await
+        .unwrap();
+    assert_eq!(c.text, text);
+    let e = p.complete(&request("nonsense"), &cx()).await.unwrap_err();
+    assert_eq!(
+        e.kind,
+        K::InvalidRequest,
+        "the plugin's own error kind crosses"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sixty_four_concurrent_calls_all_answer_their_own_request() {
+    let p = Arc::new(behaviours());
+    let calls = (0..64).map(|i| {
+        let p = p.clone();
+        tokio::spawn(async move {
+            let c = p
+                .complete(&request(&format!("echo:{i}")), &cx())
+                .await
+                .unwrap();
+            assert_eq!(c.text, i.to_string());
+        })
+    });
+    let started = Instant::now();
+    for call in calls.collect::<Vec<_>>() {
+        call.await.unwrap();
+    }
+    // And they overlap: 64 sleeps of 200 ms take far less than 64 × 200 ms.
+    let sleeps = (0..64).map(|_| {
+        let p = p.clone();
+        tokio::spawn(async move { p.complete(&request("sleep:200"), &cx()).await.unwrap() })
+    });
+    for call in sleeps.collect::<Vec<_>>() {
+        assert_eq!(call.await.unwrap().text, "slept");
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropping_the_future_cancels_the_call_in_the_plugin() {
+    let p = behaviours();
+    let before = stats(&p).await["cancelled"].as_u64().unwrap();
+    let dropped = tokio::time::timeout(
+        Duration::from_millis(100),
+        p.complete(&request("sleep:60000"), &cx()),
+    )
+    .await;
+    assert!(dropped.is_err(), "still sleeping when dropped");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let cancelled = stats(&p).await["cancelled"].as_u64().unwrap();
+        if cancelled > before {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the plugin never saw the cancellation"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panic_in_the_plugin_is_a_typed_error_and_the_host_goes_on() {
+    let p = behaviours();
+    let e = p.complete(&request("panic"), &cx()).await.unwrap_err();
+    assert_eq!(e.kind, K::Plugin, "{e}");
+    assert!(
+        e.message.contains("panicked") && e.message.contains("asked to panic"),
+        "{e}"
+    );
+    let c = p
+        .complete(&request("echo:still here"), &cx())
+        .await
+        .unwrap();
+    assert_eq!(c.text, "still here");
+    // A panic while starting is a refusal of the configuration, not a crash.
+    let library = PluginLibrary::open(support::library("tamma-bench-plugin-behaviours")).unwrap();
+    let e = library.provider(&json!({"panic": true})).unwrap_err();
+    assert!(matches!(e, LoadError::Config { .. }), "{e}");
+    assert!(
+        e.to_string().contains("asked to panic while starting"),
+        "{e}"
+    );
+    let e = library.provider(&json!({"fail": true})).unwrap_err();
+    assert!(e.to_string().contains("asked to fail"), "{e}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_plugin_is_cut_off_by_the_host_timeout_and_cancelled() {
+    let p = behaviours().with_timeout(Duration::from_millis(300));
+    let before = stats(&p).await["cancelled"].as_u64().unwrap();
+    let started = Instant::now();
+    let e = p.complete(&request("hang"), &cx()).await.unwrap_err();
+    assert_eq!(e.kind, K::Timeout, "{e}");
+    assert!(e.is_retryable());
+    assert!(started.elapsed() < Duration::from_secs(3));
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while stats(&p).await["cancelled"].as_u64().unwrap() <= before {
+        assert!(
+            Instant::now() < deadline,
+            "the hung call was never cancelled"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[test]
+fn an_incompatible_library_is_refused_naming_both_versions() {
+    let path = support::library("tamma-bench-plugin-incompatible");
+    let e = PluginLibrary::open(&path).unwrap_err();
+    match &e {
+        LoadError::ProtocolMismatch { plugin, host, .. } => {
+            assert_eq!(*plugin, Protocol { major: 2, minor: 0 });
+            assert_eq!(*host, tamma_bench_plugin::PROTOCOL);
+        }
+        other => panic!("expected a protocol mismatch, got {other}"),
+    }
+    let text = e.to_string();
+    assert!(
+        text.contains("protocol 2.0") && text.contains("protocol 1.0"),
+        "{text}"
+    );
+    assert!(text.contains("from-the-future"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plugins_are_found_by_id_in_a_directory() {
+    let path = support::library("tamma-bench-plugin-arith");
+    let dirs = PluginDirs::new([path.parent().unwrap().to_owned()]);
+    let arith = dirs.find("arith").unwrap();
+    assert_eq!(arith.manifest().kind, PluginKind::BenchmarkSource);
+    let cases = arith.cases(&json!({"seed": 3, "count": 5})).await.unwrap();
+    assert_eq!(cases.len(), 5);
+    let again = arith.cases(&json!({"seed": 3, "count": 5})).await.unwrap();
+    assert_eq!(cases, again, "same seed, same cases");
+    let e = arith.cases(&json!({"count": 0})).await.unwrap_err();
+    assert!(e.contains("count"), "{e}");
+    let e = arith.provider(&json!({})).unwrap_err();
+    assert!(matches!(e, LoadError::WrongKind { .. }), "{e}");
+    let e = dirs.find("nothing-here").unwrap_err();
+    assert!(matches!(e, LoadError::NotFound { .. }), "{e}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scorer_plugin_scores_through_the_library() {
+    use tamma_bench_core::model::Case;
+    use tamma_bench_core::provider::Completion;
+    use tamma_bench_core::scorer::Scorer;
+    let library =
+        PluginLibrary::open(support::library("tamma-bench-plugin-edit-similarity")).unwrap();
+    assert_eq!(library.manifest().kind, PluginKind::Scorer);
+    let scorer = library.scorer(&json!({"ignore_case": true})).unwrap();
+    let case: Case =
+        serde_json::from_value(json!({"id": "c", "input": "?", "target": ["Paris", "Rome"]}))
+            .unwrap();
+    let score = |text: &str| Completion {
+        text: text.into(),
+        ..Default::default()
+    };
+    assert_eq!(
+        scorer.score(&case, &score(" paris ")).await.unwrap().value,
+        1.0
+    );
+    let close = scorer.score(&case, &score("Pariss")).await.unwrap();
+    assert!((close.value - 5.0 / 6.0).abs() < 1e-9, "{close:?}");
+    assert_eq!(close.scorer, "edit-similarity");
+    let e = library.scorer(&json!({"nonsense": 1})).unwrap_err();
+    assert!(e.to_string().contains("nonsense"), "{e}");
+}
