@@ -110,6 +110,25 @@ macro_rules! export_benchmark_source {
 #[macro_export]
 macro_rules! __export {
     ($variant:ident, $constructor:expr, $manifest:expr) => {
+        $crate::__export_type!($variant, $constructor, $manifest);
+
+        /// The plugin's entry point (tamma-bench plugin ABI v1).
+        // The SDK's one exported symbol; exporting it is what `unsafe_code` flags.
+        #[allow(unsafe_code)]
+        #[unsafe(no_mangle)]
+        pub extern "C" fn tamma_bench_plugin_v1() -> *const $crate::ffi::PluginV1 {
+            static TABLE: $crate::ffi::PluginV1 = $crate::__table::<__TammaBenchPluginExport>();
+            &TABLE
+        }
+    };
+}
+
+/// The type the export macros implement [`Export`](crate::guest::Export) on:
+/// `__TammaBenchPluginExport`.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __export_type {
+    ($variant:ident, $constructor:expr, $manifest:expr) => {
         #[doc(hidden)]
         pub struct __TammaBenchPluginExport;
 
@@ -131,13 +150,43 @@ macro_rules! __export {
                 }
             }
         }
+    };
+}
 
-        /// The plugin's entry point (tamma-bench plugin ABI v1).
-        // The SDK's one exported symbol; exporting it is what `unsafe_code` flags.
+/// Exports a deliberately broken plugin, for the host's refusal tests only (the
+/// `incompatible` fixture): `__export_for_tests!(MODE, Provider, constructor, manifest)`,
+/// the other arguments as for [`export_provider!`](crate::export_provider). `MODE` is
+/// - `abi_v2`: the library exports `tamma_bench_plugin_v2` (an ABI major that does not
+///   exist yet) and no v1 entry point; a v1 host only sees the symbol, never calls it;
+/// - `short_table`: the v1 entry point's table claims a `struct_size` one field short of
+///   [`PluginV1::MIN_SIZE`](crate::ffi::PluginV1::MIN_SIZE) (all the fields are there,
+///   so a host that read it anyway would still read initialised memory).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __export_for_tests {
+    (abi_v2, $variant:ident, $constructor:expr, $manifest:expr $(,)?) => {
+        $crate::__export_type!($variant, $constructor, $manifest);
+
+        /// The entry point of a plugin ABI v2, which a v1 host must refuse.
+        // Exporting a symbol is what `unsafe_code` flags.
+        #[allow(unsafe_code)]
+        #[unsafe(no_mangle)]
+        pub extern "C" fn tamma_bench_plugin_v2() -> *const ::std::ffi::c_void {
+            ::std::ptr::null()
+        }
+    };
+    (short_table, $variant:ident, $constructor:expr, $manifest:expr $(,)?) => {
+        $crate::__export_type!($variant, $constructor, $manifest);
+
+        /// An ABI v1 entry point whose table is smaller than v1.0's.
+        // Exporting a symbol is what `unsafe_code` flags.
         #[allow(unsafe_code)]
         #[unsafe(no_mangle)]
         pub extern "C" fn tamma_bench_plugin_v1() -> *const $crate::ffi::PluginV1 {
-            static TABLE: $crate::ffi::PluginV1 = $crate::__table::<__TammaBenchPluginExport>();
+            static TABLE: $crate::ffi::PluginV1 = $crate::ffi::PluginV1 {
+                struct_size: ::std::mem::offset_of!($crate::ffi::PluginV1, destroy),
+                ..$crate::__table::<__TammaBenchPluginExport>()
+            };
             &TABLE
         }
     };

@@ -166,6 +166,53 @@ fn an_incompatible_library_is_refused_naming_both_versions() {
     assert!(text.contains("from-the-future"), "{text}");
 }
 
+#[test]
+fn a_library_of_another_abi_major_is_refused_naming_both_versions() {
+    let path = support::library_with_features("tamma-bench-plugin-incompatible", "abi-v2");
+    let e = PluginLibrary::open(&path).unwrap_err();
+    match &e {
+        LoadError::AbiMismatch { plugin, host, .. } => {
+            assert_eq!(plugin, "v2");
+            assert_eq!(host, "v1");
+        }
+        other => panic!("expected an ABI mismatch, got {other}"),
+    }
+    let text = e.to_string();
+    assert!(
+        text.contains("speaks plugin ABI v2") && text.contains("this host speaks ABI v1"),
+        "{text}"
+    );
+    assert!(text.contains(&path.display().to_string()), "{text}");
+}
+
+#[test]
+fn a_library_with_a_short_table_is_refused_naming_both_sizes() {
+    use tamma_bench_plugin::ffi::PluginV1;
+    let path = support::library_with_features("tamma-bench-plugin-incompatible", "short-table");
+    let e = PluginLibrary::open(&path).unwrap_err();
+    let short = std::mem::offset_of!(PluginV1, destroy);
+    match &e {
+        LoadError::AbiMismatch { plugin, host, .. } => {
+            assert_eq!(*plugin, format!("v1 with a table of {short} bytes"));
+            assert_eq!(
+                *host,
+                format!(
+                    "v1.{} with a table of at least {} bytes",
+                    tamma_bench_plugin::ffi::ABI_MINOR,
+                    PluginV1::MIN_SIZE
+                )
+            );
+        }
+        other => panic!("expected an ABI mismatch, got {other}"),
+    }
+    let text = e.to_string();
+    assert!(
+        text.contains(&format!("table of {short} bytes"))
+            && text.contains(&format!("at least {} bytes", PluginV1::MIN_SIZE)),
+        "{text}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn plugins_are_found_by_id_in_a_directory() {
     let path = support::library("tamma-bench-plugin-arith");
