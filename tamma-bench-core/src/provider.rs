@@ -260,6 +260,10 @@ pub trait ProviderFactory: Send + Sync {
     }
 }
 
+/// The receiver of the text deltas of [`Provider::complete_streaming`], called once per
+/// delta, in order; it may borrow what lives for `'a`.
+pub type OnDelta<'a> = dyn Fn(&str) + Send + Sync + 'a;
+
 /// A model provider: turns a request into a completion.
 #[async_trait]
 pub trait Provider: Send + Sync {
@@ -272,4 +276,88 @@ pub trait Provider: Send + Sync {
         request: &CompletionRequest,
         cx: &CallContext,
     ) -> Result<Completion, ProviderError>;
+
+    /// Calls the model once like [`Provider::complete`], handing the text to `on_delta`
+    /// piece by piece as it is generated. The deltas, in the order given, concatenate to
+    /// the returned completion's `text`; a call that fails may have emitted some before
+    /// its error. Dropping the future cancels the call.
+    ///
+    /// The default calls [`Provider::complete`] and emits its whole text as one delta (none
+    /// when the text is empty). A provider that streams overrides it; a layer that wraps
+    /// another provider forwards it to the inner provider's `complete_streaming`.
+    async fn complete_streaming(
+        &self,
+        request: &CompletionRequest,
+        cx: &CallContext,
+        on_delta: &OnDelta<'_>,
+    ) -> Result<Completion, ProviderError> {
+        let completion = self.complete(request, cx).await?;
+        if !completion.text.is_empty() {
+            on_delta(&completion.text);
+        }
+        Ok(completion)
+    }
+}
+
+#[cfg(all(test, feature = "runtime"))]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    struct Fixed(&'static str);
+
+    #[async_trait]
+    impl Provider for Fixed {
+        fn name(&self) -> &str {
+            "fixed"
+        }
+
+        async fn complete(
+            &self,
+            _request: &CompletionRequest,
+            _cx: &CallContext,
+        ) -> Result<Completion, ProviderError> {
+            Ok(Completion {
+                text: self.0.into(),
+                ..Default::default()
+            })
+        }
+    }
+
+    fn streamed(p: &dyn Provider) -> (Vec<String>, Completion) {
+        let request = CompletionRequest {
+            model: "m".into(),
+            messages: Vec::new(),
+            temperature: None,
+            top_p: None,
+            max_tokens: None,
+            seed: None,
+            stop: Vec::new(),
+            tools: Vec::new(),
+            response_format: ResponseFormat::Text,
+        };
+        let cx = CallContext {
+            run_id: "r".into(),
+            tenant_id: TenantId::local(),
+            agent: "a".into(),
+            case_id: "c".into(),
+            epoch: 0,
+            attempt: 1,
+        };
+        let deltas = Mutex::new(Vec::new());
+        let on_delta = |d: &str| deltas.lock().expect("lock").push(d.to_owned());
+        let c = futures::executor::block_on(p.complete_streaming(&request, &cx, &on_delta))
+            .expect("completes");
+        (deltas.into_inner().expect("lock"), c)
+    }
+
+    #[test]
+    fn the_default_streams_the_whole_text_as_one_delta() {
+        let (deltas, c) = streamed(&Fixed("hello"));
+        assert_eq!(deltas, vec!["hello".to_owned()]);
+        assert_eq!(c.text, "hello");
+        let (deltas, c) = streamed(&Fixed(""));
+        assert!(deltas.is_empty(), "an empty text emits no delta");
+        assert_eq!(c.text, "");
+    }
 }

@@ -8,8 +8,12 @@
 //! documentation has a complete plugin). The constructor is any
 //! `fn(serde_json::Value) -> Result<T, E>` with `E: Display`.
 
+use crate::ffi::guest::DeltaSink;
 use crate::manifest::Manifest;
-use crate::wire::{CompleteInput, OP_CASES, OP_COMPLETE, OP_SCORE, ScoreInput, WireError};
+use crate::wire::{
+    CompleteInput, Delta, OP_CASES, OP_COMPLETE, OP_COMPLETE_STREAMING, OP_SCORE, ScoreInput,
+    WireError,
+};
 use std::sync::Arc;
 use tamma_bench_core::model::Case;
 use tamma_bench_core::provider::{CallContext, Provider};
@@ -44,8 +48,14 @@ pub trait Export: 'static {
     fn create(config: serde_json::Value) -> Result<Plugin, String>;
 }
 
-/// Runs one operation: `Ok(result JSON)` or `Err(error)`.
-pub(crate) async fn run(plugin: Plugin, op: u32, input: Vec<u8>) -> Result<Vec<u8>, WireError> {
+/// Runs one operation: `Ok(result JSON)` or `Err(error)`; a streaming operation sends its
+/// deltas to `deltas` on the way.
+pub(crate) async fn run(
+    plugin: Plugin,
+    op: u32,
+    input: Vec<u8>,
+    deltas: DeltaSink,
+) -> Result<Vec<u8>, WireError> {
     let bad_input = |e: serde_json::Error| WireError::new("plugin", format!("bad input: {e}"));
     let encode = |r: Result<Vec<u8>, serde_json::Error>| {
         r.map_err(|e| WireError::new("plugin", format!("cannot encode the result: {e}")))
@@ -55,6 +65,20 @@ pub(crate) async fn run(plugin: Plugin, op: u32, input: Vec<u8>) -> Result<Vec<u
             let input: CompleteInput = serde_json::from_slice(&input).map_err(bad_input)?;
             let cx = CallContext::from(input.context);
             match p.complete(&input.request, &cx).await {
+                Ok(c) => encode(serde_json::to_vec(&c)),
+                Err(e) => Err(WireError::from(&e)),
+            }
+        }
+        (Plugin::Provider(p), OP_COMPLETE_STREAMING) => {
+            let input: CompleteInput = serde_json::from_slice(&input).map_err(bad_input)?;
+            let cx = CallContext::from(input.context);
+            let on_delta = |text: &str| {
+                let delta = Delta {
+                    text: text.to_owned(),
+                };
+                deltas.send(serde_json::to_vec(&delta).unwrap_or_default());
+            };
+            match p.complete_streaming(&input.request, &cx, &on_delta).await {
                 Ok(c) => encode(serde_json::to_vec(&c)),
                 Err(e) => Err(WireError::from(&e)),
             }

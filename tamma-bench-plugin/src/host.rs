@@ -6,21 +6,27 @@
 //! error and its call is cancelled. A plugin that panics gives a `plugin` error; the host
 //! keeps running.
 
-use crate::ffi::host::{self as ffi, Instance, Table};
+use crate::ffi::host::{self as ffi, FinalReply, Instance, Table};
 use crate::ffi::{STATUS_CANCELLED, STATUS_ERROR, STATUS_OK, STATUS_PANIC};
 use crate::manifest::{Manifest, PROTOCOL, PluginKind};
-use crate::wire::{CompleteInputRef, OP_CASES, OP_COMPLETE, OP_SCORE, ScoreInput, WireError};
+use crate::wire::{
+    CompleteInputRef, Delta, OP_CASES, OP_COMPLETE, OP_COMPLETE_STREAMING, OP_SCORE, ScoreInput,
+    WireError,
+};
 use async_trait::async_trait;
 use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
 use std::sync::{Arc, Mutex, OnceLock};
+use std::task::Poll;
 use std::time::Duration;
 use tamma_bench_core::model::{Case, Score};
 use tamma_bench_core::provider::{
-    CallContext, Completion, CompletionRequest, Provider, ProviderError, ProviderErrorKind,
+    CallContext, Completion, CompletionRequest, OnDelta, Provider, ProviderError, ProviderErrorKind,
 };
 use tamma_bench_core::scorer::{ScoreError, Scorer};
+use tokio::sync::mpsc;
 
 /// How long one call may take unless set otherwise.
 pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(600);
@@ -231,16 +237,60 @@ async fn call(
     id: &str,
 ) -> Result<Vec<u8>, WireError> {
     let pending = instance.call(op, input, None);
-    let reply = match tokio::time::timeout(timeout, pending).await {
-        Ok(reply) => reply,
+    match tokio::time::timeout(timeout, pending).await {
+        Ok(reply) => outcome(reply, id),
         // Dropping the pending call (inside `timeout`) cancelled it in the plugin.
-        Err(_) => {
-            return Err(WireError::new(
-                "timeout",
-                format!("plugin {id:?} did not answer within {timeout:?}; the call was cancelled"),
-            ));
-        }
+        Err(_) => Err(timed_out(id, timeout)),
+    }
+}
+
+/// Runs one streaming call with a timeout: hands each delta's text to `on_delta` as it
+/// arrives, then the final reply as [`call`] does. Every delta the plugin sent before its
+/// final reply is handed over before this returns.
+async fn call_streaming(
+    instance: &Arc<Instance>,
+    op: u32,
+    input: &[u8],
+    timeout: Duration,
+    id: &str,
+    on_delta: &OnDelta<'_>,
+) -> Result<Vec<u8>, WireError> {
+    let (deltas, mut received) = mpsc::unbounded_channel();
+    // Owned by the future below: a timeout drops it, which cancels the call.
+    let mut pending = instance.call(op, input, Some(deltas));
+    let emit = |payload: Vec<u8>| match serde_json::from_slice::<Delta>(&payload) {
+        Ok(delta) => on_delta(&delta.text),
+        Err(e) => tracing::warn!("plugin {id:?} sent an unreadable delta, skipped: {e}"),
     };
+    // Deltas first: each one the plugin sent is handed over before the end. The plugin
+    // sends its deltas before its final reply, so once that is in, all are queued.
+    let streamed = std::future::poll_fn(move |task| {
+        while let Poll::Ready(Some(delta)) = received.poll_recv(task) {
+            emit(delta);
+        }
+        let reply = std::task::ready!(Pin::new(&mut pending).poll(task));
+        while let Ok(delta) = received.try_recv() {
+            emit(delta);
+        }
+        Poll::Ready(reply)
+    });
+    match tokio::time::timeout(timeout, streamed).await {
+        Ok(reply) => outcome(reply, id),
+        // Dropping the pending call (inside `timeout`) cancelled it in the plugin.
+        Err(_) => Err(timed_out(id, timeout)),
+    }
+}
+
+/// The error of a call cut off by the host's timeout.
+fn timed_out(id: &str, timeout: Duration) -> WireError {
+    WireError::new(
+        "timeout",
+        format!("plugin {id:?} did not answer within {timeout:?}; the call was cancelled"),
+    )
+}
+
+/// The result of a call's final reply (`None`: it ended without one).
+fn outcome(reply: Option<FinalReply>, id: &str) -> Result<Vec<u8>, WireError> {
     let text = |payload: &[u8]| String::from_utf8_lossy(payload).into_owned();
     match reply {
         Some((STATUS_OK, payload)) => Ok(payload),
@@ -308,16 +358,51 @@ impl Provider for PluginProvider {
         request: &CompletionRequest,
         cx: &CallContext,
     ) -> Result<Completion, ProviderError> {
-        let input = CompleteInputRef {
-            request,
-            context: cx.into(),
-        };
-        let input = serde_json::to_vec(&input)
-            .map_err(|e| ProviderError::new(ProviderErrorKind::InvalidRequest, e.to_string()))?;
+        let input = complete_input(request, cx)?;
         let bytes = call(&self.instance, OP_COMPLETE, &input, self.timeout, &self.id)
             .await
             .map_err(WireError::into_provider_error)?;
-        serde_json::from_slice(&bytes).map_err(|e| {
+        self.completion(&bytes)
+    }
+
+    /// Streams through the plugin's own `complete_streaming` (a plugin that does not
+    /// stream sends its whole text as one delta, the trait's default); the host's timeout
+    /// covers the whole call and dropping the future cancels it in the plugin.
+    async fn complete_streaming(
+        &self,
+        request: &CompletionRequest,
+        cx: &CallContext,
+        on_delta: &OnDelta<'_>,
+    ) -> Result<Completion, ProviderError> {
+        let input = complete_input(request, cx)?;
+        let bytes = call_streaming(
+            &self.instance,
+            OP_COMPLETE_STREAMING,
+            &input,
+            self.timeout,
+            &self.id,
+            on_delta,
+        )
+        .await
+        .map_err(WireError::into_provider_error)?;
+        self.completion(&bytes)
+    }
+}
+
+/// The JSON input of a completion call.
+fn complete_input(request: &CompletionRequest, cx: &CallContext) -> Result<Vec<u8>, ProviderError> {
+    let input = CompleteInputRef {
+        request,
+        context: cx.into(),
+    };
+    serde_json::to_vec(&input)
+        .map_err(|e| ProviderError::new(ProviderErrorKind::InvalidRequest, e.to_string()))
+}
+
+impl PluginProvider {
+    /// The completion of a final reply.
+    fn completion(&self, bytes: &[u8]) -> Result<Completion, ProviderError> {
+        serde_json::from_slice(bytes).map_err(|e| {
             ProviderError::new(
                 ProviderErrorKind::Plugin,
                 format!(

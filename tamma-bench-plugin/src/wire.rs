@@ -1,9 +1,9 @@
 //! What crosses the boundary as JSON: the input of each operation and the errors.
 //!
 //! Each operation (`OP_*`) takes one JSON document and answers one: `complete` takes a
-//! [`CompleteInput`] and answers a core `Completion`; `score` takes a [`ScoreInput`] and
-//! answers a core `Score`; `cases` takes `{}` and answers a list of core `Case`s. A failure
-//! is a [`WireError`].
+//! [`CompleteInput`] and answers a core `Completion` (`complete_streaming` too, after
+//! sending [`Delta`]s); `score` takes a [`ScoreInput`] and answers a core `Score`;
+//! `cases` takes `{}` and answers a list of core `Case`s. A failure is a [`WireError`].
 
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -19,6 +19,17 @@ pub const OP_COMPLETE: u32 = 1;
 pub const OP_SCORE: u32 = 2;
 /// Benchmark source: the cases.
 pub const OP_CASES: u32 = 3;
+/// Provider: one completion, streamed. The input and the final reply are those of
+/// [`OP_COMPLETE`]; before the final reply come any number of `STATUS_DELTA` replies,
+/// each a [`Delta`], whose texts concatenate to the completion's text.
+pub const OP_COMPLETE_STREAMING: u32 = 4;
+
+/// A streaming delta of [`OP_COMPLETE_STREAMING`]: the next piece of the text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Delta {
+    /// The text generated since the previous delta.
+    pub text: String,
+}
 
 /// The input of [`OP_COMPLETE`].
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -257,3 +257,107 @@ async fn a_scorer_plugin_scores_through_the_library() {
     let e = library.scorer(&json!({"nonsense": 1})).unwrap_err();
     assert!(e.to_string().contains("nonsense"), "{e}");
 }
+
+/// A streaming call's deltas, collected in order, and its result.
+async fn streamed(
+    p: &PluginProvider,
+    said: &str,
+) -> (
+    Vec<String>,
+    Result<tamma_bench_core::provider::Completion, tamma_bench_core::provider::ProviderError>,
+) {
+    let deltas = std::sync::Mutex::new(Vec::new());
+    let on_delta = |d: &str| deltas.lock().unwrap().push(d.to_owned());
+    let result = p.complete_streaming(&request(said), &cx(), &on_delta).await;
+    (deltas.into_inner().unwrap(), result)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn streamed_deltas_arrive_in_order_and_make_up_the_text() {
+    let p = behaviours();
+    let (deltas, c) = streamed(&p, "stream:Grüße, |世界|!").await;
+    assert_eq!(deltas, ["Grüße, ", "世界", "!"]);
+    assert_eq!(c.unwrap().text, deltas.concat());
+    // They arrive while the call runs, not all at its end.
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let on_delta = move |d: &str| {
+        let _ = tx.send((d.to_owned(), Instant::now()));
+    };
+    let finished = p
+        .complete_streaming(&request("stream:a|b|c"), &cx(), &on_delta)
+        .await
+        .map(|_| Instant::now())
+        .unwrap();
+    let (first, at) = rx.recv().await.unwrap();
+    assert_eq!(first, "a");
+    assert!(
+        finished - at >= Duration::from_millis(20),
+        "{:?}",
+        finished - at
+    );
+    // A behaviour that does not stream answers in one delta; errors still cross.
+    let (deltas, c) = streamed(&p, "echo:whole").await;
+    assert_eq!(deltas, ["whole"]);
+    assert_eq!(c.unwrap().text, "whole");
+    let (deltas, e) = streamed(&p, "nonsense").await;
+    assert!(deltas.is_empty());
+    assert_eq!(e.unwrap_err().kind, K::InvalidRequest);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plugin_that_does_not_stream_sends_one_delta_by_the_default() {
+    let library = PluginLibrary::open(support::library("tamma-bench-plugin-behaviours")).unwrap();
+    let p = library.provider(&json!({"streaming": false})).unwrap();
+    let (deltas, c) = streamed(&p, "stream:a|b|c").await;
+    assert_eq!(deltas, ["abc"], "the whole text at once");
+    assert_eq!(c.unwrap().text, "abc");
+    let (deltas, c) = streamed(&p, "echo:").await;
+    assert!(deltas.is_empty(), "an empty text sends none");
+    assert_eq!(c.unwrap().text, "");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropping_a_streaming_call_mid_stream_cancels_it_in_the_plugin() {
+    let p = behaviours();
+    let before = stats(&p).await["cancelled"].as_u64().unwrap();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let on_delta = move |d: &str| {
+        let _ = tx.send(d.to_owned());
+    };
+    let (request, cx) = (request("stream-hang:a|b"), cx());
+    let mut call = Box::pin(p.complete_streaming(&request, &cx, &on_delta));
+    let mut got = Vec::new();
+    while got.len() < 2 {
+        tokio::select! {
+            delta = rx.recv() => got.push(delta.unwrap()),
+            ended = &mut call => panic!("the call ended: {ended:?}"),
+        }
+    }
+    assert_eq!(got, ["a", "b"]);
+    drop(call);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while stats(&p).await["cancelled"].as_u64().unwrap() <= before {
+        assert!(
+            Instant::now() < deadline,
+            "the plugin never saw the cancellation"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_streaming_call_is_cut_off_by_the_host_timeout_after_its_deltas() {
+    let p = behaviours().with_timeout(Duration::from_millis(300));
+    let before = stats(&p).await["cancelled"].as_u64().unwrap();
+    let (deltas, e) = streamed(&p, "stream-hang:a").await;
+    assert_eq!(deltas, ["a"]);
+    assert_eq!(e.unwrap_err().kind, K::Timeout);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while stats(&p).await["cancelled"].as_u64().unwrap() <= before {
+        assert!(
+            Instant::now() < deadline,
+            "the timed-out call was never cancelled"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}

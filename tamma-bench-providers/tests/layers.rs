@@ -312,3 +312,73 @@ async fn timeout_fails_a_call_that_does_not_answer_in_time() {
     let fast = TimeoutLayer::new(Arc::new(Fake::new()), Duration::from_secs(1));
     assert!(fast.complete(&request("q"), &cx("a", 0)).await.is_ok());
 }
+
+/// Streams the words of its answer, `"a b c"`, one delta each.
+struct Words;
+
+#[async_trait::async_trait]
+impl Provider for Words {
+    fn name(&self) -> &str {
+        "words"
+    }
+
+    async fn complete(
+        &self,
+        _: &tamma_bench_core::provider::CompletionRequest,
+        _: &tamma_bench_core::provider::CallContext,
+    ) -> Result<tamma_bench_core::provider::Completion, tamma_bench_core::provider::ProviderError>
+    {
+        Ok(tamma_bench_core::provider::Completion {
+            text: "a b c".into(),
+            ..Default::default()
+        })
+    }
+
+    async fn complete_streaming(
+        &self,
+        _: &tamma_bench_core::provider::CompletionRequest,
+        _: &tamma_bench_core::provider::CallContext,
+        on_delta: &tamma_bench_core::provider::OnDelta<'_>,
+    ) -> Result<tamma_bench_core::provider::Completion, tamma_bench_core::provider::ProviderError>
+    {
+        for delta in ["a", " b", " c"] {
+            on_delta(delta);
+        }
+        Ok(tamma_bench_core::provider::Completion {
+            text: "a b c".into(),
+            ..Default::default()
+        })
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn pass_through_layers_forward_streaming_to_the_inner_provider() {
+    use tamma_bench_providers::layers::{CostLayer, KeyLimits, TracingLayer};
+    let limits = Arc::new(KeyLimits::new(RateLimitConfig {
+        requests_per_minute: Some(60),
+        tokens_per_minute: None,
+    }));
+    let inner: Arc<dyn Provider> = Arc::new(Words);
+    let inner: Arc<dyn Provider> = Arc::new(TimeoutLayer::new(inner, Duration::from_secs(1)));
+    let inner: Arc<dyn Provider> = Arc::new(ConcurrencyLayer::new(inner, 1));
+    let inner: Arc<dyn Provider> = Arc::new(RateLimitLayer::new(inner, limits));
+    let inner: Arc<dyn Provider> = Arc::new(TracingLayer::new(inner));
+    let layer = CostLayer::with_prices(inner, Some(1.0), None);
+    let deltas = std::sync::Mutex::new(Vec::new());
+    let on_delta = |d: &str| deltas.lock().unwrap().push(d.to_owned());
+    let c = layer
+        .complete_streaming(&request("q"), &cx("a", 0), &on_delta)
+        .await
+        .unwrap();
+    assert_eq!(*deltas.lock().unwrap(), ["a", " b", " c"]);
+    assert_eq!(c.text, "a b c");
+    assert_eq!(c.cost_usd, Some(0.0), "the cost layer still prices it");
+    // Without a streaming override, a layer's stream is one delta (the default).
+    let retry = RetryLayer::new(Arc::new(Words), policy(2));
+    deltas.lock().unwrap().clear();
+    retry
+        .complete_streaming(&request("q"), &cx("a", 0), &on_delta)
+        .await
+        .unwrap();
+    assert_eq!(*deltas.lock().unwrap(), ["a b c"]);
+}

@@ -2,8 +2,8 @@
 //! plugin owns, and the reply guard that calls the host back exactly once.
 
 use super::{
-    Bytes, Level, LogFn, OwnedBuf, PluginV1, ReplyFn, STATUS_CANCELLED, STATUS_ERROR, STATUS_OK,
-    STATUS_PANIC, SendPtr,
+    Bytes, Level, LogFn, OwnedBuf, PluginV1, ReplyFn, STATUS_CANCELLED, STATUS_DELTA, STATUS_ERROR,
+    STATUS_OK, STATUS_PANIC, SendPtr,
 };
 use crate::guest::{Export, Plugin, log::Forwarder};
 use crate::wire::WireError;
@@ -139,6 +139,31 @@ impl Reply {
         self.sent = true;
         (self.reply)(self.cx.0, status, OwnedBuf::from_vec(payload));
     }
+
+    /// Where the call's streaming deltas go.
+    fn deltas(&self) -> DeltaSink {
+        DeltaSink {
+            reply: self.reply,
+            cx: self.cx,
+        }
+    }
+}
+
+/// Sends a call's [`STATUS_DELTA`] replies. It lives in the call's future, which the
+/// final reply always follows (the task replies after the future ends; an aborted or
+/// panicked future is dropped before its `Reply`), so no delta comes after the final
+/// reply, while the host's reply context is still alive. It is never handed to plugin
+/// code, only borrowed through a closure for the length of the call.
+pub(crate) struct DeltaSink {
+    reply: ReplyFn,
+    cx: SendPtr,
+}
+
+impl DeltaSink {
+    /// Sends one delta (JSON) to the host.
+    pub(crate) fn send(&self, payload: Vec<u8>) {
+        (self.reply)(self.cx.0, STATUS_DELTA, OwnedBuf::from_vec(payload));
+    }
 }
 
 impl Drop for Reply {
@@ -217,6 +242,7 @@ fn start(instance: Arc<Instance>, op: u32, input: Vec<u8>, reply: Reply) -> u64 
         instance.plugin.clone(),
         op,
         input,
+        reply.deltas(),
     )));
     // A first poll on the caller's thread, inside the plugin runtime's context: a call
     // that needs no waiting (a refusal, a cached answer) replies before `start_call`

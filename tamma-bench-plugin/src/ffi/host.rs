@@ -174,7 +174,7 @@ impl Drop for Instance {
 }
 
 /// A final reply: status and payload.
-type FinalReply = (u32, Vec<u8>);
+pub(crate) type FinalReply = (u32, Vec<u8>);
 
 /// Where a call's reply goes.
 struct Slot {

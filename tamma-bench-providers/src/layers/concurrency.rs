@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use std::fmt;
 use std::sync::Arc;
 use tamma_bench_core::provider::{
-    CallContext, Completion, CompletionRequest, Provider, ProviderError, ProviderErrorKind,
+    CallContext, Completion, CompletionRequest, OnDelta, Provider, ProviderError, ProviderErrorKind,
 };
 use tokio::sync::Semaphore;
 
@@ -35,6 +35,13 @@ impl ConcurrencyLayer {
     pub fn shared(inner: Arc<dyn Provider>, permits: Arc<Semaphore>) -> Self {
         Self { inner, permits }
     }
+
+    /// Waits for a permit, held for the length of one call.
+    async fn permit(&self) -> Result<tokio::sync::SemaphorePermit<'_>, ProviderError> {
+        self.permits.acquire().await.map_err(|_| {
+            ProviderError::new(ProviderErrorKind::Cancelled, "concurrency limit closed")
+        })
+    }
 }
 
 #[async_trait]
@@ -48,9 +55,17 @@ impl Provider for ConcurrencyLayer {
         request: &CompletionRequest,
         cx: &CallContext,
     ) -> Result<Completion, ProviderError> {
-        let _permit = self.permits.acquire().await.map_err(|_| {
-            ProviderError::new(ProviderErrorKind::Cancelled, "concurrency limit closed")
-        })?;
+        let _permit = self.permit().await?;
         self.inner.complete(request, cx).await
+    }
+
+    async fn complete_streaming(
+        &self,
+        request: &CompletionRequest,
+        cx: &CallContext,
+        on_delta: &OnDelta<'_>,
+    ) -> Result<Completion, ProviderError> {
+        let _permit = self.permit().await?;
+        self.inner.complete_streaming(request, cx, on_delta).await
     }
 }

@@ -6,7 +6,7 @@ use std::fmt;
 use std::sync::Arc;
 use tamma_bench_core::model::AgentConfig;
 use tamma_bench_core::provider::{
-    CallContext, Completion, CompletionRequest, Provider, ProviderError,
+    CallContext, Completion, CompletionRequest, OnDelta, Provider, ProviderError,
 };
 
 /// Sets `cost_usd` on completions that have none: the provider-reported cost wins, then
@@ -69,7 +69,26 @@ impl Provider for CostLayer {
         request: &CompletionRequest,
         cx: &CallContext,
     ) -> Result<Completion, ProviderError> {
-        let mut completion = self.inner.complete(request, cx).await?;
+        self.priced(self.inner.complete(request, cx).await)
+    }
+
+    async fn complete_streaming(
+        &self,
+        request: &CompletionRequest,
+        cx: &CallContext,
+        on_delta: &OnDelta<'_>,
+    ) -> Result<Completion, ProviderError> {
+        self.priced(self.inner.complete_streaming(request, cx, on_delta).await)
+    }
+}
+
+impl CostLayer {
+    /// Adds the computed cost to a completion whose provider reported none.
+    fn priced(
+        &self,
+        completion: Result<Completion, ProviderError>,
+    ) -> Result<Completion, ProviderError> {
+        let mut completion = completion?;
         let priced = self.input_per_mtok.is_some() || self.output_per_mtok.is_some();
         if completion.cost_usd.is_none() && priced {
             let u = completion.usage;

@@ -24,7 +24,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tamma_bench_core::model::{AgentConfig, RateLimitConfig};
 use tamma_bench_core::provider::{
-    CallContext, Completion, CompletionRequest, Provider, ProviderError,
+    CallContext, Completion, CompletionRequest, OnDelta, Provider, ProviderError,
 };
 
 /// Governor's clock on tokio's time, so limiter waits follow a paused test clock.
@@ -253,6 +253,23 @@ impl RateLimitLayer {
     pub fn new(inner: Arc<dyn Provider>, limits: Arc<KeyLimits>) -> Self {
         Self { inner, limits }
     }
+
+    /// Waits for the limits, runs `call` (the inner provider's call of `request`) and
+    /// settles its estimate with the tokens it used.
+    async fn limited(
+        &self,
+        request: &CompletionRequest,
+        call: impl Future<Output = Result<Completion, ProviderError>>,
+    ) -> Result<Completion, ProviderError> {
+        let estimate = estimate_tokens(request);
+        self.limits.acquire(estimate).await;
+        let result = call.await;
+        if let Ok(c) = &result {
+            self.limits
+                .settle(estimate, c.usage.input_tokens + c.usage.output_tokens);
+        }
+        result
+    }
 }
 
 #[async_trait]
@@ -266,13 +283,20 @@ impl Provider for RateLimitLayer {
         request: &CompletionRequest,
         cx: &CallContext,
     ) -> Result<Completion, ProviderError> {
-        let estimate = estimate_tokens(request);
-        self.limits.acquire(estimate).await;
-        let result = self.inner.complete(request, cx).await;
-        if let Ok(c) = &result {
-            self.limits
-                .settle(estimate, c.usage.input_tokens + c.usage.output_tokens);
-        }
-        result
+        self.limited(request, self.inner.complete(request, cx))
+            .await
+    }
+
+    async fn complete_streaming(
+        &self,
+        request: &CompletionRequest,
+        cx: &CallContext,
+        on_delta: &OnDelta<'_>,
+    ) -> Result<Completion, ProviderError> {
+        self.limited(
+            request,
+            self.inner.complete_streaming(request, cx, on_delta),
+        )
+        .await
     }
 }

@@ -5,7 +5,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 use tamma_bench_core::provider::{
-    CallContext, Completion, CompletionRequest, Provider, ProviderError, ProviderErrorKind,
+    CallContext, Completion, CompletionRequest, OnDelta, Provider, ProviderError, ProviderErrorKind,
 };
 
 /// Fails a call with a `timeout` error (retryable) when the inner provider has not
@@ -29,6 +29,21 @@ impl TimeoutLayer {
     pub fn new(inner: Arc<dyn Provider>, limit: Duration) -> Self {
         Self { inner, limit }
     }
+
+    /// Runs `call` within the limit.
+    async fn limited(
+        &self,
+        call: impl Future<Output = Result<Completion, ProviderError>>,
+    ) -> Result<Completion, ProviderError> {
+        tokio::time::timeout(self.limit, call)
+            .await
+            .unwrap_or_else(|_| {
+                Err(ProviderError::new(
+                    ProviderErrorKind::Timeout,
+                    format!("no answer within {} ms", self.limit.as_millis()),
+                ))
+            })
+    }
 }
 
 #[async_trait]
@@ -42,13 +57,16 @@ impl Provider for TimeoutLayer {
         request: &CompletionRequest,
         cx: &CallContext,
     ) -> Result<Completion, ProviderError> {
-        tokio::time::timeout(self.limit, self.inner.complete(request, cx))
+        self.limited(self.inner.complete(request, cx)).await
+    }
+
+    async fn complete_streaming(
+        &self,
+        request: &CompletionRequest,
+        cx: &CallContext,
+        on_delta: &OnDelta<'_>,
+    ) -> Result<Completion, ProviderError> {
+        self.limited(self.inner.complete_streaming(request, cx, on_delta))
             .await
-            .unwrap_or_else(|_| {
-                Err(ProviderError::new(
-                    ProviderErrorKind::Timeout,
-                    format!("no answer within {} ms", self.limit.as_millis()),
-                ))
-            })
     }
 }

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use std::fmt;
 use std::sync::Arc;
 use tamma_bench_core::provider::{
-    CallContext, Completion, CompletionRequest, Provider, ProviderError,
+    CallContext, Completion, CompletionRequest, OnDelta, Provider, ProviderError,
 };
 use tracing::Instrument;
 use tracing::field::Empty;
@@ -43,6 +43,33 @@ impl Provider for TracingLayer {
         request: &CompletionRequest,
         cx: &CallContext,
     ) -> Result<Completion, ProviderError> {
+        self.traced(request, cx, self.inner.complete(request, cx))
+            .await
+    }
+
+    async fn complete_streaming(
+        &self,
+        request: &CompletionRequest,
+        cx: &CallContext,
+        on_delta: &OnDelta<'_>,
+    ) -> Result<Completion, ProviderError> {
+        self.traced(
+            request,
+            cx,
+            self.inner.complete_streaming(request, cx, on_delta),
+        )
+        .await
+    }
+}
+
+impl TracingLayer {
+    /// Runs `call` (the inner provider's call of `request`) in its span.
+    async fn traced(
+        &self,
+        request: &CompletionRequest,
+        cx: &CallContext,
+        call: impl Future<Output = Result<Completion, ProviderError>>,
+    ) -> Result<Completion, ProviderError> {
         let span = tracing::info_span!(
             target: "tamma_bench::provider",
             "provider_call",
@@ -61,11 +88,7 @@ impl Provider for TracingLayer {
             outcome = Empty,
         );
         let started = tokio::time::Instant::now();
-        let result = self
-            .inner
-            .complete(request, cx)
-            .instrument(span.clone())
-            .await;
+        let result = call.instrument(span.clone()).await;
         let latency_ms = started.elapsed().as_secs_f64() * 1e3;
         span.record("latency_ms", latency_ms);
         match &result {
