@@ -112,7 +112,7 @@ fn plugin_inspect_prints_the_manifest_and_checks_compatibility() {
     assert_eq!(manifest["kind"], "provider");
     assert_eq!(
         manifest["protocol"],
-        serde_json::json!({"major": 1, "minor": 0})
+        serde_json::json!({"major": 1, "minor": 1})
     );
     assert_eq!(manifest["config_schema"]["required"][0], "base_url");
     assert!(
@@ -130,7 +130,7 @@ fn plugin_inspect_refuses_an_incompatible_library_naming_both_versions() {
     assert_eq!(out.status.code(), Some(1));
     let err = text(&out.stderr);
     assert!(
-        err.contains("protocol 2.0") && err.contains("protocol 1.0"),
+        err.contains("protocol 2.0") && err.contains("protocol 1.1"),
         "{err}"
     );
 }

@@ -203,6 +203,7 @@ impl PluginLibrary {
             id: self.manifest.id.clone(),
             instance: self.instance(PluginKind::Provider, config)?,
             timeout: DEFAULT_CALL_TIMEOUT,
+            streams: self.manifest.protocol.minor >= STREAMING_SINCE_MINOR,
         })
     }
 
@@ -326,7 +327,12 @@ pub struct PluginProvider {
     id: String,
     instance: Arc<Instance>,
     timeout: Duration,
+    /// Whether the plugin speaks a protocol with the streaming operation (1.1 and later).
+    streams: bool,
 }
+
+/// The protocol minor version (of major 1) that added `OP_COMPLETE_STREAMING`.
+const STREAMING_SINCE_MINOR: u32 = 1;
 
 impl PluginProvider {
     /// Sets how long one call may take.
@@ -367,13 +373,21 @@ impl Provider for PluginProvider {
 
     /// Streams through the plugin's own `complete_streaming` (a plugin that does not
     /// stream sends its whole text as one delta, the trait's default); the host's timeout
-    /// covers the whole call and dropping the future cancels it in the plugin.
+    /// covers the whole call and dropping the future cancels it in the plugin. A plugin
+    /// of protocol 1.0 has no streaming operation: its completion is sent as one delta.
     async fn complete_streaming(
         &self,
         request: &CompletionRequest,
         cx: &CallContext,
         on_delta: &OnDelta<'_>,
     ) -> Result<Completion, ProviderError> {
+        if !self.streams {
+            let completion = self.complete(request, cx).await?;
+            if !completion.text.is_empty() {
+                on_delta(&completion.text);
+            }
+            return Ok(completion);
+        }
         let input = complete_input(request, cx)?;
         let bytes = call_streaming(
             &self.instance,

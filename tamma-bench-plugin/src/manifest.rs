@@ -49,7 +49,7 @@ pub struct Protocol {
 }
 
 /// The protocol this SDK speaks (and writes into manifests built with it).
-pub const PROTOCOL: Protocol = Protocol { major: 1, minor: 0 };
+pub const PROTOCOL: Protocol = Protocol { major: 1, minor: 1 };
 
 impl Protocol {
     /// Whether a host speaking `self` can load a plugin speaking `plugin`.
@@ -157,7 +157,7 @@ mod tests {
         assert_eq!(json["kind"], "benchmark_source");
         assert_eq!(
             json["protocol"],
-            serde_json::json!({"major": 1, "minor": 0})
+            serde_json::json!({"major": 1, "minor": 1})
         );
         let back: Manifest = serde_json::from_value(json).expect("back");
         assert_eq!(back, m);

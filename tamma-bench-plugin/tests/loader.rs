@@ -160,7 +160,7 @@ fn an_incompatible_library_is_refused_naming_both_versions() {
     }
     let text = e.to_string();
     assert!(
-        text.contains("protocol 2.0") && text.contains("protocol 1.0"),
+        text.contains("protocol 2.0") && text.contains("protocol 1.1"),
         "{text}"
     );
     assert!(text.contains("from-the-future"), "{text}");
@@ -183,6 +183,25 @@ fn a_library_of_another_abi_major_is_refused_naming_both_versions() {
         "{text}"
     );
     assert!(text.contains(&path.display().to_string()), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plugin_of_an_older_protocol_minor_loads_and_streams_one_delta() {
+    use std::sync::Mutex;
+    use tamma_bench_plugin::core::provider::Provider;
+    let path = support::library_with_features("tamma-bench-plugin-incompatible", "protocol-1-0");
+    let library = PluginLibrary::open(&path).unwrap();
+    assert_eq!(library.manifest().protocol.to_string(), "1.0");
+    let provider = library.provider(&serde_json::json!({})).unwrap();
+    let deltas = Mutex::new(Vec::<String>::new());
+    let completion = provider
+        .complete_streaming(&request("hello"), &cx(), &|d: &str| {
+            deltas.lock().unwrap().push(d.to_owned())
+        })
+        .await
+        .unwrap();
+    assert_eq!(completion.text, "older");
+    assert_eq!(*deltas.lock().unwrap(), vec!["older".to_owned()]);
 }
 
 #[test]
