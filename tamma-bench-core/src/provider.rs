@@ -4,6 +4,9 @@
 //! that wraps an `Arc<dyn Provider>`. Core knows no HTTP client; implementations live in
 //! `tamma-bench-providers` or in plugins.
 
+/// A call of a tool by the model; defined with [`Message`], which carries it back in a
+/// multi-turn conversation.
+pub use crate::model::ToolCall;
 use crate::model::{Message, TenantId};
 use async_trait::async_trait;
 use schemars::JsonSchema;
@@ -22,18 +25,6 @@ pub struct ToolDefinition {
     /// JSON Schema of its arguments.
     #[schemars(with = "serde_json::Value")]
     pub parameters: serde_json::Value,
-}
-
-/// A call of a tool by the model.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct ToolCall {
-    /// Provider-assigned id.
-    pub id: String,
-    /// Function name.
-    pub name: String,
-    /// Arguments, as JSON.
-    #[schemars(with = "serde_json::Value")]
-    pub arguments: serde_json::Value,
 }
 
 /// The shape of output requested.

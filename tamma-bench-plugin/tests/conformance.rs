@@ -72,6 +72,7 @@ behaviours!(
     answers::success_returns_text_usage_and_stop_reason,
     answers::tool_calls_are_returned_with_parsed_arguments,
     answers::request_carries_model_messages_parameters_tools_and_key,
+    answers::a_multi_turn_tool_conversation_is_sent_in_the_vendor_wire_format,
     failures::auth_failures_401_and_403_are_auth_and_final,
     failures::rate_limit_reads_retry_after_seconds,
     failures::rate_limit_reads_retry_after_http_date,

@@ -4,14 +4,25 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-/// A chat message: `{role, content}`.
+/// A chat message: `{role, content}`, and for multi-turn tool use the calls an
+/// `assistant` message makes (`tool_calls`) or the call a `tool` message answers
+/// (`tool_call_id`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Message {
     /// `system`, `user`, `assistant` or `tool`.
     pub role: Role,
-    /// The text of the message.
+    /// The text of the message (of a `tool` message: the tool's result). May be empty
+    /// for an assistant message that only calls tools.
+    #[serde(default)]
     pub content: String,
+    /// The tools an `assistant` message calls.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tool_calls: Vec<ToolCall>,
+    /// The id of the call a `tool` message answers. A `tool` message without one is sent
+    /// as a user message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_call_id: Option<String>,
 }
 
 impl Message {
@@ -20,8 +31,38 @@ impl Message {
         Self {
             role,
             content: content.into(),
+            tool_calls: Vec::new(),
+            tool_call_id: None,
         }
     }
+
+    /// An `assistant` message saying `content` (which may be empty) and calling `calls`.
+    pub fn assistant_calling(content: impl Into<String>, calls: Vec<ToolCall>) -> Self {
+        Self {
+            tool_calls: calls,
+            ..Self::new(Role::Assistant, content)
+        }
+    }
+
+    /// A `tool` message: `result` of the call `tool_call_id`.
+    pub fn tool_result(tool_call_id: impl Into<String>, result: impl Into<String>) -> Self {
+        Self {
+            tool_call_id: Some(tool_call_id.into()),
+            ..Self::new(Role::Tool, result)
+        }
+    }
+}
+
+/// A call of a tool by the model.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+pub struct ToolCall {
+    /// Provider-assigned id.
+    pub id: String,
+    /// Function name.
+    pub name: String,
+    /// Arguments, as JSON.
+    #[schemars(with = "serde_json::Value")]
+    pub arguments: serde_json::Value,
 }
 
 /// The author of a chat message.
@@ -128,5 +169,68 @@ impl Case {
         });
         let digest = Sha256::digest(canonical.to_string().as_bytes());
         format!("h-{}", hex::encode(&digest[..8]))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_message_of_role_and_content_reads_and_writes_as_before() {
+        let old = json!({"role": "user", "content": "Capital of France?"});
+        let m: Message = serde_json::from_value(old.clone()).expect("an old message loads");
+        assert_eq!(m, Message::new(Role::User, "Capital of France?"));
+        assert_eq!(serde_json::to_value(&m).expect("json"), old, "no new keys");
+        // What the content id hashes is unchanged, so ids of chat cases stay the same.
+        let case: Case = serde_json::from_value(json!({"input": [old]})).expect("a chat case");
+        assert_eq!(
+            serde_json::to_value(&case.input).expect("json"),
+            json!([old])
+        );
+    }
+
+    #[test]
+    fn a_tool_conversation_round_trips() {
+        let call = ToolCall {
+            id: "call_1".into(),
+            name: "get_weather".into(),
+            arguments: json!({"city": "Paris"}),
+        };
+        let conversation = vec![
+            Message::new(Role::User, "Weather in Paris?"),
+            Message::assistant_calling("", vec![call]),
+            Message::tool_result("call_1", r#"{"temp_c": 21}"#),
+        ];
+        let written = serde_json::to_value(&conversation).expect("json");
+        assert_eq!(
+            written,
+            json!([
+                {"role": "user", "content": "Weather in Paris?"},
+                {"role": "assistant", "content": "", "tool_calls": [
+                    {"id": "call_1", "name": "get_weather", "arguments": {"city": "Paris"}}]},
+                {"role": "tool", "content": "{\"temp_c\": 21}", "tool_call_id": "call_1"}
+            ])
+        );
+        let read: Vec<Message> = serde_json::from_value(written).expect("reads back");
+        assert_eq!(read, conversation);
+    }
+
+    #[test]
+    fn an_assistant_message_may_omit_its_content() {
+        let m: Message = serde_json::from_value(json!({"role": "assistant", "tool_calls": [
+            {"id": "c", "name": "f", "arguments": {}}]}))
+        .expect("loads");
+        assert_eq!(m.content, "");
+        assert_eq!(m.tool_calls.len(), 1);
+    }
+
+    #[test]
+    fn unknown_message_fields_are_still_refused() {
+        let e = serde_json::from_value::<Message>(json!({"role": "user", "content": "x",
+            "tool_call": "c"}))
+        .expect_err("a misspelt field");
+        assert!(e.to_string().contains("tool_call"), "{e}");
     }
 }

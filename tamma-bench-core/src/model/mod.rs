@@ -14,7 +14,7 @@ mod trial;
 pub use agent::{AgentConfig, AgentsFile};
 #[cfg(feature = "runtime")]
 pub use benchmark::{Benchmark, BenchmarkManifest};
-pub use case::{Case, CaseInput, Message, Role, Target};
+pub use case::{Case, CaseInput, Message, Role, Target, ToolCall};
 pub use layers::{
     AdaptiveConcurrencyConfig, CacheConfig, ConcurrencyChange, ConcurrencyChangeReason,
     LayerConfig, RateLimitConfig, RetryLayerConfig,

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use reqwest::header::HeaderName;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use tamma_bench_core::model::{AgentConfig, Role};
+use tamma_bench_core::model::{AgentConfig, Message, Role};
 use tamma_bench_core::provider::{
     CallContext, Completion, CompletionRequest, Provider, ProviderError, ProviderErrorKind,
     ToolCall, Usage,
@@ -23,10 +23,11 @@ pub const DEFAULT_MAX_TOKENS: u32 = 1024;
 /// Anthropic's Messages API.
 ///
 /// Sends the key as `x-api-key` with `anthropic-version: 2023-06-01`; system messages go
-/// to the top-level `system`; `tool_use` blocks become tool calls; input tokens count
-/// cache reads and writes. A `refusal` stop reason is a
-/// [`ProviderErrorKind::ContentFilter`] error; 529 "overloaded" is retryable. The API has
-/// no seed and no JSON mode: those request fields are not sent.
+/// to the top-level `system`; `tool_use` blocks become tool calls, and go back as
+/// `tool_use` blocks of the assistant message, with tool results as `tool_result` blocks
+/// of a user message; input tokens count cache reads and writes. A `refusal` stop reason
+/// is a [`ProviderErrorKind::ContentFilter`] error; 529 "overloaded" is retryable. The API
+/// has no seed and no JSON mode: those request fields are not sent.
 #[derive(Debug)]
 pub struct AnthropicProvider {
     endpoint: Endpoint,
@@ -172,7 +173,81 @@ struct MessagesRequest<'a> {
 #[derive(Serialize)]
 struct WireMessage<'a> {
     role: &'static str,
-    content: &'a str,
+    content: WireContent<'a>,
+}
+
+/// A plain message's text, or the content blocks of tool use and tool results.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum WireContent<'a> {
+    Text(&'a str),
+    Blocks(Vec<BlockSent<'a>>),
+}
+
+#[derive(Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum BlockSent<'a> {
+    Text {
+        text: &'a str,
+    },
+    ToolUse {
+        id: &'a str,
+        name: &'a str,
+        input: &'a Value,
+    },
+    ToolResult {
+        tool_use_id: &'a str,
+        content: &'a str,
+    },
+}
+
+/// The conversation without its system messages: an assistant message's tool calls as
+/// `tool_use` blocks after its text, and tool results as `tool_result` blocks of a user
+/// message (consecutive results in one message, as the alternating roles require).
+fn wire_messages(messages: &[Message]) -> Vec<WireMessage<'_>> {
+    let mut wire: Vec<WireMessage<'_>> = Vec::new();
+    let mut after_tool_result = false;
+    for m in messages.iter().filter(|m| m.role != Role::System) {
+        if let (Role::Tool, Some(id)) = (m.role, &m.tool_call_id) {
+            let result = BlockSent::ToolResult {
+                tool_use_id: id,
+                content: &m.content,
+            };
+            match wire.last_mut() {
+                Some(WireMessage {
+                    content: WireContent::Blocks(blocks),
+                    ..
+                }) if after_tool_result => blocks.push(result),
+                _ => wire.push(WireMessage {
+                    role: "user",
+                    content: WireContent::Blocks(vec![result]),
+                }),
+            }
+            after_tool_result = true;
+            continue;
+        }
+        after_tool_result = false;
+        let content = if m.role == Role::Assistant && !m.tool_calls.is_empty() {
+            let text = (!m.content.is_empty()).then_some(BlockSent::Text { text: &m.content });
+            let calls = m.tool_calls.iter().map(|call| BlockSent::ToolUse {
+                id: &call.id,
+                name: &call.name,
+                input: &call.arguments,
+            });
+            WireContent::Blocks(text.into_iter().chain(calls).collect())
+        } else {
+            WireContent::Text(&m.content)
+        };
+        wire.push(WireMessage {
+            role: if m.role == Role::Assistant {
+                "assistant"
+            } else {
+                "user"
+            },
+            content,
+        });
+    }
+    wire
 }
 
 #[derive(Serialize)]
@@ -195,19 +270,7 @@ impl<'a> From<&'a CompletionRequest> for MessagesRequest<'a> {
             model: &r.model,
             max_tokens: r.max_tokens.unwrap_or(DEFAULT_MAX_TOKENS),
             system: (!system.is_empty()).then(|| system.join("\n\n")),
-            messages: r
-                .messages
-                .iter()
-                .filter(|m| m.role != Role::System)
-                .map(|m| WireMessage {
-                    role: if m.role == Role::Assistant {
-                        "assistant"
-                    } else {
-                        "user"
-                    },
-                    content: &m.content,
-                })
-                .collect(),
+            messages: wire_messages(&r.messages),
             temperature: r.temperature,
             top_p: r.top_p,
             stop_sequences: &r.stop,

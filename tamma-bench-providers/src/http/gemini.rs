@@ -7,7 +7,8 @@ use async_trait::async_trait;
 use reqwest::header::HeaderName;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use tamma_bench_core::model::{AgentConfig, Role};
+use std::collections::HashMap;
+use tamma_bench_core::model::{AgentConfig, Message, Role};
 use tamma_bench_core::provider::{
     CallContext, Completion, CompletionRequest, Provider, ProviderError, ProviderErrorKind,
     ResponseFormat, ToolCall, Usage,
@@ -31,8 +32,12 @@ const FILTERED: [&str; 7] = [
 ///
 /// Sends the key in `x-goog-api-key` (never in the URL); system messages become
 /// `systemInstruction`; sampling goes in `generationConfig`; `functionCall` parts become
-/// tool calls; output tokens include thinking tokens. A filtered candidate (`SAFETY`,
-/// `RECITATION`, ...) or a blocked prompt is a [`ProviderErrorKind::ContentFilter`] error.
+/// tool calls, and go back as `functionCall` parts of the `model` turn, with tool results
+/// as `functionResponse` parts of a `user` turn named after the called function (a tool
+/// result answering no call of the conversation is an
+/// [`ProviderErrorKind::InvalidRequest`] error); output tokens include thinking tokens. A
+/// filtered candidate (`SAFETY`, `RECITATION`, ...) or a blocked prompt is a
+/// [`ProviderErrorKind::ContentFilter`] error.
 #[derive(Debug)]
 pub struct GeminiProvider {
     endpoint: Endpoint,
@@ -83,10 +88,8 @@ impl Provider for GeminiProvider {
         let model = request.model.trim_start_matches("models/");
         let method = format!("{model}:generateContent");
         let url = self.endpoint.url(&["v1beta", "models", &method]);
-        let reply = self
-            .endpoint
-            .post(url, &GenerateRequest::from(request))
-            .await?;
+        let body = GenerateRequest::try_from(request)?;
+        let reply = self.endpoint.post(url, &body).await?;
         if !reply.status.is_success() {
             return Err(self.endpoint.failure(&reply, vendor_error(&reply.body)));
         }
@@ -203,12 +206,95 @@ struct GenerateRequest<'a> {
 #[derive(Serialize)]
 struct Content<'a> {
     role: &'static str,
-    parts: [TextPart<'a>; 1],
+    parts: Vec<PartSent<'a>>,
+}
+
+/// A part of a turn as sent: `{"text"}`, `{"functionCall"}` or `{"functionResponse"}`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+enum PartSent<'a> {
+    Text(&'a str),
+    FunctionCall(CallSent<'a>),
+    FunctionResponse(ResponseSent<'a>),
 }
 
 #[derive(Serialize)]
-struct TextPart<'a> {
-    text: &'a str,
+struct CallSent<'a> {
+    name: &'a str,
+    args: &'a Value,
+}
+
+#[derive(Serialize)]
+struct ResponseSent<'a> {
+    name: &'a str,
+    response: Value,
+}
+
+/// A tool's result as a `functionResponse`'s `response`, which must be an object: a JSON
+/// object as it is, anything else (other JSON, plain text) as `{"result": ...}`.
+fn function_response(content: &str) -> Value {
+    match serde_json::from_str::<Value>(content) {
+        Ok(object @ Value::Object(_)) => object,
+        Ok(other) => serde_json::json!({ "result": other }),
+        Err(_) => serde_json::json!({ "result": content }),
+    }
+}
+
+/// The turns of the conversation without its system messages: an assistant message's
+/// tool calls as `functionCall` parts of its `model` turn, and tool results as
+/// `functionResponse` parts of a `user` turn (consecutive results in one turn), each
+/// named after the function of the call it answers — Gemini matches them by name.
+fn contents(messages: &[Message]) -> Result<Vec<Content<'_>>, ProviderError> {
+    let called: HashMap<&str, &str> = messages
+        .iter()
+        .filter(|m| m.role == Role::Assistant)
+        .flat_map(|m| &m.tool_calls)
+        .map(|call| (call.id.as_str(), call.name.as_str()))
+        .collect();
+    let mut turns: Vec<Content<'_>> = Vec::new();
+    let mut after_tool_result = false;
+    for m in messages.iter().filter(|m| m.role != Role::System) {
+        if let (Role::Tool, Some(id)) = (m.role, &m.tool_call_id) {
+            let Some(&name) = called.get(id.as_str()) else {
+                return Err(ProviderError::new(
+                    ProviderErrorKind::InvalidRequest,
+                    format!(
+                        "gemini: a tool message answers the call {id:?}, which no assistant \
+                         message made (Gemini needs the called function's name)"
+                    ),
+                ));
+            };
+            let part = PartSent::FunctionResponse(ResponseSent {
+                name,
+                response: function_response(&m.content),
+            });
+            match turns.last_mut() {
+                Some(turn) if after_tool_result => turn.parts.push(part),
+                _ => turns.push(Content {
+                    role: "user",
+                    parts: vec![part],
+                }),
+            }
+            after_tool_result = true;
+            continue;
+        }
+        after_tool_result = false;
+        let assistant = m.role == Role::Assistant;
+        let calls: &[ToolCall] = if assistant { &m.tool_calls } else { &[] };
+        let text =
+            (calls.is_empty() || !m.content.is_empty()).then_some(PartSent::Text(&m.content));
+        let calls = calls.iter().map(|call| {
+            PartSent::FunctionCall(CallSent {
+                name: &call.name,
+                args: &call.arguments,
+            })
+        });
+        turns.push(Content {
+            role: if assistant { "model" } else { "user" },
+            parts: text.into_iter().chain(calls).collect(),
+        });
+    }
+    Ok(turns)
 }
 
 #[derive(Serialize)]
@@ -263,8 +349,10 @@ impl GenerationConfig<'_> {
     }
 }
 
-impl<'a> From<&'a CompletionRequest> for GenerateRequest<'a> {
-    fn from(r: &'a CompletionRequest) -> Self {
+impl<'a> TryFrom<&'a CompletionRequest> for GenerateRequest<'a> {
+    type Error = ProviderError;
+
+    fn try_from(r: &'a CompletionRequest) -> Result<Self, ProviderError> {
         let system: Vec<&str> = r
             .messages
             .iter()
@@ -280,20 +368,8 @@ impl<'a> From<&'a CompletionRequest> for GenerateRequest<'a> {
                 parameters: &t.parameters,
             })
             .collect();
-        Self {
-            contents: r
-                .messages
-                .iter()
-                .filter(|m| m.role != Role::System)
-                .map(|m| Content {
-                    role: if m.role == Role::Assistant {
-                        "model"
-                    } else {
-                        "user"
-                    },
-                    parts: [TextPart { text: &m.content }],
-                })
-                .collect(),
+        Ok(Self {
+            contents: contents(&r.messages)?,
             system_instruction: (!system.is_empty()).then(|| SystemInstruction {
                 parts: [JoinedText {
                     text: system.join("\n\n"),
@@ -315,7 +391,7 @@ impl<'a> From<&'a CompletionRequest> for GenerateRequest<'a> {
                 response_mime_type: (r.response_format == ResponseFormat::Json)
                     .then_some("application/json"),
             },
-        }
+        })
     }
 }
 

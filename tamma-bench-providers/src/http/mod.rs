@@ -13,7 +13,11 @@
 //! header (never in a URL), print as `<redacted>`, and are scrubbed from every error
 //! message. Dropping a call's future aborts its request.
 //!
-//! Core messages carry no tool-call id, so a `tool` message is sent as a user message.
+//! Multi-turn tool use travels in each vendor's own shape: an assistant message's
+//! `tool_calls` as OpenAI `tool_calls`, Anthropic `tool_use` blocks or Gemini
+//! `functionCall` parts, and a `tool` message answering a call (`tool_call_id`) as an
+//! OpenAI `tool` message, an Anthropic `tool_result` block or a Gemini
+//! `functionResponse` part. A `tool` message answering no call is sent as a user message.
 //!
 //! ```
 //! use std::time::Duration;

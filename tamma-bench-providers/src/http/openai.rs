@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use reqwest::header::{AUTHORIZATION, HeaderName};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use tamma_bench_core::model::{AgentConfig, Role};
+use tamma_bench_core::model::{AgentConfig, Message, Role};
 use tamma_bench_core::provider::{
     CallContext, Completion, CompletionRequest, Provider, ProviderError, ProviderErrorKind,
     ResponseFormat, ToolCall, Usage,
@@ -23,7 +23,9 @@ pub const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
 /// limit goes in `max_completion_tokens` to `api.openai.com` and in `max_tokens`
 /// elsewhere. A
 /// `finish_reason` of `content_filter` is a [`ProviderErrorKind::ContentFilter`] error;
-/// `usage.cost` (OpenRouter) becomes the completion's cost.
+/// `usage.cost` (OpenRouter) becomes the completion's cost. An assistant message's tool
+/// calls go in its `tool_calls` (arguments as a JSON string), and a tool result in a
+/// `tool` message naming the call's `tool_call_id`.
 #[derive(Debug)]
 pub struct OpenAiProvider {
     endpoint: Endpoint,
@@ -206,10 +208,72 @@ pub(super) struct ChatRequest<'a> {
     response_format: Option<TypeTag>,
 }
 
+/// A message as sent: `content` is `null` only for an assistant message that calls tools
+/// and says nothing; `tool_call_id` marks a `tool` message answering a call.
 #[derive(Serialize)]
 struct ChatMessage<'a> {
     role: &'static str,
-    content: &'a str,
+    content: Option<&'a str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    tool_calls: Vec<CallSent<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tool_call_id: Option<&'a str>,
+}
+
+impl<'a> From<&'a Message> for ChatMessage<'a> {
+    fn from(m: &'a Message) -> Self {
+        let role = match (m.role, &m.tool_call_id) {
+            (Role::System, _) => "system",
+            (Role::Assistant, _) => "assistant",
+            (Role::Tool, Some(_)) => "tool",
+            // A tool result answering no call can only be shown to the model as user text.
+            (Role::User, _) | (Role::Tool, None) => "user",
+        };
+        let calls = if m.role == Role::Assistant {
+            m.tool_calls.iter().map(CallSent::from).collect()
+        } else {
+            Vec::new()
+        };
+        Self {
+            role,
+            content: (calls.is_empty() || !m.content.is_empty()).then_some(m.content.as_str()),
+            tool_calls: calls,
+            tool_call_id: m.tool_call_id.as_deref().filter(|_| role == "tool"),
+        }
+    }
+}
+
+/// A tool call of an earlier assistant message, sent back as OpenAI returned it.
+#[derive(Serialize)]
+struct CallSent<'a> {
+    id: &'a str,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    function: FunctionCalled<'a>,
+}
+
+#[derive(Serialize)]
+struct FunctionCalled<'a> {
+    name: &'a str,
+    /// The arguments as a JSON string; arguments kept as text (invalid JSON the model
+    /// wrote) go back as that text.
+    arguments: String,
+}
+
+impl<'a> From<&'a ToolCall> for CallSent<'a> {
+    fn from(call: &'a ToolCall) -> Self {
+        Self {
+            id: &call.id,
+            kind: "function",
+            function: FunctionCalled {
+                name: &call.name,
+                arguments: match &call.arguments {
+                    Value::String(text) => text.clone(),
+                    json => json.to_string(),
+                },
+            },
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -237,18 +301,7 @@ impl<'a> From<&'a CompletionRequest> for ChatRequest<'a> {
     fn from(r: &'a CompletionRequest) -> Self {
         Self {
             model: &r.model,
-            messages: r
-                .messages
-                .iter()
-                .map(|m| ChatMessage {
-                    role: match m.role {
-                        Role::System => "system",
-                        Role::Assistant => "assistant",
-                        Role::User | Role::Tool => "user",
-                    },
-                    content: &m.content,
-                })
-                .collect(),
+            messages: r.messages.iter().map(ChatMessage::from).collect(),
             temperature: r.temperature,
             top_p: r.top_p,
             max_tokens: r.max_tokens,

@@ -1,7 +1,7 @@
 //! Behaviours of a successful call: the completion read from the vendor's answer, and the
 //! request the vendor receives.
 
-use crate::common::{KEY, call, cx, provider, serve, standard_request};
+use crate::common::{KEY, call, cx, provider, serve, standard_request, tool_conversation_request};
 use crate::vendors::Vendor;
 use serde_json::{Value, json};
 use wiremock::ResponseTemplate;
@@ -56,4 +56,16 @@ pub async fn request_carries_model_messages_parameters_tools_and_key(v: &Vendor)
             assert!(!value.contains(KEY), "the key leaks into header {name}");
         }
     }
+}
+
+pub async fn a_multi_turn_tool_conversation_is_sent_in_the_vendor_wire_format(v: &Vendor) {
+    let server = serve(v, ResponseTemplate::new(200).set_body_json((v.success)())).await;
+    provider(v, &server)
+        .complete(&tool_conversation_request(v), &cx())
+        .await
+        .expect("a completion");
+    let requests = server.received_requests().await.expect("recording is on");
+    assert_eq!(requests.len(), 1);
+    let body: Value = serde_json::from_slice(&requests[0].body).expect("a JSON body");
+    assert_eq!(body, (v.expected_tool_conversation)(), "{}", v.name);
 }

@@ -1,11 +1,12 @@
 //! What every behaviour needs: the key, a server answering one response, requests.
 
 use crate::vendors::{Vendor, weather_schema};
+use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
 use tamma_bench_core::model::{Message, Role, TenantId};
 use tamma_bench_core::provider::{
-    CallContext, Completion, CompletionRequest, Provider, ProviderError, ResponseFormat,
+    CallContext, Completion, CompletionRequest, Provider, ProviderError, ResponseFormat, ToolCall,
     ToolDefinition,
 };
 use tamma_bench_providers::http::{HttpConfig, SecretString};
@@ -93,6 +94,50 @@ pub fn standard_request(v: &Vendor) -> CompletionRequest {
             parameters: weather_schema(),
         }],
         response_format: ResponseFormat::Json,
+        ..simple_request(v)
+    }
+}
+
+/// Two rounds of tool use: the model calls two tools at once without saying anything, gets
+/// both results (a JSON object, plain text), then says something and calls one more (whose
+/// result is a JSON number).
+pub fn tool_conversation_request(v: &Vendor) -> CompletionRequest {
+    let call = |id: &str, name: &str, city: &str| ToolCall {
+        id: id.into(),
+        name: name.into(),
+        arguments: json!({ "city": city }),
+    };
+    CompletionRequest {
+        messages: vec![
+            Message::new(Role::System, "You are terse."),
+            Message::new(Role::User, "Weather in Paris, time in Rome?"),
+            Message::assistant_calling(
+                "",
+                vec![
+                    call("call_paris", "get_weather", "Paris"),
+                    call("call_rome", "get_time", "Rome"),
+                ],
+            ),
+            Message::tool_result("call_paris", r#"{"temp_c": 21, "sky": "sunny"}"#),
+            Message::tool_result("call_rome", "14:05"),
+            Message::assistant_calling(
+                "Paris: 21°C, sunny. Rome: 14:05. Checking Berlin.",
+                vec![call("call_berlin", "get_weather", "Berlin")],
+            ),
+            Message::tool_result("call_berlin", "18"),
+        ],
+        tools: vec![
+            ToolDefinition {
+                name: "get_weather".into(),
+                description: "Current weather of a city".into(),
+                parameters: weather_schema(),
+            },
+            ToolDefinition {
+                name: "get_time".into(),
+                description: "Local time of a city".into(),
+                parameters: weather_schema(),
+            },
+        ],
         ..simple_request(v)
     }
 }

@@ -1,11 +1,15 @@
 //! Behaviours only one vendor has: OpenRouter's reported cost, compatible servers' error
 //! shapes, Anthropic's required `max_tokens`, Gemini's key errors, retry info, blocked
-//! prompts and thoughts.
+//! prompts and thoughts, and what each vendor receives for a tool message that answers no
+//! call.
 
-use crate::common::{call, cx, error_of, provider, serve, simple_request};
+use crate::common::{
+    call, cx, error_of, provider, serve, simple_request, tool_conversation_request,
+};
 use crate::vendors::{anthropic, gemini, openai};
 use serde_json::{Value, json};
 use std::time::Duration;
+use tamma_bench_core::model::{Message, Role};
 use tamma_bench_core::provider::Provider;
 use tamma_bench_core::provider::ProviderErrorKind as K;
 use tamma_bench_providers::http::{HttpConfig, OpenAiProvider};
@@ -132,4 +136,46 @@ async fn gemini_thoughts_are_not_the_answer_but_are_output_tokens() {
     let c = call(&gemini(), ok(body)).await.0.expect("a completion");
     assert_eq!(c.text, "Paris");
     assert_eq!(c.usage.output_tokens, 23);
+}
+
+#[tokio::test]
+async fn a_tool_message_without_a_call_id_is_sent_as_user_text_by_every_vendor() {
+    for v in [openai(), anthropic(), gemini()] {
+        let server = serve(&v, ok((v.success)())).await;
+        let mut request = simple_request(&v);
+        request.messages.push(Message::new(Role::Tool, "21°C"));
+        provider(&v, &server)
+            .complete(&request, &cx())
+            .await
+            .expect("a completion");
+        let requests = server.received_requests().await.expect("recording");
+        let body: Value = serde_json::from_slice(&requests[0].body).expect("json");
+        let last = match v.name {
+            "gemini" => body["contents"][1].clone(),
+            _ => body["messages"][1].clone(),
+        };
+        let expected = match v.name {
+            "gemini" => json!({"role": "user", "parts": [{"text": "21°C"}]}),
+            _ => json!({"role": "user", "content": "21°C"}),
+        };
+        assert_eq!(last, expected, "{}", v.name);
+    }
+}
+
+#[tokio::test]
+async fn gemini_a_tool_result_answering_no_call_is_an_invalid_request_never_sent() {
+    let v = gemini();
+    let server = serve(&v, ok((v.success)())).await;
+    let mut request = tool_conversation_request(&v);
+    request
+        .messages
+        .push(Message::tool_result("call_unknown", "?"));
+    let e = provider(&v, &server)
+        .complete(&request, &cx())
+        .await
+        .expect_err("no function name to send");
+    assert_eq!(e.kind, K::InvalidRequest, "{e}");
+    assert!(e.message.contains("call_unknown"), "{e}");
+    let requests = server.received_requests().await.expect("recording");
+    assert!(requests.is_empty(), "nothing is sent");
 }

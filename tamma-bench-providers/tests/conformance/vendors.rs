@@ -36,14 +36,22 @@ pub struct Vendor {
     pub context_length: fn() -> ResponseTemplate,
     /// The vendor's answer when its content filter withholds the output.
     pub content_filter: fn() -> ResponseTemplate,
-    /// The body the standard request (see `behaviours::standard_request`) must produce.
+    /// The body the standard request (see `common::standard_request`) must produce.
     pub expected_request: fn() -> Value,
+    /// The body the tool conversation (see `common::tool_conversation_request`) must
+    /// produce.
+    pub expected_tool_conversation: fn() -> Value,
 }
 
 /// The tool of the standard request.
 pub fn weather_schema() -> Value {
     json!({"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]})
 }
+
+/// The text of the tool conversation's second assistant message.
+const CHECKING_BERLIN: &str = "Paris: 21°C, sunny. Rome: 14:05. Checking Berlin.";
+/// The result of the tool conversation's first call.
+const PARIS_WEATHER: &str = r#"{"temp_c": 21, "sky": "sunny"}"#;
 
 fn json_reply(status: u16, body: Value) -> ResponseTemplate {
     ResponseTemplate::new(status).set_body_json(body)
@@ -128,6 +136,35 @@ pub fn openai() -> Vendor {
                 "tools": [{"type": "function", "function": {"name": "get_weather",
                     "description": "Current weather of a city", "parameters": weather_schema()}}],
                 "response_format": {"type": "json_object"}
+            })
+        },
+        expected_tool_conversation: || {
+            let call = |id: &str, name: &str, arguments: &str| {
+                json!({"id": id, "type": "function",
+                    "function": {"name": name, "arguments": arguments}})
+            };
+            json!({
+                "model": "gpt-4.1-mini",
+                "messages": [
+                    {"role": "system", "content": "You are terse."},
+                    {"role": "user", "content": "Weather in Paris, time in Rome?"},
+                    {"role": "assistant", "content": null, "tool_calls": [
+                        call("call_paris", "get_weather", "{\"city\":\"Paris\"}"),
+                        call("call_rome", "get_time", "{\"city\":\"Rome\"}")]},
+                    {"role": "tool", "tool_call_id": "call_paris", "content": PARIS_WEATHER},
+                    {"role": "tool", "tool_call_id": "call_rome", "content": "14:05"},
+                    {"role": "assistant", "content": CHECKING_BERLIN, "tool_calls": [
+                        call("call_berlin", "get_weather", "{\"city\":\"Berlin\"}")]},
+                    {"role": "tool", "tool_call_id": "call_berlin", "content": "18"}
+                ],
+                "tools": [
+                    {"type": "function", "function": {"name": "get_weather",
+                        "description": "Current weather of a city",
+                        "parameters": weather_schema()}},
+                    {"type": "function", "function": {"name": "get_time",
+                        "description": "Local time of a city",
+                        "parameters": weather_schema()}}
+                ]
             })
         },
     }
@@ -216,6 +253,38 @@ pub fn anthropic() -> Vendor {
                     "input_schema": weather_schema()}]
             })
         },
+        expected_tool_conversation: || {
+            let tool_use = |id: &str, name: &str, city: &str| {
+                json!({"type": "tool_use", "id": id, "name": name,
+                    "input": {"city": city}})
+            };
+            let result = |id: &str, content: &str| {
+                json!({"type": "tool_result", "tool_use_id": id,
+                    "content": content})
+            };
+            json!({
+                "model": "claude-sonnet-4-20250514", "max_tokens": 1024,
+                "system": "You are terse.",
+                "messages": [
+                    {"role": "user", "content": "Weather in Paris, time in Rome?"},
+                    {"role": "assistant", "content": [
+                        tool_use("call_paris", "get_weather", "Paris"),
+                        tool_use("call_rome", "get_time", "Rome")]},
+                    {"role": "user", "content": [
+                        result("call_paris", PARIS_WEATHER), result("call_rome", "14:05")]},
+                    {"role": "assistant", "content": [
+                        {"type": "text", "text": CHECKING_BERLIN},
+                        tool_use("call_berlin", "get_weather", "Berlin")]},
+                    {"role": "user", "content": [result("call_berlin", "18")]}
+                ],
+                "tools": [
+                    {"name": "get_weather", "description": "Current weather of a city",
+                        "input_schema": weather_schema()},
+                    {"name": "get_time", "description": "Local time of a city",
+                        "input_schema": weather_schema()}
+                ]
+            })
+        },
     }
 }
 
@@ -295,6 +364,37 @@ pub fn gemini() -> Vendor {
                     "description": "Current weather of a city", "parameters": weather_schema()}]}],
                 "generationConfig": {"temperature": 0.25, "topP": 0.5, "maxOutputTokens": 64,
                     "seed": 7, "stopSequences": ["END"], "responseMimeType": "application/json"}
+            })
+        },
+        expected_tool_conversation: || {
+            let call = |name: &str, city: &str| {
+                json!({"functionCall":
+                    {"name": name, "args": {"city": city}}})
+            };
+            let response = |name: &str, response: Value| {
+                json!({"functionResponse":
+                    {"name": name, "response": response}})
+            };
+            json!({
+                "contents": [
+                    {"role": "user", "parts": [{"text": "Weather in Paris, time in Rome?"}]},
+                    {"role": "model", "parts": [
+                        call("get_weather", "Paris"), call("get_time", "Rome")]},
+                    {"role": "user", "parts": [
+                        response("get_weather", json!({"temp_c": 21, "sky": "sunny"})),
+                        response("get_time", json!({"result": "14:05"}))]},
+                    {"role": "model", "parts": [
+                        {"text": CHECKING_BERLIN}, call("get_weather", "Berlin")]},
+                    {"role": "user", "parts": [
+                        response("get_weather", json!({"result": 18}))]}
+                ],
+                "systemInstruction": {"parts": [{"text": "You are terse."}]},
+                "tools": [{"functionDeclarations": [
+                    {"name": "get_weather", "description": "Current weather of a city",
+                        "parameters": weather_schema()},
+                    {"name": "get_time", "description": "Local time of a city",
+                        "parameters": weather_schema()}
+                ]}]
             })
         },
     }

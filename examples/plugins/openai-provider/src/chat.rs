@@ -5,7 +5,7 @@ use crate::http::Response;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::time::SystemTime;
-use tamma_bench_plugin::core::model::Role;
+use tamma_bench_plugin::core::model::{Message, Role};
 use tamma_bench_plugin::core::provider::{
     Completion, CompletionRequest, ProviderError, ProviderErrorKind as K, ResponseFormat, ToolCall,
     Usage,
@@ -16,18 +16,7 @@ const MAX_MESSAGE: usize = 500;
 
 /// The request body.
 pub fn request_body(r: &CompletionRequest) -> Value {
-    let messages: Vec<Value> = r
-        .messages
-        .iter()
-        .map(|m| {
-            let role = match m.role {
-                Role::System => "system",
-                Role::Assistant => "assistant",
-                Role::User | Role::Tool => "user",
-            };
-            serde_json::json!({"role": role, "content": m.content})
-        })
-        .collect();
+    let messages: Vec<Value> = r.messages.iter().map(message).collect();
     let mut body = serde_json::json!({"model": r.model, "messages": messages});
     let mut set = |key: &str, value: Value| {
         body[key] = value;
@@ -64,6 +53,41 @@ pub fn request_body(r: &CompletionRequest) -> Value {
         );
     }
     body
+}
+
+/// One message: an assistant message's tool calls in `tool_calls` (arguments as a JSON
+/// string, `content` null when it says nothing), a tool result as a `tool` message naming
+/// the call it answers. A tool result answering no call goes as user text.
+fn message(m: &Message) -> Value {
+    match (m.role, &m.tool_call_id) {
+        (Role::Tool, Some(id)) => {
+            serde_json::json!({"role": "tool", "tool_call_id": id, "content": m.content})
+        }
+        (Role::Assistant, _) if !m.tool_calls.is_empty() => {
+            let calls: Vec<Value> = m
+                .tool_calls
+                .iter()
+                .map(|call| {
+                    let arguments = match &call.arguments {
+                        Value::String(text) => text.clone(),
+                        json => json.to_string(),
+                    };
+                    serde_json::json!({"id": call.id, "type": "function",
+                        "function": {"name": call.name, "arguments": arguments}})
+                })
+                .collect();
+            let content = (!m.content.is_empty()).then(|| m.content.clone());
+            serde_json::json!({"role": "assistant", "content": content, "tool_calls": calls})
+        }
+        (role, _) => {
+            let role = match role {
+                Role::System => "system",
+                Role::Assistant => "assistant",
+                Role::User | Role::Tool => "user",
+            };
+            serde_json::json!({"role": role, "content": m.content})
+        }
+    }
 }
 
 #[derive(Deserialize)]
