@@ -6,6 +6,7 @@ mod audit;
 mod compare;
 mod export;
 mod interrupt;
+mod keys;
 mod optimize;
 mod plan;
 mod plugin;
@@ -77,6 +78,9 @@ pub enum Command {
     Optimize(optimize::OptimizeArgs),
     /// Check the tamper-evident audit log (`audit verify`), or create its signing key.
     Audit(audit::AuditArgs),
+    /// Maintain data under the field-encryption keys: `keys reseal` seals legacy
+    /// plaintext and moves values of older keys onto the primary key.
+    Keys(keys::KeysArgs),
     /// Inspect a plugin library: check that it fits this host and print its manifest.
     Plugin(plugin::PluginArgs),
 }
@@ -124,7 +128,8 @@ impl StoreArgs {
     /// is set. Every access is appended to the tamper-evident audit log in the same
     /// database, its checkpoints signed with `$TAMMA_BENCH_AUDIT_SIGNING_KEY` when set
     /// (else unsigned: chained entries, no checkpoints); sensitive and restricted fields
-    /// are sealed with the keyset of `$TAMMA_BENCH_DATA_KEYS` when set. A set but
+    /// are sealed with the keyset of `$TAMMA_BENCH_DATA_KEYS` when set, plaintext in
+    /// sealed columns refused unless `$TAMMA_BENCH_DATA_KEYS_ALLOW_PLAINTEXT=1`. A set but
     /// unusable key is an error, never a silent fallback.
     pub fn repository_at(&self, create: bool) -> Result<Repository> {
         let store: Arc<dyn ResultStore> = self.open(create)?;
@@ -133,7 +138,9 @@ impl StoreArgs {
         let signer = AuditSigner::from_env_if_set()
             .with_context(|| format!("the audit signing key ${SIGNING_KEY_VAR}"))?;
         let log = AuditLog::with_signer(Arc::new(audit), signer);
-        let repo = Repository::new(store)?.with_audit(Arc::new(log));
+        let repo = Repository::new(store)?
+            .with_audit(Arc::new(log))
+            .allow_plaintext_legacy(keys::allow_plaintext_from_env()?);
         match EnvKeyProvider::new()
             .keyset_if_set()
             .with_context(|| format!("the data keys ${DATA_KEYS_VAR}"))?
@@ -200,6 +207,7 @@ pub async fn dispatch(cli: Cli) -> Result<Exit> {
         Command::Report(args) => report::execute(args).await,
         Command::Optimize(args) => optimize::execute(args).await,
         Command::Audit(args) => audit::execute(args).await,
+        Command::Keys(args) => keys::execute(args).await,
         Command::Plugin(args) => plugin::execute(&args),
     }
 }

@@ -24,8 +24,10 @@ pub enum ErrorKind {
     /// an envelope names is not in the keyset, a bad key file): fix the key configuration.
     Key,
     /// A sealed field does not open with the configured keys: a wrong key of the same
-    /// id, or the stored value was altered or moved to another row, column or tenant.
-    /// Do not retry; restore the right key or the data.
+    /// id, or the stored value was altered or moved to another row, column or tenant; or,
+    /// with keys, a sealed column holds plaintext (legacy data not yet re-sealed, or a
+    /// value swapped in). Do not retry; restore the right key or the data, or re-seal
+    /// trusted legacy data (`Repository::reseal`).
     Corrupt,
 }
 

@@ -26,7 +26,7 @@ pub use access::{AccessAudit, AccessEvent, NoAudit};
 pub use authz::{AccessPolicy, Action, Decision};
 pub use classification::{AccessLevel, Class};
 pub use error::{ErrorKind, RepositoryError};
-pub use repository::{Release, Repository, TenantStore, TrialExport};
+pub use repository::{Release, Repository, ResealReport, TenantStore, TrialExport};
 pub use views::{InternalContext, InternalResult, PublicResult, PublicTrial, RunView};
 
 pub mod audit;

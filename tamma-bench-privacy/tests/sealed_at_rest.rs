@@ -349,3 +349,346 @@ async fn with_keys_the_executor_store_writes_ciphertext_and_reads_plaintext() {
     let run = store.get_run(&cx.tenant_id, "r1").await.unwrap().unwrap();
     assert_eq!(run.agents[0].system.as_deref(), Some("SYSTEM-PROMPT-r1"));
 }
+
+/// Every stored value of a sealed column: trial outputs, scorer answers and explanations,
+/// and the agents' system, prompt, base URL and key variable.
+fn sealed_values(db: &Path) -> Vec<String> {
+    let conn = Connection::open(db).unwrap();
+    let mut values = Vec::new();
+    let mut stmt = conn
+        .prepare("SELECT output, outcome_json FROM trials")
+        .unwrap();
+    let rows: Vec<(Option<String>, String)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    for (output, outcome) in rows {
+        values.extend(output);
+        let outcome: serde_json::Value = serde_json::from_str(&outcome).unwrap();
+        for s in outcome["scores"].as_array().into_iter().flatten() {
+            for field in ["answer", "explanation"] {
+                values.extend(s[field].as_str().map(str::to_owned));
+            }
+        }
+    }
+    let mut stmt = conn.prepare("SELECT agents_json FROM runs").unwrap();
+    let agents: Vec<String> = stmt
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    for a in agents {
+        let a: serde_json::Value = serde_json::from_str(&a).unwrap();
+        for agent in a.as_array().unwrap() {
+            for field in ["system", "prompt", "base_url", "api_key_env"] {
+                values.extend(agent[field].as_str().map(str::to_owned));
+            }
+        }
+    }
+    values
+}
+
+/// The key id each sealed value names (panics on a value that is not an envelope).
+fn key_ids(db: &Path) -> Vec<String> {
+    sealed_values(db)
+        .iter()
+        .map(|v| Envelope::from_text(v).unwrap().key_id.to_string())
+        .collect()
+}
+
+/// Puts `value` into the `output` of trial `agent`/`case` of run r1, as someone who can
+/// write the file would.
+fn swap_output(db: &Path, agent: &str, case: &str, value: Option<&str>) {
+    let conn = Connection::open(db).unwrap();
+    let n = conn
+        .execute(
+            "UPDATE trials SET output = ?3 WHERE run_id = 'r1' AND agent = ?1 AND case_id = ?2",
+            rusqlite::params![agent, case, value],
+        )
+        .unwrap();
+    assert_eq!(n, 1);
+}
+
+/// Puts `value` into the `system` prompt of agent `index` of run r1.
+fn swap_system(db: &Path, index: usize, value: &str) {
+    let conn = Connection::open(db).unwrap();
+    let agents: String = conn
+        .query_row("SELECT agents_json FROM runs WHERE id = 'r1'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    let mut v: serde_json::Value = serde_json::from_str(&agents).unwrap();
+    v[index]["system"] = value.into();
+    conn.execute(
+        "UPDATE runs SET agents_json = ?1 WHERE id = 'r1'",
+        [serde_json::to_string(&v).unwrap()],
+    )
+    .unwrap();
+}
+
+#[tokio::test]
+async fn with_keys_plaintext_swapped_into_a_sealed_column_is_refused_naming_run_trial_and_column() {
+    let keys = Keyset::generate("k1").unwrap();
+    let w = world(&keys).await;
+    swap_output(&w.db, "a0", "case-1", Some("FORGED output"));
+    let repo = Repository::new(w.store.clone()).unwrap().with_keyset(&keys);
+    let err = internal_trials(&repo, &w.owner).await.unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Corrupt, "{err}");
+    for part in ["\"r1\"", "a0/case-1/0", "trials.output", "not encrypted"] {
+        assert!(err.message.contains(part), "{part:?} not in {err}");
+    }
+    assert!(!err.message.contains("FORGED"), "{err}");
+    // The external owner's export and the executor's store refuse it too.
+    let external = TenantContext::external(tenant("acme"), Tier::Free, "alice");
+    let export = repo.trials(&external, "r1").await.unwrap();
+    let read: Result<Vec<_>, _> = export.stream().try_collect().await;
+    assert_eq!(read.unwrap_err().kind, ErrorKind::Corrupt);
+    let via_store: Result<Vec<Trial>, _> = repo
+        .store_for(&w.owner)
+        .trials(&tenant("acme"), "r1")
+        .try_collect()
+        .await;
+    assert!(via_store.unwrap_err().message.contains("a0/case-1/0"));
+
+    // A run's agent configuration: the same.
+    swap_system(&w.db, 1, "FORGED system prompt");
+    let icx = InternalContext::new(w.owner.clone()).unwrap();
+    let err = repo.internal_summary(&icx, "r1").await.unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Corrupt, "{err}");
+    for part in ["\"r1\"", "agent \"a1\"", "runs.agents.system"] {
+        assert!(err.message.contains(part), "{part:?} not in {err}");
+    }
+    assert_eq!(
+        repo.internal_runs(&icx).await.unwrap_err().kind,
+        ErrorKind::Corrupt
+    );
+}
+
+#[tokio::test]
+async fn absent_and_empty_values_of_sealed_columns_are_not_plaintext() {
+    let keys = Keyset::generate("k1").unwrap();
+    let w = world(&keys).await;
+    swap_output(&w.db, "a0", "case-0", None);
+    swap_output(&w.db, "a0", "case-1", Some(""));
+    let repo = Repository::new(w.store.clone()).unwrap().with_keyset(&keys);
+    let trials = internal_trials(&repo, &w.owner).await.unwrap();
+    let output = |case: &str| {
+        trials
+            .iter()
+            .find(|t| t.key.agent == "a0" && t.key.case_id == case)
+            .unwrap()
+            .output
+            .clone()
+    };
+    assert_eq!(output("case-0"), None);
+    assert_eq!(output("case-1").as_deref(), Some(""));
+    assert!(output("case-2").unwrap().starts_with("output of r1"));
+}
+
+#[tokio::test]
+async fn the_legacy_opt_in_reads_plaintext_in_sealed_columns_as_it_is() {
+    let keys = Keyset::generate("k1").unwrap();
+    let w = world(&keys).await;
+    swap_output(&w.db, "a0", "case-1", Some("legacy output"));
+    swap_system(&w.db, 1, "legacy system prompt");
+    // The opt-in holds whichever order the repository is built in.
+    for repo in [
+        Repository::new(w.store.clone())
+            .unwrap()
+            .with_keyset(&keys)
+            .allow_plaintext_legacy(true),
+        Repository::new(w.store.clone())
+            .unwrap()
+            .allow_plaintext_legacy(true)
+            .with_keyset(&keys),
+    ] {
+        let trials = internal_trials(&repo, &w.owner).await.unwrap();
+        assert_eq!(trials.len(), 8);
+        let t = trials
+            .iter()
+            .find(|t| t.key.agent == "a0" && t.key.case_id == "case-1")
+            .unwrap();
+        assert_eq!(t.output.as_deref(), Some("legacy output"));
+        // Envelopes still open, and must: the opt-in is about plaintext only.
+        assert!(
+            trials
+                .iter()
+                .filter(|t| t.key.case_id != "case-1" || t.key.agent != "a0")
+                .all(|t| t.output.as_deref().unwrap().starts_with("output of r1"))
+        );
+        let icx = InternalContext::new(w.owner.clone()).unwrap();
+        let (run, _) = repo.internal_summary(&icx, "r1").await.unwrap();
+        assert_eq!(
+            run.agents[1].system.as_deref(),
+            Some("legacy system prompt")
+        );
+        assert_eq!(run.agents[0].system.as_deref(), Some("SYSTEM-PROMPT-r1"));
+    }
+    // Turned off again, strict.
+    let strict = Repository::new(w.store.clone())
+        .unwrap()
+        .allow_plaintext_legacy(true)
+        .with_keyset(&keys)
+        .allow_plaintext_legacy(false);
+    assert_eq!(
+        internal_trials(&strict, &w.owner).await.unwrap_err().kind,
+        ErrorKind::Corrupt
+    );
+}
+
+#[tokio::test]
+async fn reseal_seals_legacy_plaintext_so_strict_reads_work_and_audits_each_run_as_a_write() {
+    // Written before keys were configured.
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("results.db");
+    let store = Arc::new(SqliteStore::open(&db).unwrap());
+    let owner = TenantContext::internal(tenant("acme"), "ops");
+    let legacy = Repository::new(store.clone()).unwrap();
+    for id in ["r1", "r2"] {
+        let r = run(id, &tenant("acme"), Visibility::Private, &["a0", "a1"]);
+        legacy.begin_run(&owner, &r).await.unwrap();
+        let trials = (0..4).map(|c| trial(&r, "a0", c)).collect();
+        legacy.append_trials(&owner, trials).await.unwrap();
+    }
+    // Another tenant's run is not touched.
+    let zed = TenantContext::internal(tenant("zed"), "ops");
+    let z = run("z1", &tenant("zed"), Visibility::Private, &["a0"]);
+    legacy.begin_run(&zed, &z).await.unwrap();
+    assert!(sealed_values(&db).iter().all(|v| !v.starts_with("tbenc1.")));
+
+    let keys = Keyset::generate("k1").unwrap();
+    let audit = Arc::new(MemoryAudit::default());
+    let repo = Repository::new(store.clone())
+        .unwrap()
+        .with_keyset(&keys)
+        .with_audit(audit.clone());
+    let before = Repository::new(store.clone())
+        .unwrap()
+        .with_keyset(&keys)
+        .allow_plaintext_legacy(true);
+    let expected = internal_trials(&before, &owner).await.unwrap();
+    assert_eq!(
+        internal_trials(&repo, &owner).await.unwrap_err().kind,
+        ErrorKind::Corrupt
+    );
+
+    let icx = InternalContext::new(owner.clone()).unwrap();
+    let report = repo.reseal(&icx).await.unwrap();
+    assert_eq!(report.primary_key, "k1");
+    assert_eq!((report.runs, report.runs_changed), (2, 2));
+    assert_eq!(report.trials_changed, 8);
+    // Per run: 2 agents × 4 fields, 4 outputs, 2 scored trials × (answer, explanation).
+    assert_eq!(report.values.sealed, 2 * (8 + 4 + 4));
+    assert_eq!(report.values.rekeyed, 0);
+    let writes: Vec<_> = audit
+        .events()
+        .into_iter()
+        .filter(|e| e.action == tamma_bench_privacy::Action::Write)
+        .collect();
+    assert_eq!(writes.len(), 2, "{writes:?}");
+    assert!(
+        writes
+            .iter()
+            .all(|e| e.outcome == Decision::Allowed && e.resource.starts_with("run:r"))
+    );
+
+    // No plaintext of acme's runs is left at rest; zed's run is as it was.
+    let acme_rows: Vec<String> = [raw_rows(&db, "trials"), raw_rows(&db, "runs")]
+        .concat()
+        .into_iter()
+        .filter(|r| !r.contains("z1"))
+        .collect();
+    for row in &acme_rows {
+        for p in PLAINTEXTS
+            .iter()
+            .chain(&["SYSTEM-PROMPT-r2", "output of r2"])
+        {
+            assert!(!row.contains(p), "{p:?} is stored in clear: {row}");
+        }
+    }
+    let values = sealed_values(&db);
+    assert_eq!(
+        values.iter().filter(|v| !v.starts_with("tbenc1.")).count(),
+        4,
+        "only zed's agent fields are plaintext: {values:?}"
+    );
+
+    // Strict reads now see what the legacy read saw.
+    let mut after = internal_trials(&repo, &owner).await.unwrap();
+    let mut expected = expected;
+    after.sort_by(|a, b| a.key.cmp(&b.key));
+    expected.sort_by(|a, b| a.key.cmp(&b.key));
+    assert_eq!(after, expected);
+    let (r1, _) = repo.internal_summary(&icx, "r1").await.unwrap();
+    assert_eq!(r1.agents[1].system.as_deref(), Some("SYSTEM-PROMPT-r1"));
+
+    // Again: nothing left to do.
+    let again = repo.reseal(&icx).await.unwrap();
+    assert_eq!((again.runs, again.runs_changed), (2, 0));
+    assert_eq!(again.values, Default::default());
+
+    // Without keys there is nothing to reseal with.
+    let bare = Repository::new(store).unwrap();
+    assert_eq!(bare.reseal(&icx).await.unwrap_err().kind, ErrorKind::Key);
+}
+
+#[tokio::test]
+async fn reseal_after_rotation_moves_old_key_envelopes_onto_the_primary_key() {
+    let mut keys = Keyset::generate("k1").unwrap();
+    let w = world(&keys).await;
+    let k2 = [7u8; 32];
+    keys.rotate(KeyId::new("k2").unwrap(), DataKey::from_bytes(k2))
+        .unwrap();
+    let repo = Repository::new(w.store.clone()).unwrap().with_keyset(&keys);
+    let expected = internal_trials(&repo, &w.owner).await.unwrap();
+    let ids = key_ids(&w.db);
+    assert!(!ids.is_empty() && ids.iter().all(|k| k == "k1"), "{ids:?}");
+
+    let icx = InternalContext::new(w.owner.clone()).unwrap();
+    let report = repo.reseal(&icx).await.unwrap();
+    assert_eq!(report.primary_key, "k2");
+    assert_eq!(report.values.sealed, 0);
+    assert_eq!(report.values.rekeyed, ids.len() as u64);
+    let ids = key_ids(&w.db);
+    assert!(ids.iter().all(|k| k == "k2"), "{ids:?}");
+
+    // k1 is no longer needed: a keyset of k2 alone reads everything, strictly.
+    let only_k2 = Keyset::new(KeyId::new("k2").unwrap(), DataKey::from_bytes(k2));
+    let repo = Repository::new(w.store.clone())
+        .unwrap()
+        .with_keyset(&only_k2);
+    assert_eq!(internal_trials(&repo, &w.owner).await.unwrap(), expected);
+    let (run, _) = repo.internal_summary(&icx, "r1").await.unwrap();
+    assert_eq!(run.agents[0].prompt.as_deref(), Some("PROMPT-TEMPLATE-r1"));
+}
+
+#[tokio::test]
+async fn a_reseal_that_fails_on_a_run_writes_nothing_of_that_run() {
+    let mut keys = Keyset::generate("k1").unwrap();
+    let w = world(&keys).await;
+    keys.rotate(KeyId::new("k2").unwrap(), DataKey::generate().unwrap())
+        .unwrap();
+    // One plaintext to seal, then (later in the store's order) an old envelope moved to
+    // another row, which does not open.
+    swap_output(&w.db, "a0", "case-0", Some("legacy output"));
+    let conn = Connection::open(&w.db).unwrap();
+    conn.execute(
+        "UPDATE trials SET output = (SELECT output FROM trials WHERE agent = 'a0' AND case_id = 'case-1')
+         WHERE agent = 'a1' AND case_id = 'case-3'",
+        [],
+    )
+    .unwrap();
+    let before = sealed_values(&w.db);
+
+    let repo = Repository::new(w.store.clone()).unwrap().with_keyset(&keys);
+    let icx = InternalContext::new(w.owner.clone()).unwrap();
+    let err = repo.reseal(&icx).await.unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Corrupt, "{err}");
+    assert!(err.message.contains("a1/case-3/0"), "{err}");
+    assert_eq!(
+        sealed_values(&w.db),
+        before,
+        "nothing of the run was written"
+    );
+}

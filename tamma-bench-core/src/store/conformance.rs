@@ -392,6 +392,68 @@ pub async fn annotations_replace_by_key_and_stay_with_their_tenant(store: Arc<dy
     );
 }
 
+pub async fn rewrites_replace_contents_whole_or_not_at_all(store: Arc<dyn ResultStore>) {
+    let r = run("r1", "t1");
+    store.begin_run(&r).await.unwrap();
+    let written: Vec<Trial> = (0..6).map(|c| trial(&r, c, 0)).collect();
+    store.append_trials(written.clone()).await.unwrap();
+    let mut rewritten_run = r.clone();
+    rewritten_run.agents[0].system = Some("rewritten system".into());
+    rewritten_run.epochs = 9;
+    let mut t2 = written[2].clone();
+    t2.output = Some("rewritten output".into());
+    if let Outcome::Scored { scores } = &mut t2.outcome {
+        scores[0].answer = Some("rewritten answer".into());
+    }
+    t2.cost_usd = 99.0;
+    store
+        .rewrite_run(&rewritten_run, vec![t2.clone()])
+        .await
+        .unwrap();
+    let stored_run = store.get_run(&r.tenant_id, &r.id).await.unwrap().unwrap();
+    assert_eq!(stored_run.agents, rewritten_run.agents);
+    assert_eq!(stored_run.epochs, r.epochs, "only agents are rewritten");
+    let read = all_trials(store.as_ref(), &r.tenant_id, &r.id).await;
+    let got = read.iter().find(|t| t.key == t2.key).unwrap();
+    assert_eq!((&got.output, &got.outcome), (&t2.output, &t2.outcome));
+    assert_eq!(
+        got.cost_usd, written[2].cost_usd,
+        "only contents are rewritten"
+    );
+    assert!(
+        read.iter()
+            .filter(|t| t.key != t2.key)
+            .all(|t| written.contains(t))
+    );
+
+    // A trial that is not stored: nothing of the batch is written.
+    let mut t3 = written[3].clone();
+    t3.output = Some("must not land".into());
+    let mut missing = trial(&r, 99, 0);
+    missing.output = Some("no such trial".into());
+    let mut again = rewritten_run.clone();
+    again.agents[0].system = Some("must not land".into());
+    let e = store
+        .rewrite_run(&again, vec![t3, missing])
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind, StoreErrorKind::NotFound);
+    let stored_run = store.get_run(&r.tenant_id, &r.id).await.unwrap().unwrap();
+    assert_eq!(stored_run.agents, rewritten_run.agents);
+    let read = all_trials(store.as_ref(), &r.tenant_id, &r.id).await;
+    assert!(
+        read.iter()
+            .all(|t| t.output.as_deref() != Some("must not land"))
+    );
+
+    // Another tenant's run is not found.
+    let e = store
+        .rewrite_run(&run("r1", "t2"), Vec::new())
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind, StoreErrorKind::NotFound);
+}
+
 /// Expands to one test per behaviour of the suite. `$make` is evaluated per test and
 /// yields `(guard, Arc<dyn ResultStore>)`.
 #[macro_export]
@@ -407,6 +469,8 @@ macro_rules! store_conformance_tests {
             large_runs_stream_completely,
             runs_list_newest_first_with_status,
             public_runs_are_listed_across_tenants_and_private_ones_never,
+            rewrites_replace_contents_whole_or_not_at_all,
+            annotations_replace_by_key_and_stay_with_their_tenant,
         );
     };
     (@tests $make:expr; $($name:ident),* $(,)?) => {

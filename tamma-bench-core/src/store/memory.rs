@@ -150,6 +150,37 @@ impl ResultStore for MemoryStore {
         Ok(inner.annotations.get(run_id).cloned().unwrap_or_default())
     }
 
+    async fn rewrite_run(&self, run: &Run, trials: Vec<Trial>) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        owned(&inner, &run.tenant_id, &run.id).ok_or_else(|| StoreError::run_not_found(&run.id))?;
+        // Every trial is found before anything changes: all or nothing.
+        let rows = inner
+            .trials
+            .get(&run.id)
+            .map(|t| t.rows.as_slice())
+            .unwrap_or(&[]);
+        let index: HashMap<&TrialKey, usize> =
+            rows.iter().enumerate().map(|(i, r)| (&r.key, i)).collect();
+        let mut at = Vec::with_capacity(trials.len());
+        for t in &trials {
+            let i = index
+                .get(&t.key)
+                .filter(|_| t.run_id == run.id && t.tenant_id == run.tenant_id)
+                .ok_or_else(|| StoreError::trial_not_found(&run.id, &t.key))?;
+            at.push(*i);
+        }
+        if let Some(stored) = inner.runs.get_mut(&run.id) {
+            stored.agents = run.agents.clone();
+        }
+        if let Some(slot) = inner.trials.get_mut(&run.id) {
+            for (i, t) in at.into_iter().zip(trials) {
+                slot.rows[i].outcome = t.outcome;
+                slot.rows[i].output = t.output;
+            }
+        }
+        Ok(())
+    }
+
     async fn list_runs(&self, tenant: &TenantId) -> Result<Vec<Run>, StoreError> {
         let inner = self.lock();
         let mut runs: Vec<Run> = inner

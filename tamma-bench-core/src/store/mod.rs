@@ -66,6 +66,16 @@ impl StoreError {
         )
     }
 
+    pub(crate) fn trial_not_found(run_id: &str, key: &TrialKey) -> Self {
+        Self::new(
+            StoreErrorKind::NotFound,
+            format!(
+                "no trial {}/{}/{} in run {run_id:?} for this tenant",
+                key.agent, key.case_id, key.epoch
+            ),
+        )
+    }
+
     pub(crate) fn fingerprint_mismatch(run: &Run, stored: &Run) -> Self {
         Self::new(
             StoreErrorKind::FingerprintMismatch,
@@ -159,6 +169,21 @@ pub trait ResultStore: Send + Sync {
     /// tenants keeps the default, which lists none (fails closed).
     async fn list_public_runs(&self) -> Result<Vec<Run>, StoreError> {
         Ok(Vec::new())
+    }
+
+    /// Replaces, in one transaction, the agent configurations of the stored run `run`
+    /// (matched by id and tenant) and the outcome and output of each of `trials` (matched
+    /// by key; each must be of that run), leaving every other column as it is: a
+    /// migration's rewrite of stored values, such as re-sealing encrypted fields under
+    /// another key. A run or trial that is not stored is [`StoreErrorKind::NotFound`],
+    /// and then nothing is written. A store that cannot rewrite keeps the default, which
+    /// refuses with [`StoreErrorKind::Backend`].
+    async fn rewrite_run(&self, run: &Run, trials: Vec<Trial>) -> Result<(), StoreError> {
+        let _ = trials;
+        Err(StoreError::new(
+            StoreErrorKind::Backend,
+            format!("this store cannot rewrite the stored run {:?}", run.id),
+        ))
     }
 
     /// The trials of a run of `tenant`, as a stream in an order fixed by the store (memory stays

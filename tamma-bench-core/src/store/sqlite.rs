@@ -478,6 +478,51 @@ impl ResultStore for SqliteStore {
         .await
     }
 
+    async fn rewrite_run(&self, run: &Run, trials: Vec<Trial>) -> Result<(), StoreError> {
+        let run = run.clone();
+        let agents = serde_json::to_string(&run.agents).map_err(StoreError::backend)?;
+        self.with_writer(move |conn| {
+            let tx = conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .map_err(db_err)?;
+            let n = tx
+                .execute(
+                    "UPDATE runs SET agents_json = ?3 WHERE id = ?1 AND tenant_id = ?2",
+                    params![run.id, run.tenant_id.as_str(), agents],
+                )
+                .map_err(db_err)?;
+            if n == 0 {
+                return Err(StoreError::run_not_found(&run.id));
+            }
+            {
+                let mut stmt = tx
+                    .prepare_cached(
+                        "UPDATE trials SET outcome_kind = ?6, headline = ?7, outcome_json = ?8, output = ?9 \
+                         WHERE run_id = ?1 AND tenant_id = ?2 AND agent = ?3 AND case_id = ?4 AND epoch = ?5",
+                    )
+                    .map_err(db_err)?;
+                for t in &trials {
+                    let outcome = serde_json::to_string(&t.outcome).map_err(StoreError::backend)?;
+                    let n = if t.run_id == run.id && t.tenant_id == run.tenant_id {
+                        stmt.execute(params![
+                            t.run_id, t.tenant_id.as_str(), t.key.agent, t.key.case_id, t.key.epoch,
+                            t.outcome.kind_name(), t.outcome.headline(), outcome, t.output
+                        ])
+                        .map_err(db_err)?
+                    } else {
+                        0
+                    };
+                    if n == 0 {
+                        // Dropping the transaction rolls back what was written.
+                        return Err(StoreError::trial_not_found(&run.id, &t.key));
+                    }
+                }
+            }
+            tx.commit().map_err(db_err)
+        })
+        .await
+    }
+
     async fn list_runs(&self, tenant: &TenantId) -> Result<Vec<Run>, StoreError> {
         let tenant = tenant.clone();
         self.with_reader(move |conn| {

@@ -41,7 +41,9 @@ pub use field::{FieldCipher, FieldContext};
 pub use keys::{DataKey, KEY_LEN, KeyId, Keyset};
 pub(crate) use provider::read_secret_file;
 pub use provider::{DATA_KEYS_VAR, EnvKeyProvider, FileKeyProvider, KeyProvider};
-pub use records::{RUNS_TABLE, RecordCipher, SEALED_FIELDS, TRIALS_TABLE};
+pub use records::{
+    ALLOW_PLAINTEXT_VAR, RUNS_TABLE, RecordCipher, Resealed, SEALED_FIELDS, TRIALS_TABLE,
+};
 
 /// What went wrong in field encryption; tells the caller what to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -62,6 +64,11 @@ pub enum CryptoErrorKind {
     Decryption,
     /// The operating system's random number generator failed.
     Rng,
+    /// A sealed column holds a value that is not an envelope while data keys are
+    /// configured: plaintext written before keys were, or swapped in by someone who can
+    /// write the database. Re-seal trusted legacy data, or read it with the legacy
+    /// opt-in; otherwise restore the data.
+    Unsealed,
 }
 
 /// A field-encryption failure. Its message never contains key material or plaintext.

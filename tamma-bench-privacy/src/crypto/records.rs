@@ -14,13 +14,22 @@
 //!
 //! Without a keyset nothing is sealed, and reading a sealed field fails with
 //! [`CryptoErrorKind::MissingKey`]: a store written with keys never leaks ciphertext as if
-//! it were data, nor opens without them. With a keyset, a field that is not an envelope is
-//! read as it is (data written before keys were configured).
+//! it were data, nor opens without them. With a keyset, a present, non-empty field that is
+//! not an envelope is refused ([`CryptoErrorKind::Unsealed`]): plaintext swapped into the
+//! store is never served as if it were authentic. Data written before keys were
+//! configured is read as it is only with the explicit legacy opt-in
+//! ([`RecordCipher::allow_plaintext_legacy`]) until it is re-sealed
+//! ([`RecordCipher::reseal_trial`], [`RecordCipher::reseal_run`]).
 
-use super::{CryptoError, CryptoErrorKind, Envelope, FieldCipher, FieldContext, Keyset};
+use super::{CryptoError, CryptoErrorKind, Envelope, FieldCipher, FieldContext, KeyId, Keyset};
 use std::borrow::Cow;
 use std::fmt::Write as _;
-use tamma_bench_core::model::{Outcome, Run, TenantId, Trial};
+use std::sync::Arc;
+use tamma_bench_core::model::{Outcome, Run, TenantId, Trial, TrialKey};
+
+/// The variable that, set to `1`, lets the CLI read plaintext in sealed columns as legacy
+/// data ([`RecordCipher::allow_plaintext_legacy`]).
+pub const ALLOW_PLAINTEXT_VAR: &str = "TAMMA_BENCH_DATA_KEYS_ALLOW_PLAINTEXT";
 
 /// The table name bound into trial fields.
 pub const TRIALS_TABLE: &str = "trials";
@@ -42,9 +51,36 @@ pub const SEALED_FIELDS: [(&str, &str); 7] = [
 
 /// Seals and opens the sensitive and restricted fields of runs and trials; a no-op
 /// sealer (that refuses to open sealed fields) when no keyset is configured.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct RecordCipher {
-    cipher: Option<FieldCipher>,
+    cipher: Option<Arc<FieldCipher>>,
+    /// With a keyset: read a non-envelope value of a sealed column as legacy plaintext
+    /// instead of refusing it.
+    plaintext_legacy: bool,
+}
+
+/// What re-sealing a record changed ([`RecordCipher::reseal_trial`],
+/// [`RecordCipher::reseal_run`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Resealed {
+    /// Plaintext values sealed under the primary key.
+    pub sealed: u64,
+    /// Envelopes of an older key opened and sealed again under the primary key.
+    pub rekeyed: u64,
+}
+
+impl Resealed {
+    /// Whether anything changed.
+    pub fn changed(&self) -> bool {
+        self.sealed + self.rekeyed > 0
+    }
+}
+
+impl std::ops::AddAssign for Resealed {
+    fn add_assign(&mut self, other: Self) {
+        self.sealed += other.sealed;
+        self.rekeyed += other.rekeyed;
+    }
 }
 
 /// A row id: each part prefixed by its length.
@@ -54,6 +90,19 @@ fn row_id(parts: &[&str]) -> String {
         let _ = write!(row, "{}:{p}", p.len());
     }
     row
+}
+
+/// Where a trial's field lives, for messages (public ids only, never a value).
+fn trial_place(run_id: &str, key: &TrialKey, column: &str) -> String {
+    format!(
+        "run {run_id:?}, trial {}/{}/{}, column {TRIALS_TABLE}.{column}",
+        key.agent, key.case_id, key.epoch
+    )
+}
+
+/// `e` with the place of the field it is about in front.
+fn at(place: impl FnOnce() -> String) -> impl FnOnce(CryptoError) -> CryptoError {
+    move |e| CryptoError::new(e.kind(), format!("{}: {e}", place()))
 }
 
 fn trial_row(t: &Trial) -> String {
@@ -93,16 +142,36 @@ impl RecordCipher {
         Self::default()
     }
 
-    /// Seals with `keyset`'s primary key; opens with any of its keys.
+    /// Seals with `keyset`'s primary key; opens with any of its keys; refuses a
+    /// non-envelope value of a sealed column.
     pub fn new(keyset: &Keyset) -> Self {
         Self {
-            cipher: Some(FieldCipher::new(keyset)),
+            cipher: Some(Arc::new(FieldCipher::new(keyset))),
+            plaintext_legacy: false,
         }
+    }
+
+    /// With `allow`, a non-envelope value of a sealed column is read as it is (data
+    /// written before keys were configured) instead of refused; without a keyset this
+    /// changes nothing (plaintext is all there is).
+    pub fn allow_plaintext_legacy(mut self, allow: bool) -> Self {
+        self.plaintext_legacy = allow;
+        self
+    }
+
+    /// Whether non-envelope values of sealed columns are read as legacy plaintext.
+    pub fn allows_plaintext_legacy(&self) -> bool {
+        self.plaintext_legacy
     }
 
     /// Whether a keyset is configured.
     pub fn is_enabled(&self) -> bool {
         self.cipher.is_some()
+    }
+
+    /// The id of the key new data is sealed with, when a keyset is configured.
+    pub fn primary(&self) -> Option<&KeyId> {
+        self.cipher.as_deref().map(FieldCipher::primary)
     }
 
     fn seal_field(
@@ -114,10 +183,27 @@ impl RecordCipher {
         Ok(())
     }
 
-    /// Opens `value` in place when it is an envelope.
-    fn open_field(&self, cx: &FieldContext<'_>, value: &mut String) -> Result<(), CryptoError> {
+    /// Opens `value` in place when it is an envelope. A non-envelope is plaintext: read as
+    /// it is without a keyset, or when empty; with a keyset, refused unless legacy
+    /// plaintext is allowed. Returns whether it was read as legacy plaintext.
+    fn open_field(&self, cx: &FieldContext<'_>, value: &mut String) -> Result<bool, CryptoError> {
         if !Envelope::is_text_envelope(value) {
-            return Ok(());
+            if self.cipher.is_none() || value.is_empty() {
+                return Ok(false);
+            }
+            if self.plaintext_legacy {
+                return Ok(true);
+            }
+            return Err(CryptoError::new(
+                CryptoErrorKind::Unsealed,
+                format!(
+                    "the value is not encrypted and data keys require it (plaintext written \
+                     before keys were configured, or put there by someone who can write the \
+                     database); seal legacy data with `tamma-bench keys reseal` \
+                     (`Repository::reseal`), or read it as it is with {ALLOW_PLAINTEXT_VAR}=1 \
+                     (`Repository::allow_plaintext_legacy`)"
+                ),
+            ));
         }
         let Some(cipher) = &self.cipher else {
             return Err(CryptoError::new(
@@ -135,7 +221,42 @@ impl RecordCipher {
                 "a sealed text field is not UTF-8",
             )
         })?;
-        Ok(())
+        Ok(false)
+    }
+
+    /// Re-seals `value` in place under the primary key: a non-envelope (plaintext) is
+    /// sealed, an envelope of an older key is opened and sealed again, an envelope of the
+    /// primary key is left as it is.
+    fn reseal_field(
+        cipher: &FieldCipher,
+        cx: &FieldContext<'_>,
+        value: &mut String,
+    ) -> Result<Resealed, CryptoError> {
+        if !Envelope::is_text_envelope(value) {
+            Self::seal_field(cipher, cx, value)?;
+            return Ok(Resealed {
+                sealed: 1,
+                rekeyed: 0,
+            });
+        }
+        let envelope = Envelope::from_text(value)?;
+        if !cipher.needs_reseal(&envelope) {
+            return Ok(Resealed::default());
+        }
+        *value = cipher.reseal(cx, &envelope)?.to_text();
+        Ok(Resealed {
+            sealed: 0,
+            rekeyed: 1,
+        })
+    }
+
+    fn require(&self) -> Result<&FieldCipher, CryptoError> {
+        self.cipher.as_deref().ok_or_else(|| {
+            CryptoError::new(
+                CryptoErrorKind::MissingKey,
+                "re-sealing needs data keys and none are configured",
+            )
+        })
     }
 
     /// Seals the trial's output, scorer answers and explanations in place. On error the
@@ -147,27 +268,48 @@ impl RecordCipher {
         let row = trial_row(t);
         for (column, value) in trial_fields(&mut t.output, &mut t.outcome) {
             let cx = FieldContext::new(&t.tenant_id, TRIALS_TABLE, &column, &row);
-            Self::seal_field(cipher, &cx, value)?;
+            Self::seal_field(cipher, &cx, value)
+                .map_err(at(|| trial_place(&t.run_id, &t.key, &column)))?;
         }
         Ok(())
     }
 
     /// Opens the sealed fields of a trial in place; without keys, fails on any sealed
-    /// field.
-    pub fn open_trial(&self, t: &mut Trial) -> Result<(), CryptoError> {
+    /// field; with keys, fails on a present, non-empty field that is not sealed unless
+    /// legacy plaintext is allowed. Returns how many fields were read as legacy plaintext.
+    pub fn open_trial(&self, t: &mut Trial) -> Result<usize, CryptoError> {
         let sealed = |s: &Option<String>| s.as_deref().is_some_and(Envelope::is_text_envelope);
         let any = sealed(&t.output)
             || matches!(&t.outcome, Outcome::Scored { scores }
                 if scores.iter().any(|s| sealed(&s.answer) || sealed(&s.explanation)));
-        if !any {
-            return Ok(());
+        if !any && self.cipher.is_none() {
+            return Ok(0);
         }
         let row = trial_row(t);
+        let mut legacy = 0;
         for (column, value) in trial_fields(&mut t.output, &mut t.outcome) {
             let cx = FieldContext::new(&t.tenant_id, TRIALS_TABLE, &column, &row);
-            self.open_field(&cx, value)?;
+            let read_as_is = self
+                .open_field(&cx, value)
+                .map_err(at(|| trial_place(&t.run_id, &t.key, &column)))?;
+            legacy += usize::from(read_as_is);
         }
-        Ok(())
+        Ok(legacy)
+    }
+
+    /// Re-seals the sealed fields of a stored trial in place under the primary key (see
+    /// [`RecordCipher::reseal_run`]). On error the trial may be partly re-sealed: do not
+    /// store it.
+    pub fn reseal_trial(&self, t: &mut Trial) -> Result<Resealed, CryptoError> {
+        let cipher = self.require()?;
+        let row = trial_row(t);
+        let mut done = Resealed::default();
+        for (column, value) in trial_fields(&mut t.output, &mut t.outcome) {
+            let cx = FieldContext::new(&t.tenant_id, TRIALS_TABLE, &column, &row);
+            done += Self::reseal_field(cipher, &cx, value)
+                .map_err(at(|| trial_place(&t.run_id, &t.key, &column)))?;
+        }
+        Ok(done)
     }
 
     /// Seals the restricted fields of the run's agents (`system`, `prompt`, `base_url`,
@@ -181,11 +323,30 @@ impl RecordCipher {
         })
     }
 
-    /// Opens the sealed fields of a run in place.
-    pub fn open_run(&self, run: &mut Run) -> Result<(), CryptoError> {
+    /// Opens the sealed fields of a run in place (see [`RecordCipher::open_trial`]).
+    /// Returns how many fields were read as legacy plaintext.
+    pub fn open_run(&self, run: &mut Run) -> Result<usize, CryptoError> {
+        let mut legacy = 0;
         for_each_run_field(&run.id, &run.tenant_id, &mut run.agents, |cx, v| {
-            self.open_field(cx, v)
-        })
+            legacy += usize::from(self.open_field(cx, v)?);
+            Ok(())
+        })?;
+        Ok(legacy)
+    }
+
+    /// Re-seals the sealed fields of a stored run in place under the primary key: every
+    /// plaintext value sealed, every envelope of an older key opened and sealed again
+    /// (an envelope that does not open is an error). Fails with
+    /// [`CryptoErrorKind::MissingKey`] without a keyset. On error the run may be partly
+    /// re-sealed: do not store it.
+    pub fn reseal_run(&self, run: &mut Run) -> Result<Resealed, CryptoError> {
+        let cipher = self.require()?;
+        let mut done = Resealed::default();
+        for_each_run_field(&run.id, &run.tenant_id, &mut run.agents, |cx, v| {
+            done += Self::reseal_field(cipher, cx, v)?;
+            Ok(())
+        })?;
+        Ok(done)
     }
 }
 
@@ -204,7 +365,12 @@ fn for_each_run_field(
             ("agents.api_key_env", &mut a.api_key_env),
         ] {
             if let Some(v) = value {
-                f(&FieldContext::new(tenant, RUNS_TABLE, column, &row), v)?;
+                f(&FieldContext::new(tenant, RUNS_TABLE, column, &row), v).map_err(at(|| {
+                    format!(
+                        "run {run_id:?}, agent {:?}, column {RUNS_TABLE}.{column}",
+                        a.name
+                    )
+                }))?;
             }
         }
     }

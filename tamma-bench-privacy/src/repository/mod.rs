@@ -10,11 +10,13 @@
 
 mod read;
 mod release;
+mod reseal;
 mod tenant_store;
 mod write;
 
 pub use read::TrialExport;
 pub use release::Release;
+pub use reseal::ResealReport;
 pub use tenant_store::TenantStore;
 
 use crate::access::{AccessAudit, AccessEvent, NoAudit, Outcome};
@@ -59,9 +61,25 @@ impl Repository {
     }
 
     /// With field encryption under `keyset`: sensitive and restricted fields are sealed
-    /// with its primary key at write and opened with any of its keys at read.
+    /// with its primary key at write and opened with any of its keys at read. A value of
+    /// a sealed column that is not sealed is refused at read ([`ErrorKind::Corrupt`])
+    /// unless [`Repository::allow_plaintext_legacy`] is set.
+    ///
+    /// [`ErrorKind::Corrupt`]: crate::ErrorKind::Corrupt
     pub fn with_keyset(mut self, keyset: &Keyset) -> Self {
-        self.cipher = Arc::new(RecordCipher::new(keyset));
+        let legacy = self.cipher.allows_plaintext_legacy();
+        self.cipher = Arc::new(RecordCipher::new(keyset).allow_plaintext_legacy(legacy));
+        self
+    }
+
+    /// With `allow`, reads (with a keyset) take a value of a sealed column that is not
+    /// sealed for plaintext written before keys were configured and return it as it is,
+    /// with a warning in the log once per read batch, instead of refusing it. Meant for
+    /// the time between configuring keys and [`Repository::reseal`]: while it is set,
+    /// whoever can write the database can put plaintext of their choosing in a sealed
+    /// column and have it served.
+    pub fn allow_plaintext_legacy(mut self, allow: bool) -> Self {
+        self.cipher = Arc::new((*self.cipher).clone().allow_plaintext_legacy(allow));
         self
     }
 
@@ -161,6 +179,18 @@ impl Repository {
             _ => AccessLevel::Public,
         };
         Ok((run, level))
+    }
+}
+
+/// Logs, once per read batch, that `n` values of sealed columns of `scope` (a run, or the
+/// runs listed) were read as legacy plaintext (only with
+/// [`Repository::allow_plaintext_legacy`]).
+fn warn_plaintext_legacy(scope: impl std::fmt::Display, n: usize) {
+    if n > 0 {
+        tracing::warn!(
+            "{scope}: read plaintext in sealed columns as legacy data; \
+             seal it with `tamma-bench keys reseal` (Repository::reseal)"
+        );
     }
 }
 

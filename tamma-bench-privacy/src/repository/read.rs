@@ -1,6 +1,6 @@
 //! Reads: runs, results, trials and comparisons.
 
-use super::{Repository, resource_of};
+use super::{Repository, resource_of, warn_plaintext_legacy};
 use crate::PrivacyFilter;
 use crate::authz::Action;
 use crate::classification::{AccessLevel, Class};
@@ -55,16 +55,18 @@ impl Repository {
         let runs = self.store.list_runs(&cx.tenant_id).await?;
         let mut out = Vec::with_capacity(runs.len());
         let mut reasons = BTreeSet::new();
+        let mut legacy = 0;
         for mut run in runs {
             let d = self
                 .policy
                 .decide(cx, Action::ReadInternal, resource_of(&run));
             if d.allowed {
                 reasons.extend(d.reasons);
-                self.cipher.open_run(&mut run)?;
+                legacy += self.cipher.open_run(&mut run)?;
                 out.push(run);
             }
         }
+        warn_plaintext_legacy("the runs listed", legacy);
         self.audit(
             cx,
             Action::ReadInternal,
@@ -113,7 +115,10 @@ impl Repository {
             .authorize(cx, Action::ReadInternal, run_id, Class::Restricted)
             .await?;
         let summary = summarize(self.store.as_ref(), &run).await?;
-        self.cipher.open_run(&mut run)?;
+        warn_plaintext_legacy(
+            format_args!("run {run_id:?}"),
+            self.cipher.open_run(&mut run)?,
+        );
         Ok((run, summary))
     }
 
@@ -176,7 +181,7 @@ impl Repository {
         let mut run = Projection::new(level)
             .filter(cx, run)
             .ok_or_else(|| RepositoryError::not_found(&id))?;
-        self.cipher.open_run(&mut run)?;
+        warn_plaintext_legacy(format_args!("run {id:?}"), self.cipher.open_run(&mut run)?);
         Ok(TrialExport {
             store: self.store.clone(),
             cipher: self.cipher.clone(),
@@ -266,14 +271,17 @@ impl<V: Send + 'static> TrialExport<V> {
     /// The trials, projected, opened and redacted, in the store's order (one page in
     /// memory at a time). Fields the caller may not see are dropped before any opening, so
     /// a sealed field it may not see costs nothing and cannot fail; a sealed field it may
-    /// see and that does not open ends the stream with an error.
+    /// see and that does not open, or (with keys) is not sealed, ends the stream with an
+    /// error.
     pub fn stream(&self) -> BoxStream<'_, Result<V, RepositoryError>> {
         let projection = Projection::new(self.level);
+        let mut legacy = LegacyWarning::default();
         self.store
             .trials(&self.owner, &self.run.id)
             .map(move |t| {
                 let mut t = t?;
-                protect_read(&self.cx, projection, &self.cipher, &mut t)?;
+                let n = protect_read(&self.cx, projection, &self.cipher, &mut t)?;
+                legacy.note(&self.run.id, n);
                 Ok((self.view)(t))
             })
             .boxed()
@@ -282,14 +290,32 @@ impl<V: Send + 'static> TrialExport<V> {
 
 /// A trial on its way out, in place: projected to the level, sealed fields (that are
 /// left) opened, then secrets redacted (for data stored before redaction at write).
+/// Returns how many fields were read as legacy plaintext.
 pub(super) fn protect_read(
     cx: &TenantContext,
     projection: Projection,
     cipher: &RecordCipher,
     t: &mut Trial,
-) -> Result<(), RepositoryError> {
+) -> Result<usize, RepositoryError> {
     projection.apply(cx, t);
-    cipher.open_trial(t)?;
+    let legacy = cipher.open_trial(t)?;
     Redaction::apply(t);
-    Ok(())
+    Ok(legacy)
+}
+
+/// The legacy-plaintext warning of one stream of trials: logged at the first trial that
+/// has such a field, not again.
+#[derive(Debug, Default)]
+pub(super) struct LegacyWarning {
+    warned: bool,
+}
+
+impl LegacyWarning {
+    /// Notes that a trial of `run_id` had `n` fields read as legacy plaintext.
+    pub(super) fn note(&mut self, run_id: &str, n: usize) {
+        if n > 0 && !self.warned {
+            self.warned = true;
+            warn_plaintext_legacy(format_args!("run {run_id:?}"), n);
+        }
+    }
 }

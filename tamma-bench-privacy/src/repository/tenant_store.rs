@@ -2,8 +2,8 @@
 //! runs through, so that a run is authorized, audited, redacted and sealed like any other
 //! write.
 
-use super::read::protect_read;
-use super::{Repository, resource_of};
+use super::read::{LegacyWarning, protect_read};
+use super::{Repository, resource_of, warn_plaintext_legacy};
 use crate::PrivacyFilter;
 use crate::authz::Action;
 use crate::classification::{AccessLevel, Class};
@@ -121,13 +121,18 @@ impl TenantStore {
         Ok(Some(run))
     }
 
-    /// `run` projected to the caller's level and opened.
-    fn protect_run(&self, run: Run, level: AccessLevel) -> Result<Option<Run>, RepositoryError> {
+    /// The stored `run` projected to the caller's level and opened; with how many of its
+    /// fields were read as legacy plaintext.
+    fn protect_run(
+        &self,
+        run: Run,
+        level: AccessLevel,
+    ) -> Result<(Option<Run>, usize), RepositoryError> {
         let Some(mut run) = Projection::new(level).filter(&self.cx, run) else {
-            return Ok(None);
+            return Ok((None, 0));
         };
-        self.repo.cipher.open_run(&mut run)?;
-        Ok(Some(run))
+        let legacy = self.repo.cipher.open_run(&mut run)?;
+        Ok((Some(run), legacy))
     }
 
     fn check_tenant(&self, tenant: &TenantId, run_id: &str) -> Result<(), StoreError> {
@@ -143,11 +148,13 @@ impl TenantStore {
 impl ResultStore for TenantStore {
     async fn begin_run(&self, run: &Run) -> Result<BeginRun, StoreError> {
         match self.repo.begin_run(&self.cx, run).await.map_err(to_store)? {
-            BeginRun::Resumed(stored) => {
+            // The repository returns the resumed run opened: only projected here.
+            BeginRun::Resumed(opened) => {
                 let (_, _, level) = self.read_scope();
-                let id = stored.id.clone();
-                let run = self.protect_run(stored, level).map_err(to_store)?;
-                run.map(BeginRun::Resumed)
+                let id = opened.id.clone();
+                Projection::new(level)
+                    .filter(&self.cx, opened)
+                    .map(BeginRun::Resumed)
                     .ok_or_else(|| to_store(RepositoryError::not_found(&id)))
             }
             created => Ok(created),
@@ -195,10 +202,12 @@ impl ResultStore for TenantStore {
             .own_run(tenant, run_id, action, class)
             .await
             .map_err(to_store)?;
-        match run {
-            Some(run) => self.protect_run(run, level).map_err(to_store),
-            None => Ok(None),
-        }
+        let Some(run) = run else {
+            return Ok(None);
+        };
+        let (run, legacy) = self.protect_run(run, level).map_err(to_store)?;
+        warn_plaintext_legacy(format_args!("run {run_id:?}"), legacy);
+        Ok(run)
     }
 
     async fn annotate_run(
@@ -243,13 +252,17 @@ impl ResultStore for TenantStore {
         let repo = &self.repo;
         let mut out = Vec::new();
         let mut reasons = std::collections::BTreeSet::new();
+        let mut legacy = 0;
         for run in repo.store.list_runs(tenant).await? {
             let d = repo.policy.decide(&self.cx, action, resource_of(&run));
             if d.allowed {
                 reasons.extend(d.reasons);
-                out.extend(self.protect_run(run, level).map_err(to_store)?);
+                let (run, n) = self.protect_run(run, level).map_err(to_store)?;
+                out.extend(run);
+                legacy += n;
             }
         }
+        warn_plaintext_legacy("the runs listed", legacy);
         repo.audit(
             &self.cx,
             action,
@@ -273,13 +286,15 @@ impl ResultStore for TenantStore {
             .flat_map(move |authorized| match authorized {
                 Ok(Some(_)) => {
                     let projection = Projection::new(level);
+                    let mut legacy = LegacyWarning::default();
                     self.repo
                         .store
                         .trials(tenant, run_id)
                         .map(move |t| {
                             let mut t = t?;
-                            protect_read(&self.cx, projection, &self.repo.cipher, &mut t)
+                            let n = protect_read(&self.cx, projection, &self.repo.cipher, &mut t)
                                 .map_err(to_store)?;
+                            legacy.note(run_id, n);
                             Ok(t)
                         })
                         .boxed()

@@ -44,7 +44,8 @@ impl Repository {
         self.cipher.seal_run(&mut stored)?;
         match self.store.begin_run(&stored).await? {
             BeginRun::Resumed(mut resumed) => {
-                self.cipher.open_run(&mut resumed)?;
+                let legacy = self.cipher.open_run(&mut resumed)?;
+                super::warn_plaintext_legacy(format_args!("run {:?}", run.id), legacy);
                 Ok(BeginRun::Resumed(resumed))
             }
             created => Ok(created),
