@@ -211,7 +211,11 @@ pub fn failure(response: &Response) -> ProviderError {
         Some((at, _)) => format!(": {}…", &message[..at]),
         None => format!(": {message}"),
     };
-    let wait = crate::wait::advertised_wait(response, SystemTime::now());
+    // The same wait rules as the in-tree providers: core's parser, no HTTP client needed.
+    let wait = tamma_bench_plugin::core::provider::wait::advertised_wait(
+        |name| response.header(name),
+        SystemTime::now(),
+    );
     ProviderError::new(
         kind,
         format!(

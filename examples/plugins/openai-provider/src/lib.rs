@@ -9,7 +9,6 @@
 
 mod chat;
 mod http;
-mod wait;
 
 use serde::Deserialize;
 use std::time::{Duration, Instant};

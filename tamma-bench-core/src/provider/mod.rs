@@ -7,6 +7,9 @@
 /// A call of a tool by the model; defined with [`Message`], which carries it back in a
 /// multi-turn conversation.
 pub use crate::model::ToolCall;
+
+pub mod wait;
+
 use crate::model::{Message, TenantId};
 use async_trait::async_trait;
 use schemars::JsonSchema;
