@@ -34,7 +34,7 @@
 //! # fn main() { assert!(!tamma_bench_plugin_v1().is_null()); }
 //! ```
 //!
-//! With the `host` feature, [`host`] loads such a library and wraps it as a `Provider`,
+//! With the `host` feature, `host` loads such a library and wraps it as a `Provider`,
 //! a `Scorer` or a source of cases; the ABI itself is in [`ffi`], the JSON documents in
 //! [`wire`]. `docs/plugin-sdk.md` walks through a plugin from an empty crate.
 

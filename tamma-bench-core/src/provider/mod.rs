@@ -8,6 +8,7 @@
 /// multi-turn conversation.
 pub use crate::model::ToolCall;
 
+pub mod classify;
 pub mod wait;
 
 use crate::model::{Message, TenantId};

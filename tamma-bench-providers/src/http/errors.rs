@@ -5,6 +5,7 @@ use super::wait::advertised_wait;
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 use std::time::{Duration, SystemTime};
+use tamma_bench_core::provider::classify::kind_of_status;
 use tamma_bench_core::provider::{ProviderError, ProviderErrorKind};
 
 /// Longest vendor message kept in an error.
@@ -31,32 +32,7 @@ impl VendorError {
     }
 }
 
-/// Phrases with which servers say the prompt does not fit the context window (OpenAI,
-/// vLLM, llama.cpp, Ollama, Anthropic, Gemini).
-const CONTEXT_PHRASES: [&str; 7] = [
-    "context_length_exceeded",
-    "maximum context length",
-    "context length",
-    "context window",
-    "context size",
-    "prompt is too long",
-    "exceeds the maximum number of tokens",
-];
-
-/// Whether `message` says the prompt exceeds the context window.
-pub(crate) fn says_context_length(message: &str) -> bool {
-    let lower = message.to_lowercase();
-    CONTEXT_PHRASES.iter().any(|p| lower.contains(p))
-}
-
-/// Whether a 429's `message` says the account's quota or credit is spent (OpenAI's
-/// `insufficient_quota`): retrying cannot help.
-pub(crate) fn says_quota_exhausted(message: &str) -> bool {
-    let lower = message.to_lowercase();
-    ["insufficient_quota", "credit balance is too low"]
-        .iter()
-        .any(|p| lower.contains(p))
-}
+pub(crate) use tamma_bench_core::provider::classify::says_context_length;
 
 /// The error of a non-success response.
 pub(crate) fn classify(
@@ -65,19 +41,7 @@ pub(crate) fn classify(
     headers: &HeaderMap,
     body: VendorError,
 ) -> ProviderError {
-    use ProviderErrorKind as K;
-    let kind = match (status.as_u16(), body.hint) {
-        (401 | 403, _) => K::Auth,
-        (429, hint) if hint == Some(K::QuotaExhausted) || says_quota_exhausted(&body.message) => {
-            K::QuotaExhausted
-        }
-        (429, _) => K::RateLimited,
-        (_, Some(hint @ (K::ContextLength | K::ContentFilter))) => hint,
-        (408, _) => K::Timeout,
-        (500..=599, _) => K::Unavailable,
-        (_, Some(hint)) => hint,
-        _ => K::InvalidRequest,
-    };
+    let kind = kind_of_status(status.as_u16(), body.hint, &body.message);
     let mut message = body.message.trim().to_owned();
     if status.is_redirection() {
         let to = headers

@@ -8,7 +8,7 @@ use std::time::SystemTime;
 use tamma_bench_plugin::core::model::{Message, Role};
 use tamma_bench_plugin::core::provider::{
     Completion, CompletionRequest, ProviderError, ProviderErrorKind as K, ResponseFormat, ToolCall,
-    Usage,
+    Usage, classify,
 };
 
 /// Longest vendor message kept in an error, in characters.
@@ -193,18 +193,7 @@ pub fn completion(response: &Response, latency_ms: f64) -> Result<Completion, Pr
 /// The error of a non-2xx answer.
 pub fn failure(response: &Response) -> ProviderError {
     let (message, hint) = vendor_error(&response.body);
-    let kind = match (response.status, hint) {
-        (401 | 403, _) => K::Auth,
-        (429, hint) if hint == Some(K::QuotaExhausted) || says_quota_exhausted(&message) => {
-            K::QuotaExhausted
-        }
-        (429, _) => K::RateLimited,
-        (_, Some(hint @ (K::ContextLength | K::ContentFilter))) => hint,
-        (408, _) => K::Timeout,
-        (500..=599, _) => K::Unavailable,
-        (_, Some(hint)) => hint,
-        _ => K::InvalidRequest,
-    };
+    let kind = classify::kind_of_status(response.status, hint, &message);
     let message = message.trim();
     let detail = match message.char_indices().nth(MAX_MESSAGE) {
         _ if message.is_empty() => String::new(),
@@ -226,14 +215,6 @@ pub fn failure(response: &Response) -> ProviderError {
     .with_retry_after(wait.filter(|_| kind.is_retryable()))
 }
 
-/// Whether a 429's message says the quota or credit is spent (waiting will not help).
-fn says_quota_exhausted(message: &str) -> bool {
-    let lower = message.to_lowercase();
-    ["insufficient_quota", "credit balance is too low"]
-        .iter()
-        .any(|p| lower.contains(p))
-}
-
 /// The vendor's message and what it hints at.
 fn vendor_error(body: &[u8]) -> (String, Option<K>) {
     let Ok(v) = serde_json::from_slice::<Value>(body) else {
@@ -246,12 +227,7 @@ fn vendor_error(body: &[u8]) -> (String, Option<K>) {
         .map(str::to_owned)
         .unwrap_or_else(|| String::from_utf8_lossy(body).into_owned());
     let (code, kind) = (text("code").unwrap_or(""), text("type").unwrap_or(""));
-    let lower = message.to_lowercase();
-    let hint = if code == "context_length_exceeded"
-        || ["maximum context length", "context window", "context length"]
-            .iter()
-            .any(|p| lower.contains(p))
-    {
+    let hint = if code == "context_length_exceeded" || classify::says_context_length(&message) {
         Some(K::ContextLength)
     } else if matches!(code, "content_filter" | "content_policy_violation") {
         Some(K::ContentFilter)
