@@ -44,7 +44,11 @@ pub struct PairedSequence {
     n_population: usize,
     horizon: f64,
     resolution: f64,
-    log_term: f64,
+    /// `ln(1/α)` of the lower and of the upper side.
+    log_lower: f64,
+    log_upper: f64,
+    /// Draws before this one inform the bets but carry no evidence.
+    start: usize,
     t: usize,
     sum_y: f64,
     mean_hat: f64,
@@ -66,7 +70,9 @@ impl PairedSequence {
             n_population: n_population.max(1),
             horizon: (n_population as f64 * HORIZON_SHARE).max(1.0),
             resolution: 0.0,
-            log_term: (2.0 / alpha.clamp(1e-300, 1.0)).ln(),
+            log_lower: (2.0 / alpha.clamp(1e-300, 1.0)).ln(),
+            log_upper: (2.0 / alpha.clamp(1e-300, 1.0)).ln(),
+            start: 0,
             t: 0,
             sum_y: 0.0,
             mean_hat: 0.5,
@@ -86,6 +92,24 @@ impl PairedSequence {
     /// ε): bets grow where a decision is near. Any setting keeps the coverage.
     pub fn with_resolution(mut self, resolution: f64) -> Self {
         self.resolution = resolution.max(0.0);
+        self
+    }
+
+    /// Sets each side's own one-sided error level: the lower bound fails with probability
+    /// at most `alpha_lower` and the upper with at most `alpha_upper` (by default each is
+    /// `alpha / 2`).
+    pub fn with_levels(mut self, alpha_lower: f64, alpha_upper: f64) -> Self {
+        self.log_lower = (1.0 / alpha_lower.clamp(1e-300, 1.0)).ln();
+        self.log_upper = (1.0 / alpha_upper.clamp(1e-300, 1.0)).ln();
+        self
+    }
+
+    /// Starts the evidence after the first `start` draws: those still tune the bets and
+    /// centre the later draws (the sampling is without replacement), but the bounds rest
+    /// on the later draws only. Coverage then holds conditionally on the first `start`
+    /// draws, so a level chosen from them (e.g. from screening) keeps its meaning.
+    pub fn with_start(mut self, start: usize) -> Self {
+        self.start = start;
         self
     }
 
@@ -122,25 +146,29 @@ impl PairedSequence {
         // Tune the bet for the time this pair is expected to be decided (predictable: it
         // uses only earlier draws), at most the fixed horizon.
         let gap_y = ((2.0 * self.mean_hat - 1.0).abs() + self.resolution) / 2.0;
-        let needed = if gap_y > 0.0 {
-            8.0 * sigma2 * self.log_term / (gap_y * gap_y)
-        } else {
-            self.horizon
+        let bet_for = |log_term: f64| {
+            let needed = if gap_y > 0.0 {
+                8.0 * sigma2 * log_term / (gap_y * gap_y)
+            } else {
+                self.horizon
+            };
+            let horizon = ti.max(needed.min(self.horizon));
+            (2.0 * log_term / (sigma2 * horizon)).sqrt()
         };
-        let horizon = ti.max(needed.min(self.horizon));
-        let bet = (2.0 * self.log_term / (sigma2 * horizon)).sqrt();
-        let remaining = (self.n_population - i + 1) as f64;
-        // Lower side: ξ = y − μ̂ ≥ −μ̂, so bets up to MAX_BET/μ̂ are valid (Fan et al.
-        // 2015's inequality applied to ξ/μ̂); the upper side mirrors with 1 − μ̂.
-        let xi = y - self.mean_hat;
-        let (lam_lo, pen_lo) = side(bet, self.mean_hat, xi);
-        let (lam_hi, pen_hi) = side(bet, 1.0 - self.mean_hat, -xi);
-        self.lower_acc += lam_lo * (y + self.sum_y / remaining);
-        self.lower_weight += lam_lo * self.n_population as f64 / remaining;
-        self.lower_penalty += pen_lo;
-        self.upper_acc += lam_hi * ((1.0 - y) + (t_prev - self.sum_y) / remaining);
-        self.upper_weight += lam_hi * self.n_population as f64 / remaining;
-        self.upper_penalty += pen_hi;
+        if i > self.start {
+            let remaining = (self.n_population - i + 1) as f64;
+            // Lower side: ξ = y − μ̂ ≥ −μ̂, so bets up to MAX_BET/μ̂ are valid (Fan et al.
+            // 2015's inequality applied to ξ/μ̂); the upper side mirrors with 1 − μ̂.
+            let xi = y - self.mean_hat;
+            let (lam_lo, pen_lo) = side(bet_for(self.log_lower), self.mean_hat, xi);
+            let (lam_hi, pen_hi) = side(bet_for(self.log_upper), 1.0 - self.mean_hat, -xi);
+            self.lower_acc += lam_lo * (y + self.sum_y / remaining);
+            self.lower_weight += lam_lo * self.n_population as f64 / remaining;
+            self.lower_penalty += pen_lo;
+            self.upper_acc += lam_hi * ((1.0 - y) + (t_prev - self.sum_y) / remaining);
+            self.upper_weight += lam_hi * self.n_population as f64 / remaining;
+            self.upper_penalty += pen_hi;
+        }
         // Update the plug-in mean and variance with this draw.
         self.t = i;
         self.sum_y += y;
@@ -159,9 +187,9 @@ impl PairedSequence {
             let m = self.mean();
             return (m, m);
         }
-        let low_y = (self.lower_acc - self.log_term - self.lower_penalty) / self.lower_weight;
+        let low_y = (self.lower_acc - self.log_lower - self.lower_penalty) / self.lower_weight;
         let high_y =
-            1.0 - (self.upper_acc - self.log_term - self.upper_penalty) / self.upper_weight;
+            1.0 - (self.upper_acc - self.log_upper - self.upper_penalty) / self.upper_weight;
         (
             (2.0 * low_y - 1.0).clamp(-1.0, 1.0),
             (2.0 * high_y - 1.0).clamp(-1.0, 1.0),
@@ -214,6 +242,71 @@ mod tests {
             misses += usize::from(missed);
         }
         assert!(misses as f64 / reps as f64 <= alpha, "{misses} misses");
+    }
+
+    #[test]
+    fn each_side_covers_at_its_own_level_with_evidence_after_a_screening() {
+        let mut rng = SplitMix64::new(3);
+        let n = 300;
+        let pop: Vec<(f64, f64)> = (0..n)
+            .map(|_| {
+                let hard = rng.next_f64() < 0.3;
+                let a = f64::from(u8::from(!hard && rng.next_f64() < 0.85));
+                let b = f64::from(u8::from(!hard && rng.next_f64() < 0.8));
+                (a, b)
+            })
+            .collect();
+        let truth = pop.iter().map(|(a, b)| a - b).sum::<f64>() / n as f64;
+        let (reps, lower_level, upper_level) = (400, 0.02, 0.15);
+        let (mut low_misses, mut high_misses) = (0, 0);
+        for r in 0..reps {
+            let order = SplitMix64::new(500 + r).permutation(n);
+            let mut cs = PairedSequence::new(n, 1.0)
+                .with_levels(lower_level, upper_level)
+                .with_start(16);
+            let (mut low, mut high) = (false, false);
+            for &i in &order {
+                cs.push(pop[i].0, pop[i].1);
+                let (lo, hi) = cs.bounds();
+                low |= truth < lo - 1e-12;
+                high |= truth > hi + 1e-12;
+            }
+            low_misses += usize::from(low);
+            high_misses += usize::from(high);
+        }
+        assert!(
+            low_misses as f64 / reps as f64 <= lower_level,
+            "{low_misses} lower misses"
+        );
+        assert!(
+            high_misses as f64 / reps as f64 <= upper_level,
+            "{high_misses} upper misses"
+        );
+    }
+
+    #[test]
+    fn a_looser_level_gives_a_tighter_side_and_a_screening_carries_no_evidence() {
+        let pairs: Vec<(f64, f64)> = (0..120)
+            .map(|i| {
+                (
+                    f64::from(u8::from(i % 3 != 0)),
+                    f64::from(u8::from(i % 4 != 0)),
+                )
+            })
+            .collect();
+        let run = |cs: PairedSequence, upto: usize| {
+            let mut cs = cs;
+            for &(a, b) in &pairs[..upto] {
+                cs.push(a, b);
+            }
+            cs.bounds()
+        };
+        let strict = run(PairedSequence::new(400, 1.0).with_levels(1e-4, 1e-4), 120);
+        let loose_low = run(PairedSequence::new(400, 1.0).with_levels(0.1, 1e-4), 120);
+        assert!(loose_low.0 > strict.0 + 1e-3, "{loose_low:?} vs {strict:?}");
+        assert!((loose_low.1 - strict.1).abs() < 1e-12);
+        let screened = run(PairedSequence::new(400, 0.05).with_start(16), 16);
+        assert_eq!(screened, (-1.0, 1.0));
     }
 
     #[test]
