@@ -113,6 +113,8 @@ pub struct PluginLibrary {
     path: PathBuf,
     table: Table,
     manifest: Manifest,
+    /// The manifest's configuration schema, compiled once.
+    config_schema: Arc<jsonschema::Validator>,
 }
 
 impl fmt::Debug for PluginLibrary {
@@ -156,11 +158,18 @@ impl PluginLibrary {
                 host: PROTOCOL,
             });
         }
+        let config_schema = jsonschema::validator_for(&manifest.config_schema)
+            .map(Arc::new)
+            .map_err(|e| LoadError::Manifest {
+                path: path.to_owned(),
+                message: format!("`config_schema` is not a valid JSON Schema: {e}"),
+            })?;
         ffi::install_logger(table);
         let library = Self {
             path: path.to_owned(),
             table,
             manifest,
+            config_schema,
         };
         opened.insert(key, library.clone());
         Ok(library)
@@ -186,6 +195,28 @@ impl PluginLibrary {
                 id: self.manifest.id.clone(),
                 expected: kind,
                 actual: self.manifest.kind,
+            });
+        }
+        // The plugin's own schema is checked here, so a bad field is named the same way
+        // for every plugin, before any plugin code runs.
+        let errors: Vec<String> = self
+            .config_schema
+            .iter_errors(config)
+            .map(|e| match e.instance_path.to_string() {
+                p if p.is_empty() => e.to_string(),
+                p => format!(
+                    "field `{}`: {e}",
+                    p.trim_start_matches('/').replace('/', ".")
+                ),
+            })
+            .collect();
+        if !errors.is_empty() {
+            return Err(LoadError::Config {
+                id: self.manifest.id.clone(),
+                message: format!(
+                    "configuration does not fit the plugin's schema: {}",
+                    errors.join("; ")
+                ),
             });
         }
         let config = serde_json::to_vec(config).unwrap_or_else(|_| b"{}".to_vec());

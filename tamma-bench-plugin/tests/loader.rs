@@ -205,6 +205,30 @@ async fn a_plugin_of_an_older_protocol_minor_loads_and_streams_one_delta() {
 }
 
 #[test]
+fn a_configuration_that_does_not_fit_the_plugins_schema_is_refused_naming_the_field() {
+    let library = PluginLibrary::open(support::library("tamma-bench-plugin-openai")).unwrap();
+    let refusal = |config: serde_json::Value| match library.provider(&config) {
+        Err(e @ LoadError::Config { .. }) => e.to_string(),
+        Err(other) => panic!("expected a configuration refusal, got {other}"),
+        Ok(_) => panic!("{config} was accepted"),
+    };
+    let text = refusal(serde_json::json!({"base_url": "https://api.example/v1"}));
+    assert!(
+        text.contains("openai-compatible") && text.contains("field `base_url`"),
+        "{text}"
+    );
+    let text =
+        refusal(serde_json::json!({"base_url": "http://127.0.0.1:1/v1", "timeout_ms": "soon"}));
+    assert!(text.contains("field `timeout_ms`"), "{text}");
+    let text = refusal(serde_json::json!({"model": "m"}));
+    assert!(text.contains("base_url"), "{text}");
+    // A fitting configuration (with the agent's other fields) is accepted.
+    library
+        .provider(&serde_json::json!({"base_url": "http://127.0.0.1:1/v1", "model": "m"}))
+        .unwrap();
+}
+
+#[test]
 fn a_library_with_a_short_table_is_refused_naming_both_sizes() {
     use tamma_bench_plugin::ffi::PluginV1;
     let path = support::library_with_features("tamma-bench-plugin-incompatible", "short-table");
