@@ -1,8 +1,7 @@
 //! Re-sealing: the migration that seals legacy plaintext and moves old keys' envelopes
 //! onto the primary key.
 
-use super::{Repository, resource_of};
-use crate::authz::Action;
+use super::Repository;
 use crate::classification::Class;
 use crate::crypto::Resealed;
 use crate::error::{ErrorKind, RepositoryError};
@@ -57,19 +56,7 @@ impl Repository {
         };
         for run in self.store.list_runs(&cx.tenant_id).await? {
             report.runs += 1;
-            let d = self.policy.decide(cx, Action::Write, resource_of(&run));
-            self.audit(
-                cx,
-                Action::Write,
-                format!("run:{}", run.id),
-                Class::Restricted,
-                d.allowed,
-                d.reasons,
-            )
-            .await?;
-            if !d.allowed {
-                return Err(RepositoryError::denied("write", &run.id));
-            }
+            self.decide_write(cx, &run, Class::Restricted).await?;
             let mut sealed = run;
             let mut changed = self.cipher.reseal_run(&mut sealed)?;
             // Only the trials that change are held until the write.

@@ -24,20 +24,8 @@ impl Repository {
                 format!("run {:?} must be owned by the caller's tenant", run.id),
             ));
         }
-        let d = self.policy.decide(cx, Action::Write, resource_of(run));
         // Agent configurations hold raw prompts: the run record is restricted.
-        self.audit(
-            cx,
-            Action::Write,
-            format!("run:{}", run.id),
-            Class::Restricted,
-            d.allowed,
-            d.reasons,
-        )
-        .await?;
-        if !d.allowed {
-            return Err(RepositoryError::denied("write", &run.id));
-        }
+        self.decide_write(cx, run, Class::Restricted).await?;
         // Prompts redacted, then the restricted fields sealed, before the store sees them.
         let mut stored = run.clone();
         Redaction::apply_run(&mut stored);
@@ -127,12 +115,23 @@ impl Repository {
             .await?;
             return Err(RepositoryError::not_found(run_id));
         };
-        let d = self.policy.decide(cx, Action::Write, resource_of(&run));
+        self.decide_write(cx, &run, Class::Sensitive).await
+    }
+
+    /// Asks the policy whether `cx` may write `run`, audits the decision with
+    /// `classification`, and refuses when it is denied.
+    pub(super) async fn decide_write(
+        &self,
+        cx: &TenantContext,
+        run: &Run,
+        classification: Class,
+    ) -> Result<(), RepositoryError> {
+        let d = self.policy.decide(cx, Action::Write, resource_of(run));
         self.audit(
             cx,
             Action::Write,
-            resource,
-            Class::Sensitive,
+            format!("run:{}", run.id),
+            classification,
             d.allowed,
             d.reasons,
         )
@@ -140,7 +139,7 @@ impl Repository {
         if d.allowed {
             Ok(())
         } else {
-            Err(RepositoryError::denied("write", run_id))
+            Err(RepositoryError::denied("write", &run.id))
         }
     }
 }
