@@ -24,6 +24,9 @@
 //! cargo bench --bench http_throughput
 //! ```
 
+#[path = "support/arith.rs"]
+mod arith;
+
 use criterion::{Criterion, Throughput};
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -32,10 +35,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 use tamma_bench_core::executor::{AgentRuntime, Executor, RunOptions};
-use tamma_bench_core::model::{
-    AgentConfig, Benchmark, Case, CaseInput, Target, TenantContext, Visibility,
-};
-use tamma_bench_core::scorer::ScorerSpec;
+use tamma_bench_core::model::{AgentConfig, Benchmark, TenantContext};
 use tamma_bench_core::store::MemoryStore;
 use tamma_bench_providers::layers::{self, LayerContext, LimiterRegistry};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -200,32 +200,6 @@ fn content_length(head: &[u8]) -> usize {
         .unwrap_or(0)
 }
 
-/// 2,000 cases, half of which "4" answers correctly.
-fn benchmark() -> Benchmark {
-    let cases = (0..TRIALS)
-        .map(|i| Case {
-            id: format!("case-{i:04}"),
-            input: CaseInput::Text(format!("What is {i} + 4 - {i}?")),
-            target: Target::One(if i % 2 == 0 { "4" } else { "5" }.into()),
-            tags: vec![],
-            cluster: None,
-            metadata: Default::default(),
-        })
-        .collect();
-    Benchmark {
-        id: "http-throughput".into(),
-        name: "HTTP throughput".into(),
-        version: "1".into(),
-        description: String::new(),
-        visibility: Visibility::Private,
-        system: None,
-        prompt: "{{input}}".into(),
-        cases,
-        scorers: vec![ScorerSpec::default_exact()],
-        epochs: 1,
-    }
-}
-
 /// The `openai` agent pointed at the loopback server, with its provider built and
 /// layered as the CLI does it. One provider (one connection pool) serves every run.
 fn agent(addr: SocketAddr) -> AgentRuntime {
@@ -279,7 +253,7 @@ fn main() {
         .expect("a tokio runtime");
     let (addr, log) = start_server();
     let agent = agent(addr);
-    let benchmark = benchmark();
+    let benchmark = arith::benchmark("http-throughput", "HTTP throughput", TRIALS as u64, 1);
 
     let mut criterion = Criterion::default().configure_from_args();
     let mut group = criterion.benchmark_group("http");

@@ -11,17 +11,17 @@
 //! cargo bench --bench throughput
 //! ```
 
+#[path = "support/arith.rs"]
+mod arith;
+
 use criterion::{Criterion, Throughput};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tamma_bench_core::executor::{AgentRuntime, Executor, RunOptions};
-use tamma_bench_core::model::{
-    AgentConfig, Benchmark, Case, CaseInput, Target, TenantContext, Visibility,
-};
+use tamma_bench_core::model::{AgentConfig, Benchmark, TenantContext};
 use tamma_bench_core::provider::{
     CallContext, Completion, CompletionRequest, Provider, ProviderError,
 };
-use tamma_bench_core::scorer::ScorerSpec;
 use tamma_bench_core::store::{MemoryStore, ResultStore, SqliteStore};
 
 const CASES: usize = 1_000;
@@ -46,32 +46,6 @@ impl Provider for ZeroProvider {
             text: "4".into(),
             ..Default::default()
         })
-    }
-}
-
-/// 1,000 cases, half of which "4" answers correctly.
-fn benchmark() -> Benchmark {
-    let cases = (0..CASES)
-        .map(|i| Case {
-            id: format!("case-{i:04}"),
-            input: CaseInput::Text(format!("What is {i} + 4 - {i}?")),
-            target: Target::One(if i % 2 == 0 { "4" } else { "5" }.into()),
-            tags: vec![],
-            cluster: None,
-            metadata: Default::default(),
-        })
-        .collect();
-    Benchmark {
-        id: "throughput".into(),
-        name: "Throughput".into(),
-        version: "1".into(),
-        description: String::new(),
-        visibility: Visibility::Private,
-        system: None,
-        prompt: "{{input}}".into(),
-        cases,
-        scorers: vec![ScorerSpec::default_exact()],
-        epochs: EPOCHS,
     }
 }
 
@@ -101,7 +75,7 @@ fn throughput(c: &mut Criterion) {
         .enable_all()
         .build()
         .expect("a tokio runtime");
-    let benchmark = benchmark();
+    let benchmark = arith::benchmark("throughput", "Throughput", CASES as u64, EPOCHS);
     let mut group = c.benchmark_group("executor");
     group
         .throughput(Throughput::Elements(TRIALS))

@@ -16,16 +16,16 @@
 //! cargo run --release --example peak_memory -- 1000000
 //! ```
 
+#[path = "../benches/support/arith.rs"]
+mod arith;
+
 use std::sync::Arc;
 use std::time::Instant;
 use tamma_bench_core::executor::{AgentRuntime, Executor, RunOptions};
-use tamma_bench_core::model::{
-    AgentConfig, Benchmark, Case, CaseInput, Target, TenantContext, Visibility,
-};
+use tamma_bench_core::model::{AgentConfig, TenantContext};
 use tamma_bench_core::provider::{
     CallContext, Completion, CompletionRequest, Provider, ProviderError,
 };
-use tamma_bench_core::scorer::ScorerSpec;
 use tamma_bench_core::store::SqliteStore;
 
 const CASES: u64 = 1_000;
@@ -48,31 +48,6 @@ impl Provider for ZeroProvider {
             text: "4".into(),
             ..Default::default()
         })
-    }
-}
-
-fn benchmark(epochs: u32) -> Benchmark {
-    let cases = (0..CASES)
-        .map(|i| Case {
-            id: format!("case-{i:04}"),
-            input: CaseInput::Text(format!("What is {i} + 4 - {i}?")),
-            target: Target::One(if i % 2 == 0 { "4" } else { "5" }.into()),
-            tags: vec![],
-            cluster: None,
-            metadata: Default::default(),
-        })
-        .collect();
-    Benchmark {
-        id: "peak-memory".into(),
-        name: "Peak memory".into(),
-        version: "1".into(),
-        description: String::new(),
-        visibility: Visibility::Private,
-        system: None,
-        prompt: "{{input}}".into(),
-        cases,
-        scorers: vec![ScorerSpec::default_exact()],
-        epochs,
     }
 }
 
@@ -99,7 +74,7 @@ fn main() -> anyhow::Result<()> {
         "TRIALS must be a positive multiple of {CASES} (1 agent × {CASES} cases × epochs)"
     );
     let epochs = u32::try_from(trials / CASES)?;
-    let benchmark = benchmark(epochs);
+    let benchmark = arith::benchmark("peak-memory", "Peak memory", CASES, epochs);
     let dir = tempfile::tempdir()?;
     let store = Arc::new(SqliteStore::open(dir.path().join("peak.db"))?);
     let runtime = tokio::runtime::Builder::new_multi_thread()
