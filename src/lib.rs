@@ -9,9 +9,18 @@
 //! - [`optimize`]: the optimization engine;
 //! - [`plugin`]: the plugin SDK and the loader of plugin libraries.
 //!
-//! It adds [`report`], the self-contained HTML report of one or more runs.
+//! It adds [`report`], the self-contained HTML report of one or more runs, read through
+//! the tenant-aware repository.
 //!
-//! The `tamma-bench` binary is a thin CLI over these.
+//! The `tamma-bench` binary is a thin CLI over these, behind the default feature `cli`.
+//! A host that embeds the library depends on it with `default-features = false` and
+//! compiles none of the CLI's dependencies (clap, indicatif, csv, anyhow,
+//! tracing-subscriber):
+//!
+//! ```toml
+//! [dependencies]
+//! tamma-bench = { version = "0.1", default-features = false }
+//! ```
 
 pub use tamma_bench_core as core;
 pub use tamma_bench_optimize as optimize;

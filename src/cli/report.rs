@@ -7,7 +7,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 use std::io::Write;
 use std::path::PathBuf;
-use tamma_bench::report::{collect_authorized, render};
+use tamma_bench::report::{collect, render};
 
 /// Arguments of `report`.
 #[derive(Debug, Args)]
@@ -29,7 +29,7 @@ pub struct ReportArgs {
 pub async fn execute(args: ReportArgs) -> Result<Exit> {
     let cx = args.store.context();
     let repo = args.store.repository()?;
-    let data = collect_authorized(&repo, &cx, &args.run_ids).await?;
+    let data = collect(&repo, &cx, &args.run_ids).await?;
     let html = render(&data);
     let (pending, mut file) = PendingFile::create(&args.out)?;
     file.write_all(html.as_bytes())

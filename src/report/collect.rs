@@ -3,47 +3,24 @@
 
 use super::{Audience, LatencyDistribution, ReportData, ResultData, TagScore, VersusBest};
 use crate::core::compare::{CaseScore, compare_scores};
-use crate::core::model::{AgentConfig, Outcome, Run, TenantContext, TenantId, Trial};
+use crate::core::model::{AgentConfig, Outcome, Run, TenantContext, Trial};
 use crate::core::stats::{CompareOptions, LatencyHistogram, Observation, estimate_mean, holm};
-use crate::core::store::{ResultStore, StoreError, StoreErrorKind};
 use crate::core::summary::{AgentAccumulator, LEVEL, SummaryOptions};
 use crate::privacy::{AccessLevel, InternalContext, Repository, RepositoryError};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::task::{Context, Poll};
 
-/// Reads the runs `run_ids` of `tenant` from `store` and computes everything the report
-/// shows, for the store's owner (an internal audience: cost included). Each run's trials
-/// are streamed once; memory grows with the number of cases, not trials. A run id given
-/// twice is shown once; an unknown one is a [`StoreErrorKind::NotFound`] error. Hosts
-/// serving tenants use [`collect_authorized`].
+/// Reads the runs `run_ids` through the tenant-aware repository, as `cx`, and computes
+/// everything the report shows. Each run is authorized and audited, its records projected
+/// to the caller's level: an internal context gets the whole report; an external caller
+/// gets its own runs and public runs without any internal field (the report is marked
+/// [`Audience::External`] and shows no cost, tokens or Pareto front), and another
+/// tenant's private run is reported absent ([`ErrorKind::NotFound`], as is an unknown
+/// run). Each run's trials are streamed once; memory grows with the number of cases, not
+/// trials. A run id given twice is shown once.
+///
+/// [`ErrorKind::NotFound`]: crate::privacy::ErrorKind::NotFound
 pub async fn collect<S: AsRef<str>>(
-    store: &dyn ResultStore,
-    tenant: &TenantId,
-    run_ids: &[S],
-) -> Result<ReportData, StoreError> {
-    let mut c = Collector::default();
-    for id in unique(run_ids) {
-        let run = store.get_run(tenant, id).await?.ok_or_else(|| {
-            StoreError::new(
-                StoreErrorKind::NotFound,
-                format!("no run {id:?} for this tenant"),
-            )
-        })?;
-        let mut trials = store.trials(tenant, &run.id);
-        c.add_run(&run, |cx| trials.as_mut().poll_next(cx), true)
-            .await?;
-        drop(trials);
-        c.runs.push(run);
-    }
-    Ok(c.finish(Audience::Internal))
-}
-
-/// [`collect`] through the tenant-aware repository, as `cx`: each run authorized and
-/// audited, its records projected to the caller's level. An internal context gets the
-/// whole report; an external caller gets its own runs and public runs without any
-/// internal field (the report is marked [`Audience::External`] and shows no cost,
-/// tokens or Pareto front), and another tenant's private run is reported absent.
-pub async fn collect_authorized<S: AsRef<str>>(
     repo: &Repository,
     cx: &TenantContext,
     run_ids: &[S],

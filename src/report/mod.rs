@@ -3,28 +3,36 @@
 //!
 //! It holds a leaderboard with interval bars, a per-tag breakdown, the paired comparison
 //! of the best result against every other, a score-versus-cost chart with its Pareto
-//! front, and latency distributions. [`collect_authorized`] reads the runs through the
-//! tenant-aware repository (what the CLI does; [`collect`] reads a [`ResultStore`] its
-//! caller owns) in one streaming pass per run; [`render`] turns the collected
+//! front, and latency distributions. [`collect`] reads the runs through the tenant-aware
+//! [`Repository`], as the caller's [`TenantContext`] (authorized, audited, projected to
+//! the caller's level), in one streaming pass per run; [`render`] turns the collected
 //! [`ReportData`] into the page. A report for an external tenant
-//! ([`Audience::External`]) holds no internal field: no cost, tokens or Pareto front. Every string that comes from user files (agent, model, tag and run names) is
-//! escaped. `docs/report.md` describes how each part is computed.
+//! ([`Audience::External`]) holds no internal field: no cost, tokens or Pareto front.
+//! Every string that comes from user files (agent, model, tag and run names) is escaped.
+//! `docs/report.md` describes how each part is computed.
+//!
+//! The report needs none of the CLI's dependencies: it is part of the library with
+//! default features off.
 //!
 //! ```
-//! use tamma_bench::core::model::TenantId;
+//! use std::sync::Arc;
+//! use tamma_bench::core::model::TenantContext;
 //! use tamma_bench::core::store::MemoryStore;
+//! use tamma_bench::privacy::Repository;
 //!
 //! # futures::executor::block_on(async {
-//! let store = MemoryStore::new();
-//! let run_ids: [&str; 0] = []; // the runs of the tenant to show
-//! let data = tamma_bench::report::collect(&store, &TenantId::local(), &run_ids).await?;
+//! let repo = Repository::new(Arc::new(MemoryStore::new()))?;
+//! let run_ids: [&str; 0] = []; // the runs to show
+//! let data = tamma_bench::report::collect(&repo, &TenantContext::local_operator(), &run_ids)
+//!     .await?;
 //! let html = tamma_bench::report::render(&data);
 //! assert!(html.starts_with("<!DOCTYPE html>"));
-//! # Ok::<(), tamma_bench::core::store::StoreError>(())
+//! # Ok::<(), tamma_bench::privacy::RepositoryError>(())
 //! # }).unwrap();
 //! ```
 //!
-//! [`ResultStore`]: crate::core::store::ResultStore
+//! [`Repository`]: crate::privacy::Repository
+//! [`TenantContext`]: crate::core::model::TenantContext
 
 mod charts;
 mod collect;
@@ -32,7 +40,7 @@ mod comparison;
 mod page;
 mod svg;
 
-pub use collect::{collect, collect_authorized};
+pub use collect::collect;
 pub use page::render;
 
 use crate::core::compare::Comparison;
@@ -54,7 +62,7 @@ pub enum Audience {
     External,
 }
 
-/// Everything the report shows, collected from the store.
+/// Everything the report shows, collected through the repository.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ReportData {
     /// Who the report is for.
