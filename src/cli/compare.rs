@@ -2,7 +2,7 @@
 //! cases, overall and per tag.
 
 use super::table::{Align, Table};
-use super::{Exit, StoreArgs, print_json};
+use super::{Exit, StoreArgs, bounds, print_json};
 use anyhow::Result;
 use clap::Args;
 use std::io::Write;
@@ -16,16 +16,29 @@ pub struct CompareArgs {
     pub a: String,
     /// B: `RUN_ID` or `RUN_ID/AGENT`.
     pub b: String,
-    /// Significance level of the test (the interval is at 1 − alpha).
-    #[arg(long, default_value_t = 0.05)]
+    /// Significance level of the test, in (0, 1) (the interval is at 1 − alpha).
+    #[arg(
+        long,
+        default_value_t = 0.05,
+        value_parser = bounds::open_probability,
+        allow_negative_numbers = true,
+    )]
     pub alpha: f64,
-    /// Half-width of the practical-equivalence band, in points (1 = ±1 percentage point).
-    #[arg(long, value_name = "POINTS", default_value_t = 1.0)]
+    /// Half-width of the practical-equivalence band, in points (1 = ±1 percentage point),
+    /// 0 to 100.
+    #[arg(
+        long,
+        value_name = "POINTS",
+        default_value_t = 1.0,
+        value_parser = bounds::band_points,
+        allow_negative_numbers = true,
+    )]
     pub band: f64,
-    /// Use a paired bootstrap with this many resamples instead of the t interval and test.
-    #[arg(long, value_name = "N")]
+    /// Use a paired bootstrap with this many resamples (1 to 1,000,000) instead of the t
+    /// interval and test.
+    #[arg(long, value_name = "N", value_parser = bounds::resamples, allow_negative_numbers = true)]
     pub bootstrap: Option<u32>,
-    /// Seed of the bootstrap.
+    /// Seed of the bootstrap (any 64-bit unsigned number).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Print one JSON object instead of a table.
@@ -37,9 +50,6 @@ pub struct CompareArgs {
 
 /// Compares and prints.
 pub async fn execute(args: CompareArgs) -> Result<Exit> {
-    if !(0.0 < args.alpha && args.alpha < 1.0 && args.band >= 0.0) {
-        anyhow::bail!("--alpha must be in (0, 1) and --band >= 0");
-    }
     let repo = args.store.repository()?;
     let cx = args.store.context();
     let options = CompareOptions {

@@ -3,6 +3,7 @@
 //! domain logic lives here.
 
 mod audit;
+mod bounds;
 mod compare;
 mod export;
 mod interrupt;

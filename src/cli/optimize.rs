@@ -1,7 +1,7 @@
 //! `tamma-bench optimize`: find the best configuration of a search space on a benchmark,
 //! within a budget, with the ε-best guarantee; each round is stored as a run.
 
-use super::{Exit, StoreArgs, print_json};
+use super::{Exit, StoreArgs, bounds, print_json};
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use std::io::Write;
@@ -23,8 +23,9 @@ pub struct OptimizeArgs {
     /// Search space (TOML; `tamma-bench schema space`).
     #[arg(long, value_name = "SPACE")]
     pub space: PathBuf,
-    /// Most USD the study may spend (default: the space's `constraints.budget_usd`).
-    #[arg(long, value_name = "USD", value_parser = parse_budget)]
+    /// Most USD the study may spend, 0 to 1e9 (default: the space's
+    /// `constraints.budget_usd`).
+    #[arg(long, value_name = "USD", value_parser = bounds::usd, allow_negative_numbers = true)]
     pub budget_usd: Option<f64>,
     /// Strategy (default: the space's, else `lucb`).
     #[arg(long, value_name = "NAME", value_parser = parse_strategy)]
@@ -38,8 +39,14 @@ pub struct OptimizeArgs {
     /// The configuration in production, to compare against.
     #[arg(long, value_name = "NAME")]
     pub incumbent: Option<String>,
-    /// Trials in flight at once.
-    #[arg(long, value_name = "N", default_value_t = 16)]
+    /// Trials in flight at once (1 to 65,536).
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 16,
+        value_parser = bounds::concurrency,
+        allow_negative_numbers = true,
+    )]
     pub concurrency: usize,
     /// Print the report as one JSON object.
     #[arg(long)]
@@ -47,13 +54,6 @@ pub struct OptimizeArgs {
     /// Store and tenant.
     #[command(flatten)]
     pub store: StoreArgs,
-}
-
-fn parse_budget(s: &str) -> Result<f64, String> {
-    match s.parse::<f64>() {
-        Ok(x) if x.is_finite() && x >= 0.0 => Ok(x),
-        _ => Err(format!("expected an amount in USD >= 0, got {s:?}")),
-    }
 }
 
 fn parse_strategy(s: &str) -> Result<StrategyKind, String> {

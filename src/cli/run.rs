@@ -3,7 +3,7 @@
 
 use super::interrupt::{resume_command, watch_ctrl_c};
 use super::progress::{follow, progress_bar};
-use super::{Exit, RunRecord, StoreArgs, print_json, runs, table};
+use super::{Exit, RunRecord, StoreArgs, bounds, print_json, runs, table};
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use serde::Serialize;
@@ -36,19 +36,26 @@ pub struct RunArgs {
     /// Agents file (TOML, `[[agent]]` tables).
     #[arg(long, value_name = "AGENTS")]
     pub agents: PathBuf,
-    /// Repetitions of each case per agent (default: the benchmark's `epochs`).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    /// Repetitions of each case per agent, 1 to 10,000 (default: the benchmark's
+    /// `epochs`).
+    #[arg(long, value_name = "N", value_parser = bounds::epochs, allow_negative_numbers = true)]
     pub epochs: Option<u32>,
-    /// Trials in flight at once, over all agents.
-    #[arg(long, value_name = "N", default_value_t = 16, value_parser = parse_positive)]
+    /// Trials in flight at once, over all agents (1 to 65,536).
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 16,
+        value_parser = bounds::concurrency,
+        allow_negative_numbers = true,
+    )]
     pub concurrency: usize,
     /// Run id: a new one is made when absent; an existing id of this tenant resumes that
     /// run (with the same benchmark and agents files), skipping the trials already stored.
     #[arg(long, value_name = "ID", value_parser = parse_run_id)]
     pub run_id: Option<String>,
     /// Stop scheduling trials when the remaining budget (USD, at the agents' prices) cannot
-    /// cover the next one.
-    #[arg(long, value_name = "USD", value_parser = parse_budget)]
+    /// cover the next one (0 to 1e9).
+    #[arg(long, value_name = "USD", value_parser = bounds::usd, allow_negative_numbers = true)]
     pub budget_usd: Option<f64>,
     /// Print the summary as one JSON object on stdout (and no progress bar).
     #[arg(long)]
@@ -61,20 +68,6 @@ pub struct RunArgs {
     /// Store and tenant.
     #[command(flatten)]
     pub store: StoreArgs,
-}
-
-fn parse_positive(s: &str) -> Result<usize, String> {
-    match s.parse::<usize>() {
-        Ok(n) if n >= 1 => Ok(n),
-        _ => Err(format!("expected a whole number of at least 1, got {s:?}")),
-    }
-}
-
-fn parse_budget(s: &str) -> Result<f64, String> {
-    match s.parse::<f64>() {
-        Ok(x) if x.is_finite() && x >= 0.0 => Ok(x),
-        _ => Err(format!("expected an amount in USD >= 0, got {s:?}")),
-    }
 }
 
 /// Run ids are safe in shells, paths and logs (the executor's rule).
