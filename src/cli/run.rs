@@ -10,7 +10,6 @@ use serde::Serialize;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use tamma_bench::core::executor::RetryPolicy;
 use tamma_bench::core::executor::{
     AgentRuntime, Executor, RunOptions, RunReport, SharedFactory, validate_run_id,
 };
@@ -104,7 +103,6 @@ pub async fn execute(args: RunArgs) -> Result<Exit> {
     let benchmark = load_benchmark_with(&args.benchmark, Some(&cases))?;
     check_agents_against(&loaded, &benchmark)?;
     let built = build_agents(&loaded, &args.store.db, &plugins)?;
-    let retry = layers::executor_retry_policy(&loaded.agents, RetryPolicy::default());
     // The executor writes through the repository: authorized, audited, secrets redacted
     // and sensitive fields sealed at write.
     let repo = args.store.repository_at(true)?;
@@ -120,7 +118,8 @@ pub async fn execute(args: RunArgs) -> Result<Exit> {
         concurrency: args.concurrency,
         budget_usd: args.budget_usd,
         cancel,
-        retry,
+        // Retries: an agent's own `[agent.layers.retry]`, else the executor's default
+        // (`RunOptions::retry`); never both.
         // Judges of model-graded scorers: any built-in provider kind or plugin; their
         // relative paths (a judge's recording) resolve against the benchmark's folder.
         // Scorer plugins come from the same plugin directories.

@@ -6,12 +6,16 @@ use async_trait::async_trait;
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tamma_bench_core::executor::{AgentRuntime, Executor, RetryPolicy, RunEvent, RunOptions};
+use tamma_bench_core::executor::{
+    AgentRuntime, Executor, RetryPolicy, RunError, RunEvent, RunOptions,
+};
 use tamma_bench_core::model::{
-    AgentConfig, Benchmark, Case, CaseInput, Outcome, RunStatus, Target, TenantContext, Visibility,
+    AgentConfig, Benchmark, Case, CaseInput, Message, Outcome, Role, RunStatus, Target,
+    TenantContext, ToolCall, Visibility,
 };
 use tamma_bench_core::provider::{
-    CallContext, Completion, CompletionRequest, Provider, ProviderError, ProviderErrorKind, Usage,
+    CallContext, Capabilities, Capability, Completion, CompletionRequest, Provider, ProviderError,
+    ProviderErrorKind, Usage,
 };
 use tamma_bench_core::scorer::ScorerSpec;
 use tamma_bench_core::store::{MemoryStore, ResultStore, StoreErrorKind};
@@ -584,4 +588,206 @@ async fn resuming_with_other_pacing_or_caching_is_allowed() {
         .await
         .unwrap();
     assert_eq!((report.skipped, report.written), (3, 0));
+}
+
+/// A provider that claims `caps` and answers like the echo provider.
+struct Claiming {
+    inner: Arc<Scripted>,
+    caps: Capabilities,
+}
+
+#[async_trait]
+impl Provider for Claiming {
+    fn name(&self) -> &str {
+        "claiming"
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        self.caps
+    }
+
+    async fn complete(
+        &self,
+        r: &CompletionRequest,
+        cx: &CallContext,
+    ) -> Result<Completion, ProviderError> {
+        self.inner.complete(r, cx).await
+    }
+}
+
+/// A benchmark whose one case replays a conversation with a tool call.
+fn tool_benchmark() -> Benchmark {
+    let call = ToolCall {
+        id: "call_1".into(),
+        name: "weather".into(),
+        arguments: serde_json::json!({"city": "Paris"}),
+    };
+    let mut b = benchmark(1);
+    b.cases[0].input = CaseInput::Chat(vec![
+        Message::new(Role::User, "weather in Paris?"),
+        Message::assistant_calling("", vec![call]),
+        Message::tool_result("call_1", "21"),
+    ]);
+    b
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_needing_what_a_provider_lacks_is_refused_before_any_call() {
+    let store = Arc::new(MemoryStore::new());
+    let executor = Executor::new(store.clone());
+    let p = Scripted::echo(Duration::ZERO);
+
+    let mut seeded = AgentConfig::new("seeded", "scripted", "m");
+    seeded.seed = Some(7);
+    let e = executor
+        .run(
+            &cx(),
+            &benchmark(2),
+            vec![AgentRuntime::new(seeded.clone(), p.clone())],
+            RunOptions::default(),
+        )
+        .await
+        .expect_err("no seed support");
+    assert!(
+        matches!(&e, RunError::Unsupported { agent, capability: Capability::Seed, .. } if agent == "seeded"),
+        "{e}"
+    );
+    assert!(
+        e.to_string().contains("seeded") && e.to_string().contains("seed"),
+        "{e}"
+    );
+
+    let e = executor
+        .run(
+            &cx(),
+            &tool_benchmark(),
+            vec![agent("plain", p.clone())],
+            RunOptions::default(),
+        )
+        .await
+        .expect_err("no tool support");
+    assert!(
+        matches!(
+            &e,
+            RunError::Unsupported {
+                capability: Capability::Tools,
+                ..
+            }
+        ),
+        "{e}"
+    );
+    assert_eq!(p.calls.load(Ordering::SeqCst), 0, "refused before any call");
+    assert!(
+        store.list_runs(&cx().tenant_id).await.unwrap().is_empty(),
+        "no run was begun"
+    );
+
+    // A provider that claims both runs the same benchmark.
+    let capable = Arc::new(Claiming {
+        inner: p.clone(),
+        caps: Capabilities::default()
+            .with(Capability::Seed)
+            .with(Capability::Tools),
+    });
+    let report = executor
+        .run(
+            &cx(),
+            &tool_benchmark(),
+            vec![AgentRuntime::new(seeded, capable)],
+            RunOptions::default(),
+        )
+        .await
+        .expect("supported");
+    assert_eq!(report.summary.agents[0].n_trials, 1);
+    assert_eq!(p.calls.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn timeouts_of_duration_max_are_no_limit_rather_than_a_panic() {
+    let store = Arc::new(MemoryStore::new());
+    let p = Scripted::echo(Duration::from_millis(1));
+    let opts = RunOptions {
+        attempt_timeout: Duration::MAX,
+        trial_timeout: Duration::MAX,
+        ..Default::default()
+    };
+    let report = Executor::new(store)
+        .run(&cx(), &benchmark(3), vec![agent("a", p)], opts)
+        .await
+        .unwrap();
+    assert_eq!(report.summary.agents[0].n_scored, 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_advertised_wait_of_centuries_gives_up_at_the_trial_deadline_without_panicking() {
+    let store = Arc::new(MemoryStore::new());
+    let centuries = Duration::from_secs(u64::MAX);
+    let p = Scripted::new(Duration::ZERO, move |_| {
+        Err(ProviderError::new(ProviderErrorKind::RateLimited, "429")
+            .with_retry_after(Some(centuries)))
+    });
+    let opts = RunOptions {
+        run_id: Some("r".into()),
+        trial_timeout: Duration::from_secs(5),
+        retry: fast_retry(),
+        ..Default::default()
+    };
+    let started = Instant::now();
+    Executor::new(store.clone())
+        .run(&cx(), &benchmark(1), vec![agent("a", p.clone())], opts)
+        .await
+        .unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "gave up at once"
+    );
+    let trials = trials_of(&store, "r").await;
+    assert_eq!(
+        trials[0].attempts, 1,
+        "no retry could start before the deadline"
+    );
+    assert!(matches!(
+        trials[0].outcome,
+        Outcome::InfraFailure {
+            error: ProviderErrorKind::RateLimited,
+            ..
+        }
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trial_waiting_to_retry_is_left_unwritten_when_the_run_is_cancelled() {
+    let store = Arc::new(MemoryStore::new());
+    // With no deadline, the wait is the clamped maximum: an hour, cut by the cancel.
+    let p = Scripted::new(Duration::ZERO, |_| {
+        Err(ProviderError::new(ProviderErrorKind::RateLimited, "429")
+            .with_retry_after(Some(Duration::MAX)))
+    });
+    let opts = RunOptions {
+        run_id: Some("r".into()),
+        trial_timeout: Duration::MAX,
+        retry: fast_retry(),
+        ..Default::default()
+    };
+    let cancel = opts.cancel.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        cancel.cancel();
+    });
+    let report = Executor::new(store.clone())
+        .run(&cx(), &benchmark(1), vec![agent("a", p.clone())], opts)
+        .await
+        .unwrap();
+    assert_eq!(report.run.status, RunStatus::Interrupted);
+    assert_eq!(p.calls.load(Ordering::SeqCst), 1);
+    assert!(
+        trials_of(&store, "r").await.is_empty(),
+        "left for the resumed run"
+    );
+}
+
+async fn trials_of(store: &MemoryStore, run: &str) -> Vec<tamma_bench_core::model::Trial> {
+    futures::TryStreamExt::try_collect::<Vec<_>>(store.trials(&cx().tenant_id, run))
+        .await
+        .unwrap()
 }

@@ -23,7 +23,8 @@ use std::task::Poll;
 use std::time::Duration;
 use tamma_bench_core::model::{Case, Score};
 use tamma_bench_core::provider::{
-    CallContext, Completion, CompletionRequest, OnDelta, Provider, ProviderError, ProviderErrorKind,
+    CallContext, Capabilities, Completion, CompletionRequest, OnDelta, Provider, ProviderError,
+    ProviderErrorKind,
 };
 use tamma_bench_core::scorer::{ScoreError, Scorer};
 use tokio::sync::mpsc;
@@ -235,7 +236,17 @@ impl PluginLibrary {
             instance: self.instance(PluginKind::Provider, config)?,
             timeout: DEFAULT_CALL_TIMEOUT,
             streams: self.manifest.protocol.minor >= STREAMING_SINCE_MINOR,
+            capabilities: self.provider_capabilities(),
         })
+    }
+
+    /// What the provider plugin supports: the capability names among its manifest's
+    /// `features` (`streaming`, `tools`, `usage`, `seed`, `retries`), none when it names
+    /// none; `streaming` only from a plugin whose protocol has the streaming operation.
+    pub fn provider_capabilities(&self) -> Capabilities {
+        let mut caps = Capabilities::from_names(self.manifest.features.iter().map(String::as_str));
+        caps.streaming &= self.manifest.protocol.minor >= STREAMING_SINCE_MINOR;
+        caps
     }
 
     /// A scorer instance configured by `config`.
@@ -360,6 +371,8 @@ pub struct PluginProvider {
     timeout: Duration,
     /// Whether the plugin speaks a protocol with the streaming operation (1.1 and later).
     streams: bool,
+    /// From the manifest.
+    capabilities: Capabilities,
 }
 
 /// The protocol minor version (of major 1) that added `OP_COMPLETE_STREAMING`.
@@ -388,6 +401,10 @@ impl fmt::Debug for PluginProvider {
 impl Provider for PluginProvider {
     fn name(&self) -> &str {
         &self.id
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        self.capabilities
     }
 
     async fn complete(

@@ -75,7 +75,9 @@ pub struct Manifest {
     pub version: String,
     /// The protocol it speaks.
     pub protocol: Protocol,
-    /// Optional capabilities (`streaming`, `tools`, ...), free-form.
+    /// Optional features, free-form. A provider's capability names among them
+    /// (`streaming`, `tools`, `usage`, `seed`, `retries`: see core's `Capability`) are
+    /// what the host reports as its capabilities; a provider naming none claims none.
     #[serde(default)]
     pub features: Vec<String>,
     /// JSON Schema of its configuration.

@@ -205,6 +205,28 @@ async fn a_plugin_of_an_older_protocol_minor_loads_and_streams_one_delta() {
 }
 
 #[test]
+fn a_provider_plugin_reports_the_capabilities_its_manifest_names() {
+    use tamma_bench_core::provider::{Capabilities, Capability};
+    let openai = PluginLibrary::open(support::library("tamma-bench-plugin-openai")).unwrap();
+    let config = serde_json::json!({"base_url": "http://127.0.0.1:9/v1"});
+    let caps = openai.provider(&config).unwrap().capabilities();
+    let expected = Capabilities::default()
+        .with(Capability::Tools)
+        .with(Capability::Usage)
+        .with(Capability::Seed);
+    assert_eq!(
+        caps, expected,
+        "`json_output` is no capability and is ignored"
+    );
+    assert!(behaviours().capabilities().streaming);
+    // A plugin of protocol 1.0 has no streaming operation, whatever it claims.
+    let path = support::library_with_features("tamma-bench-plugin-incompatible", "protocol-1-0");
+    let older = PluginLibrary::open(&path).unwrap();
+    assert_eq!(older.manifest().features, ["streaming"]);
+    assert_eq!(older.provider_capabilities(), Capabilities::default());
+}
+
+#[test]
 fn a_configuration_that_does_not_fit_the_plugins_schema_is_refused_naming_the_field() {
     let library = PluginLibrary::open(support::library("tamma-bench-plugin-openai")).unwrap();
     let refusal = |config: serde_json::Value| match library.provider(&config) {

@@ -152,6 +152,15 @@ impl Provider for ReplayProvider {
         "replay"
     }
 
+    /// A recording answers any request, tool use included, with its recorded usage, and the same whatever the seed.
+    fn capabilities(&self) -> tamma_bench_core::provider::Capabilities {
+        use tamma_bench_core::provider::{Capabilities, Capability};
+        Capabilities::default()
+            .with(Capability::Tools)
+            .with(Capability::Usage)
+            .with(Capability::Seed)
+    }
+
     async fn complete(
         &self,
         _request: &CompletionRequest,

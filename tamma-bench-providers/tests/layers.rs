@@ -5,6 +5,8 @@
 
 #![allow(clippy::unwrap_used)] // test fixtures: a failure is the test failing
 
+#[path = "layers/calls.rs"]
+mod calls;
 #[path = "layers/config.rs"]
 mod config;
 #[path = "layers/fake.rs"]
@@ -13,19 +15,20 @@ mod fake;
 mod secrets;
 #[path = "layers/storage.rs"]
 mod storage;
+#[path = "layers/streaming.rs"]
+mod streaming;
 
 use fake::{Fake, cx, err, rate_limited, request};
 use futures::future::join_all;
 use std::sync::Arc;
 use std::time::Duration;
-use tamma_bench_core::executor::RetryPolicy;
 use tamma_bench_core::model::{
     AdaptiveConcurrencyConfig, AgentConfig, ConcurrencyChangeReason, RateLimitConfig,
 };
 use tamma_bench_core::provider::{Provider, ProviderErrorKind};
 use tamma_bench_providers::layers::{
-    AdaptiveConcurrencyLayer, ConcurrencyLayer, LimiterRegistry, RateLimitLayer, RetryLayer,
-    TimeoutLayer,
+    AdaptiveConcurrencyLayer, ConcurrencyLayer, Layer, LimiterRegistry, RateLimitLayer, RetryLayer,
+    RetryPolicy, TimeoutLayer,
 };
 use tokio::time::Instant;
 
@@ -40,7 +43,7 @@ fn policy(max_attempts: u32) -> RetryPolicy {
 #[tokio::test(start_paused = true)]
 async fn retry_waits_at_least_the_advertised_retry_after() {
     let fake = Arc::new(Fake::new().then([rate_limited(Some(Duration::from_secs(5)))]));
-    let layer = RetryLayer::new(fake.clone(), policy(3));
+    let layer = RetryLayer::new(policy(3)).wrap(fake.clone());
     let started = Instant::now();
     let c = layer
         .complete(&request("q"), &cx("a", 0))
@@ -59,7 +62,9 @@ async fn retry_waits_at_least_the_advertised_retry_after() {
 async fn retry_gives_up_when_the_next_attempt_would_start_after_the_deadline() {
     let fake =
         Arc::new(Fake::new().then((0..10).map(|_| rate_limited(Some(Duration::from_secs(10))))));
-    let layer = RetryLayer::new(fake.clone(), policy(10)).with_deadline(Duration::from_secs(25));
+    let layer = RetryLayer::new(policy(10))
+        .with_deadline(Duration::from_secs(25))
+        .wrap(fake.clone());
     let started = Instant::now();
     let e = layer
         .complete(&request("q"), &cx("a", 0))
@@ -75,7 +80,9 @@ async fn retry_gives_up_when_the_next_attempt_would_start_after_the_deadline() {
 #[tokio::test(start_paused = true)]
 async fn retry_cuts_a_hanging_attempt_at_the_deadline() {
     let fake = Arc::new(Fake::with_delay(Duration::from_secs(60)));
-    let layer = RetryLayer::new(fake, policy(3)).with_deadline(Duration::from_secs(2));
+    let layer = RetryLayer::new(policy(3))
+        .with_deadline(Duration::from_secs(2))
+        .wrap(fake);
     let e = layer
         .complete(&request("q"), &cx("a", 0))
         .await
@@ -86,7 +93,7 @@ async fn retry_cuts_a_hanging_attempt_at_the_deadline() {
 #[tokio::test(start_paused = true)]
 async fn retry_never_retries_auth_and_stops_at_max_attempts() {
     let fake = Arc::new(Fake::new().then([err(ProviderErrorKind::Auth)]));
-    let layer = RetryLayer::new(fake.clone(), policy(5));
+    let layer = RetryLayer::new(policy(5)).wrap(fake.clone());
     let e = layer
         .complete(&request("q"), &cx("a", 0))
         .await
@@ -94,7 +101,7 @@ async fn retry_never_retries_auth_and_stops_at_max_attempts() {
     assert_eq!((e.kind, fake.calls()), (ProviderErrorKind::Auth, 1));
 
     let fake = Arc::new(Fake::new().then((0..9).map(|_| err(ProviderErrorKind::Unavailable))));
-    let layer = RetryLayer::new(fake.clone(), policy(4));
+    let layer = RetryLayer::new(policy(4)).wrap(fake.clone());
     let e = layer
         .complete(&request("q"), &cx("a", 0))
         .await
@@ -127,7 +134,7 @@ async fn rate_limit_lets_a_minute_of_burst_through_then_spaces_calls() {
         }),
     );
     let registry = LimiterRegistry::new();
-    let layer = RateLimitLayer::new(fake.clone(), registry.for_agent(&agent).expect("limits"));
+    let layer = RateLimitLayer::new(registry.for_agent(&agent).expect("limits")).wrap(fake.clone());
     let start = Instant::now();
     let calls = (0..12).map(|i| {
         let layer = &layer;
@@ -168,10 +175,8 @@ async fn token_limit_charges_the_estimate_before_and_the_excess_after() {
             tokens_per_minute: Some(1000),
         }),
     );
-    let layer = RateLimitLayer::new(
-        fake.clone(),
-        LimiterRegistry::new().for_agent(&agent).expect("limits"),
-    );
+    let layer = RateLimitLayer::new(LimiterRegistry::new().for_agent(&agent).expect("limits"))
+        .wrap(fake.clone());
     let mut req = request("q");
     req.max_tokens = Some(400);
     let start = Instant::now();
@@ -199,11 +204,9 @@ async fn agents_on_one_provider_and_key_share_one_budget() {
     let registry = LimiterRegistry::from_agents([&a, &b, &other_key]);
     assert!(registry.for_agent(&other_key).is_none());
     let fake = Arc::new(Fake::new());
-    let la = RateLimitLayer::new(fake.clone(), registry.for_agent(&a).expect("a"));
-    let lb = RateLimitLayer::new(
-        fake.clone(),
-        registry.for_agent(&b).expect("b shares a's key"),
-    );
+    let la = RateLimitLayer::new(registry.for_agent(&a).expect("a")).wrap(fake.clone());
+    let lb =
+        RateLimitLayer::new(registry.for_agent(&b).expect("b shares a's key")).wrap(fake.clone());
     let start = Instant::now();
     la.complete(&request("q"), &cx("1", 0)).await.expect("ok");
     la.complete(&request("q"), &cx("2", 0)).await.expect("ok");
@@ -214,7 +217,7 @@ async fn agents_on_one_provider_and_key_share_one_budget() {
 #[tokio::test(start_paused = true)]
 async fn concurrency_layer_never_exceeds_its_limit() {
     let fake = Arc::new(Fake::with_delay(Duration::from_millis(50)));
-    let layer = ConcurrencyLayer::new(fake.clone(), 3);
+    let layer = ConcurrencyLayer::new(3).wrap(fake.clone());
     let calls = (0..20).map(|i| {
         let layer = &layer;
         async move { layer.complete(&request("q"), &cx(&i.to_string(), 0)).await }
@@ -233,8 +236,8 @@ async fn adaptive_concurrency_halves_on_rate_limits_then_recovers_with_history()
         max: 8,
         initial: Some(8),
     };
-    let layer = AdaptiveConcurrencyLayer::new(fake.clone(), config);
-    let handle = layer.handle();
+    let layer = AdaptiveConcurrencyLayer::new(config).wrap(fake.clone());
+    let handle = layer.layer().handle();
     // A burst of 429s from one window halves the limit once.
     let burst = (0..8).map(|i| {
         let layer = &layer;
@@ -297,10 +300,8 @@ async fn adaptive_concurrency_halves_on_rate_limits_then_recovers_with_history()
 
 #[tokio::test(start_paused = true)]
 async fn timeout_fails_a_call_that_does_not_answer_in_time() {
-    let layer = TimeoutLayer::new(
-        Arc::new(Fake::with_delay(Duration::from_secs(30))),
-        Duration::from_secs(1),
-    );
+    let layer = TimeoutLayer::new(Duration::from_secs(1))
+        .wrap(Arc::new(Fake::with_delay(Duration::from_secs(30))));
     let started = Instant::now();
     let e = layer
         .complete(&request("q"), &cx("a", 0))
@@ -309,76 +310,6 @@ async fn timeout_fails_a_call_that_does_not_answer_in_time() {
     assert_eq!(e.kind, ProviderErrorKind::Timeout);
     assert!(e.is_retryable());
     assert!(started.elapsed() < Duration::from_secs(2));
-    let fast = TimeoutLayer::new(Arc::new(Fake::new()), Duration::from_secs(1));
+    let fast = TimeoutLayer::new(Duration::from_secs(1)).wrap(Arc::new(Fake::new()));
     assert!(fast.complete(&request("q"), &cx("a", 0)).await.is_ok());
-}
-
-/// Streams the words of its answer, `"a b c"`, one delta each.
-struct Words;
-
-#[async_trait::async_trait]
-impl Provider for Words {
-    fn name(&self) -> &str {
-        "words"
-    }
-
-    async fn complete(
-        &self,
-        _: &tamma_bench_core::provider::CompletionRequest,
-        _: &tamma_bench_core::provider::CallContext,
-    ) -> Result<tamma_bench_core::provider::Completion, tamma_bench_core::provider::ProviderError>
-    {
-        Ok(tamma_bench_core::provider::Completion {
-            text: "a b c".into(),
-            ..Default::default()
-        })
-    }
-
-    async fn complete_streaming(
-        &self,
-        _: &tamma_bench_core::provider::CompletionRequest,
-        _: &tamma_bench_core::provider::CallContext,
-        on_delta: &tamma_bench_core::provider::OnDelta<'_>,
-    ) -> Result<tamma_bench_core::provider::Completion, tamma_bench_core::provider::ProviderError>
-    {
-        for delta in ["a", " b", " c"] {
-            on_delta(delta);
-        }
-        Ok(tamma_bench_core::provider::Completion {
-            text: "a b c".into(),
-            ..Default::default()
-        })
-    }
-}
-
-#[tokio::test(start_paused = true)]
-async fn pass_through_layers_forward_streaming_to_the_inner_provider() {
-    use tamma_bench_providers::layers::{CostLayer, KeyLimits, TracingLayer};
-    let limits = Arc::new(KeyLimits::new(RateLimitConfig {
-        requests_per_minute: Some(60),
-        tokens_per_minute: None,
-    }));
-    let inner: Arc<dyn Provider> = Arc::new(Words);
-    let inner: Arc<dyn Provider> = Arc::new(TimeoutLayer::new(inner, Duration::from_secs(1)));
-    let inner: Arc<dyn Provider> = Arc::new(ConcurrencyLayer::new(inner, 1));
-    let inner: Arc<dyn Provider> = Arc::new(RateLimitLayer::new(inner, limits));
-    let inner: Arc<dyn Provider> = Arc::new(TracingLayer::new(inner));
-    let layer = CostLayer::with_prices(inner, Some(1.0), None);
-    let deltas = std::sync::Mutex::new(Vec::new());
-    let on_delta = |d: &str| deltas.lock().unwrap().push(d.to_owned());
-    let c = layer
-        .complete_streaming(&request("q"), &cx("a", 0), &on_delta)
-        .await
-        .unwrap();
-    assert_eq!(*deltas.lock().unwrap(), ["a", " b", " c"]);
-    assert_eq!(c.text, "a b c");
-    assert_eq!(c.cost_usd, Some(0.0), "the cost layer still prices it");
-    // Without a streaming override, a layer's stream is one delta (the default).
-    let retry = RetryLayer::new(Arc::new(Words), policy(2));
-    deltas.lock().unwrap().clear();
-    retry
-        .complete_streaming(&request("q"), &cx("a", 0), &on_delta)
-        .await
-        .unwrap();
-    assert_eq!(*deltas.lock().unwrap(), ["a b c"]);
 }

@@ -2,24 +2,35 @@
 //! timeouts, a cost budget and cancellation, and streams the records into a store in
 //! batches.
 //!
+//! Retries live in one layer ([`RetryLayer`](crate::provider::layer::RetryLayer)): a
+//! trial calls its agent's provider stack once. A stack that retries itself (an agent's
+//! `[agent.layers.retry]`) is called as it is; any other is wrapped in the run's
+//! [`RunOptions::retry`] over a per-attempt [`RunOptions::attempt_timeout`]. So a trial
+//! makes at most `max_attempts` calls of the one retry layer in its stack (5 by
+//! default), never the product of two, and all within [`RunOptions::trial_timeout`].
+//!
+//! Before any call, a run whose benchmark or agent needs what the agent's provider lacks
+//! ([`Provider::capabilities`]: tools for cases with tool calls, a seed) is refused with
+//! [`RunError::Unsupported`].
+//!
 //! Memory stays bounded by the concurrency and the batch size: the plan is an iterator,
 //! trials in flight are at most `concurrency`, and finished trials wait in at most two
 //! batches before they are written. Resume: the keys already stored are skipped.
 
 mod budget;
 mod events;
-mod retry;
+mod stack;
 mod trial;
 
+pub use crate::provider::layer::RetryPolicy;
 pub use events::RunEvent;
-pub use retry::RetryPolicy;
 
 use crate::load::Template;
 use crate::model::{
     AgentConfig, Benchmark, Case, Run, RunStatus, RunSummary, TenantContext, Trial, TrialKey,
     now_ms, sha256_hex,
 };
-use crate::provider::{CompletionRequest, Provider};
+use crate::provider::{Capability, CompletionRequest, Provider};
 use crate::scorer::{ScoreError, Scorer};
 use crate::store::{BeginRun, ResultStore, StoreError};
 use budget::Budget;
@@ -60,11 +71,16 @@ pub struct RunOptions {
     /// Cap on trials in flight per provider kind (`openai`, `replay`, ...), in addition to
     /// the global cap and each agent's own `concurrency`.
     pub provider_concurrency: HashMap<String, usize>,
-    /// Limit of one call attempt.
+    /// Limit of one call attempt of the executor's own retry (for providers that do not
+    /// retry themselves; a stack with its own retry layer bounds its attempts with its
+    /// own `timeout_ms` or retry `deadline_ms`). `Duration::MAX` is no limit.
     pub attempt_timeout: Duration,
-    /// Limit of a whole trial, retries and waits included.
+    /// Limit of a whole trial, retries and waits included, whatever the stack.
+    /// `Duration::MAX` is no limit.
     pub trial_timeout: Duration,
-    /// Retries of retryable provider errors.
+    /// Retries of retryable provider errors, for agents whose provider does not retry
+    /// itself ([`Capabilities::retries`](crate::provider::Capabilities::retries)); a
+    /// provider that does is never retried again.
     pub retry: RetryPolicy,
     /// Stop scheduling when the remaining budget (USD) cannot cover the next trial at
     /// the agent's prices.
@@ -137,6 +153,18 @@ pub enum RunError {
     /// The set-up is invalid (no agents, duplicate names, zero epochs, bad template).
     #[error("invalid run: {0}")]
     Invalid(String),
+    /// An agent's provider lacks a capability the run needs (checked before any call).
+    #[error(
+        "agent {agent:?}: provider {provider:?} does not support {capability}, which this run needs"
+    )]
+    Unsupported {
+        /// The agent.
+        agent: String,
+        /// Its provider's name.
+        provider: String,
+        /// What it lacks.
+        capability: Capability,
+    },
 }
 
 /// Runs benchmarks into a store and publishes [`RunEvent`]s.
@@ -493,6 +521,7 @@ fn prepare_agents(
     if agents.is_empty() {
         return Err(RunError::Invalid("no agents".into()));
     }
+    let uses_tools = stack::uses_tools(benchmark);
     let mut names = HashSet::new();
     let mut provider_limits: HashMap<String, Arc<Semaphore>> = HashMap::new();
     agents
@@ -504,6 +533,7 @@ fn prepare_agents(
                     a.config.name
                 )));
             }
+            stack::check(uses_tools, &a.config, a.provider.as_ref())?;
             let parse = |field: &str, src: &str| {
                 Template::parse(src).map_err(|m| {
                     RunError::Invalid(format!("agent {:?} {field}: {m}", a.config.name))
@@ -544,7 +574,7 @@ fn prepare_agents(
             };
             Ok(Arc::new(PreparedAgent {
                 config: a.config,
-                provider: a.provider,
+                provider: stack::stack(a.provider, options),
                 system,
                 prompt,
                 limit,

@@ -1,15 +1,16 @@
-//! One trial: build the request, call the provider with retries, score, make the record.
+//! One trial: build the request, call the agent's provider stack once (its retry layer
+//! makes the attempts), score, make the record.
 
-use super::{RetryPolicy, RunOptions};
+use super::RunOptions;
 use crate::load::Template;
 use crate::model::{
     AgentConfig, Case, CaseInput, Message, Outcome, Role, Score, TenantId, Trial, TrialKey, now_ms,
 };
+use crate::provider::layer::counting_attempts;
 use crate::provider::{
     CallContext, Completion, CompletionRequest, Provider, ProviderError, ProviderErrorKind,
 };
 use crate::scorer::Scorer;
-use rand::SeedableRng;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
@@ -73,8 +74,6 @@ pub(crate) struct TrialEnv {
     pub(crate) run_id: Arc<str>,
     pub(crate) tenant_id: TenantId,
     pub(crate) scorers: Arc<[Arc<dyn Scorer>]>,
-    pub(crate) retry: RetryPolicy,
-    pub(crate) attempt_timeout: Duration,
     pub(crate) trial_timeout: Duration,
     pub(crate) cancel: CancellationToken,
 }
@@ -90,12 +89,16 @@ impl TrialEnv {
             run_id,
             tenant_id,
             scorers,
-            retry: o.retry.clone(),
-            attempt_timeout: o.attempt_timeout,
             trial_timeout: o.trial_timeout,
             cancel: o.cancel.clone(),
         }
     }
+}
+
+/// The instant a trial started at `now` must end by, or `None` when `timeout` reaches past
+/// what an `Instant` can represent (`Duration::MAX`): no deadline then.
+pub(crate) fn trial_deadline(now: Instant, timeout: Duration) -> Option<Instant> {
+    now.checked_add(timeout)
 }
 
 /// The end of a trial: a record to store, or nothing when it was cancelled before it
@@ -113,58 +116,47 @@ pub(crate) async fn run_trial(
     if env.cancel.is_cancelled() {
         return None;
     }
-    let mut cx = CallContext {
+    let cx = CallContext {
         run_id: env.run_id.to_string(),
         tenant_id: env.tenant_id.clone(),
         agent: agent.config.name.clone(),
         case_id: case.id.clone(),
         epoch,
-        attempt: 0,
+        attempt: 1,
     };
-    let deadline = Instant::now() + env.trial_timeout;
+    let deadline = trial_deadline(Instant::now(), env.trial_timeout);
     // `biased`: a free permit is taken without first registering a cancellation waiter.
     let _permit = tokio::select! {
         biased;
         p = agent.limit.acquire() => p.ok()?,
         _ = env.cancel.cancelled() => return None,
     };
-    let (result, latency_ms) = loop {
-        cx.attempt += 1;
-        let started = Instant::now();
-        let remaining = deadline.saturating_duration_since(started);
-        let call = tokio::time::timeout(
-            env.attempt_timeout.min(remaining),
-            agent.provider.complete(&request, &cx),
-        );
-        // `biased`: the call is polled first, so that an answer that is ready at once
-        // never arms the deadline's timer (which wakes the timer driver each time).
-        let result = tokio::select! {
-            biased;
-            r = call => r.unwrap_or_else(|_| Err(ProviderError::new(ProviderErrorKind::Timeout, format!(
-                "no answer within {:.1}s", env.attempt_timeout.min(remaining).as_secs_f64())))),
+    let started = Instant::now();
+    // One call of the agent's stack: its one retry layer makes the attempts, and says
+    // how many it made.
+    let (result, attempts) = counting_attempts(async {
+        let call = agent.provider.complete(&request, &cx);
+        match deadline {
+            // `biased`: the call is polled first, so that an answer that is ready at once
+            // never arms the deadline's timer (which wakes the timer driver each time).
             // Cancellation lets in-flight calls finish (their results are stored), but a
-            // call still waiting at the trial's deadline is abandoned.
-            _ = tokio::time::sleep_until(deadline.into()) => Err(ProviderError::new(ProviderErrorKind::Timeout, "trial deadline passed")),
-        };
-        let latency_ms = started.elapsed().as_secs_f64() * 1e3;
-        match result {
-            Err(e) if e.is_retryable() && cx.attempt < env.retry.max_attempts => {
-                let wait = env.retry.delay(
-                    cx.attempt,
-                    e.retry_after,
-                    &mut rand::rngs::SmallRng::from_os_rng(),
-                );
-                if Instant::now() + wait >= deadline {
-                    break (Err(e), latency_ms);
-                }
-                tracing::debug!(agent = %cx.agent, case = %cx.case_id, attempt = cx.attempt, kind = %e.kind, ?wait, "retrying");
-                tokio::select! {
-                    _ = tokio::time::sleep(wait) => {}
-                    _ = env.cancel.cancelled() => return None,
-                }
-            }
-            other => break (other, latency_ms),
+            // call still running at the trial's deadline is abandoned.
+            Some(at) => tokio::select! {
+                biased;
+                r = call => r,
+                _ = tokio::time::sleep_until(at.into()) => Err(ProviderError::new(
+                    ProviderErrorKind::Timeout,
+                    "trial deadline passed",
+                )),
+            },
+            None => call.await,
         }
+    })
+    .await;
+    let latency_ms = started.elapsed().as_secs_f64() * 1e3;
+    let cx = CallContext {
+        attempt: attempts,
+        ..cx
     };
     let completion = match result {
         Ok(c) => c,
@@ -267,5 +259,32 @@ fn record(
         attempts: cx.attempt,
         cache_hit,
         finished_at_ms: now_ms(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::trial_deadline;
+    use proptest::prelude::*;
+    use std::time::{Duration, Instant};
+
+    proptest! {
+        #[test]
+        fn a_trial_deadline_never_panics_and_is_never_before_now(
+            secs in any::<u64>(),
+            nanos in 0u32..1_000_000_000,
+        ) {
+            let now = Instant::now();
+            let timeout = Duration::new(secs, nanos);
+            match trial_deadline(now, timeout) {
+                Some(at) => prop_assert_eq!(at.duration_since(now), timeout),
+                None => prop_assert!(now.checked_add(timeout).is_none()),
+            }
+        }
+    }
+
+    #[test]
+    fn the_longest_timeout_is_no_deadline() {
+        assert_eq!(trial_deadline(Instant::now(), Duration::MAX), None);
     }
 }

@@ -30,7 +30,8 @@ use std::path::PathBuf;
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LayerConfig {
-    /// Retries of retryable errors inside one executor attempt.
+    /// Retries of retryable errors: the agent's one retry (the executor then adds none of
+    /// its own; without it the agent gets the executor's default retry).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry: Option<RetryLayerConfig>,
     /// Requests and tokens per minute, shared by every agent on the same provider,

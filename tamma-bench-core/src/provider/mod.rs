@@ -1,15 +1,20 @@
 //! The `Provider` extension point: one async call from a request to a completion.
 //!
-//! Cross-cutting behaviour (retry, rate limits, caching, cost) is a *layer*: a `Provider`
-//! that wraps an `Arc<dyn Provider>`. Core knows no HTTP client; implementations live in
-//! `tamma-bench-providers` or in plugins.
+//! Cross-cutting behaviour (retry, rate limits, caching, cost) is a [`layer::Layer`]
+//! around an `Arc<dyn Provider>`, itself a `Provider` through [`layer::Layered`]. What a
+//! provider supports is data: [`Provider::capabilities`]. Core knows no HTTP client;
+//! implementations live in `tamma-bench-providers` or in plugins.
 
 /// A call of a tool by the model; defined with [`Message`], which carries it back in a
 /// multi-turn conversation.
 pub use crate::model::ToolCall;
 
+mod capabilities;
 pub mod classify;
+pub mod layer;
 pub mod wait;
+
+pub use capabilities::{Capabilities, Capability};
 
 use crate::model::{Message, TenantId};
 use async_trait::async_trait;
@@ -265,6 +270,12 @@ pub trait Provider: Send + Sync {
     /// A short name for logs and summaries (`openai`, `replay`, ...).
     fn name(&self) -> &str;
 
+    /// What this provider supports. The default claims nothing
+    /// ([`Capabilities::default`]); a layer reports its inner provider's.
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::default()
+    }
+
     /// Calls the model once. Dropping the future cancels the call.
     async fn complete(
         &self,
@@ -278,8 +289,9 @@ pub trait Provider: Send + Sync {
     /// its error. Dropping the future cancels the call.
     ///
     /// The default calls [`Provider::complete`] and emits its whole text as one delta (none
-    /// when the text is empty). A provider that streams overrides it; a layer that wraps
-    /// another provider forwards it to the inner provider's `complete_streaming`.
+    /// when the text is empty). A provider that streams overrides it (and says so in its
+    /// [`Capabilities::streaming`]); a [`layer::Layered`] provider forwards it to the
+    /// inner provider's `complete_streaming`.
     async fn complete_streaming(
         &self,
         request: &CompletionRequest,

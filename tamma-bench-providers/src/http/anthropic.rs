@@ -73,6 +73,14 @@ impl Provider for AnthropicProvider {
         "anthropic"
     }
 
+    /// Tools and token usage travel in the request; the Messages API has no seed; answers are not streamed yet.
+    fn capabilities(&self) -> tamma_bench_core::provider::Capabilities {
+        use tamma_bench_core::provider::{Capabilities, Capability};
+        Capabilities::default()
+            .with(Capability::Tools)
+            .with(Capability::Usage)
+    }
+
     async fn complete(
         &self,
         request: &CompletionRequest,

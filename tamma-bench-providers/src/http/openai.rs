@@ -82,6 +82,15 @@ impl Provider for OpenAiProvider {
         "openai"
     }
 
+    /// Tools, token usage and a seed travel in the request; answers are not streamed yet.
+    fn capabilities(&self) -> tamma_bench_core::provider::Capabilities {
+        use tamma_bench_core::provider::{Capabilities, Capability};
+        Capabilities::default()
+            .with(Capability::Tools)
+            .with(Capability::Usage)
+            .with(Capability::Seed)
+    }
+
     async fn complete(
         &self,
         request: &CompletionRequest,

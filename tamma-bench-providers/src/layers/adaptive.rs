@@ -8,9 +8,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use tamma_bench_core::model::{
     AdaptiveConcurrencyConfig, ConcurrencyChange, ConcurrencyChangeReason, now_ms,
 };
-use tamma_bench_core::provider::{
-    CallContext, Completion, CompletionRequest, Provider, ProviderError, ProviderErrorKind,
-};
+use tamma_bench_core::provider::layer::{Call, Layer};
+use tamma_bench_core::provider::{Completion, ProviderError, ProviderErrorKind};
 use tokio::sync::Notify;
 
 /// Changes kept in the history; older ones are dropped first (memory stays bounded
@@ -88,15 +87,13 @@ impl fmt::Debug for AdaptiveConcurrencyHandle {
 /// provider answers "rate limited" and grows by one after `limit` successes in a row
 /// (about one round of calls at the current limit). Other errors leave it alone.
 pub struct AdaptiveConcurrencyLayer {
-    inner: Arc<dyn Provider>,
     shared: Arc<Shared>,
 }
 
 impl fmt::Debug for AdaptiveConcurrencyLayer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AdaptiveConcurrencyLayer")
-            .field("inner", &self.inner.name())
-            .field("state", &self.handle())
+        f.debug_tuple("AdaptiveConcurrencyLayer")
+            .field(&self.handle())
             .finish()
     }
 }
@@ -116,7 +113,7 @@ impl Drop for Slot {
 
 impl AdaptiveConcurrencyLayer {
     /// A layer starting at `config.initial` (or `max`), kept within `[min, max]`.
-    pub fn new(inner: Arc<dyn Provider>, config: AdaptiveConcurrencyConfig) -> Self {
+    pub fn new(config: AdaptiveConcurrencyConfig) -> Self {
         let min = config.min.max(1);
         let max = config.max.max(min);
         let config = AdaptiveConcurrencyConfig {
@@ -133,7 +130,6 @@ impl AdaptiveConcurrencyLayer {
         };
         push(&mut state, ConcurrencyChangeReason::Initial);
         Self {
-            inner,
             shared: Arc::new(Shared {
                 config,
                 state: Mutex::new(state),
@@ -203,18 +199,10 @@ impl AdaptiveConcurrencyLayer {
 }
 
 #[async_trait]
-impl Provider for AdaptiveConcurrencyLayer {
-    fn name(&self) -> &str {
-        self.inner.name()
-    }
-
-    async fn complete(
-        &self,
-        request: &CompletionRequest,
-        cx: &CallContext,
-    ) -> Result<Completion, ProviderError> {
+impl Layer for AdaptiveConcurrencyLayer {
+    async fn call(&self, call: Call<'_>) -> Result<Completion, ProviderError> {
         let slot = self.acquire().await;
-        let result = self.inner.complete(request, cx).await;
+        let result = call.forward().await;
         self.observe(&slot, &result);
         result
     }

@@ -8,9 +8,8 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 use tamma_bench_core::model::{TenantId, now_ms};
-use tamma_bench_core::provider::{
-    CallContext, Completion, CompletionRequest, Provider, ProviderError,
-};
+use tamma_bench_core::provider::layer::{Call, Layer};
+use tamma_bench_core::provider::{Completion, CompletionRequest, ProviderError};
 use tamma_bench_core::store::ResponseCache;
 
 /// Wall-clock time in ms since the Unix epoch; injectable so tests can move it.
@@ -83,7 +82,6 @@ pub fn cache_key(
 /// case id is not part of the key: two cases sending the very same request in the same
 /// epoch share one answer, as they would share one sample at temperature 0.
 pub struct CacheLayer {
-    inner: Arc<dyn Provider>,
     cache: Arc<dyn ResponseCache>,
     namespace: String,
     ttl: Option<Duration>,
@@ -93,7 +91,6 @@ pub struct CacheLayer {
 impl fmt::Debug for CacheLayer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CacheLayer")
-            .field("inner", &self.inner.name())
             .field("namespace", &self.namespace)
             .field("ttl", &self.ttl)
             .finish_non_exhaustive()
@@ -101,15 +98,10 @@ impl fmt::Debug for CacheLayer {
 }
 
 impl CacheLayer {
-    /// A cache of `inner`'s answers in `cache`; `namespace` tells providers apart (the
-    /// agents file's provider kind and base URL), entries never expire.
-    pub fn new(
-        inner: Arc<dyn Provider>,
-        cache: Arc<dyn ResponseCache>,
-        namespace: impl Into<String>,
-    ) -> Self {
+    /// A cache of the wrapped provider's answers in `cache`; `namespace` tells providers
+    /// apart (the agents file's provider kind and base URL), entries never expire.
+    pub fn new(cache: Arc<dyn ResponseCache>, namespace: impl Into<String>) -> Self {
         Self {
-            inner,
             cache,
             namespace: namespace.into(),
             ttl: None,
@@ -131,26 +123,21 @@ impl CacheLayer {
 }
 
 #[async_trait]
-impl Provider for CacheLayer {
-    fn name(&self) -> &str {
-        self.inner.name()
-    }
-
-    async fn complete(
-        &self,
-        request: &CompletionRequest,
-        cx: &CallContext,
-    ) -> Result<Completion, ProviderError> {
+impl Layer for CacheLayer {
+    async fn call(&self, call: Call<'_>) -> Result<Completion, ProviderError> {
+        let (request, cx) = (call.request, call.cx);
         let key = match cache_key(&self.namespace, &cx.tenant_id, request, cx.epoch) {
             Ok(key) => key,
             Err(e) => {
                 tracing::warn!(error = %e, "response cache: request cannot be keyed; not caching");
-                return self.inner.complete(request, cx).await;
+                return call.forward().await;
             }
         };
         match self.cache.get(&key, (self.clock)()).await {
             Ok(Some(mut hit)) => {
                 hit.cache_hit = true;
+                // A streaming caller gets the stored text as one delta.
+                call.answer(&hit);
                 return Ok(hit);
             }
             Ok(None) => {}
@@ -158,7 +145,7 @@ impl Provider for CacheLayer {
                 tracing::warn!(error = %e, "response cache: lookup failed; calling the provider")
             }
         }
-        let completion = self.inner.complete(request, cx).await?;
+        let completion = call.forward().await?;
         let now = (self.clock)();
         let expires = self
             .ttl

@@ -2,52 +2,33 @@
 
 use super::pricing::LIST_PRICES;
 use async_trait::async_trait;
-use std::fmt;
-use std::sync::Arc;
 use tamma_bench_core::model::AgentConfig;
-use tamma_bench_core::provider::{
-    CallContext, Completion, CompletionRequest, OnDelta, Provider, ProviderError,
-};
+use tamma_bench_core::provider::layer::{Call, Layer};
+use tamma_bench_core::provider::{Completion, ProviderError};
 
 /// Sets `cost_usd` on completions that have none: the provider-reported cost wins, then
 /// the agent's `price_per_mtok_*`, then the [`LIST_PRICES`] entry of the agent's provider
 /// and model. A model with no known price gets no cost (rather than a guess).
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct CostLayer {
-    inner: Arc<dyn Provider>,
     input_per_mtok: Option<f64>,
     output_per_mtok: Option<f64>,
-}
-
-impl fmt::Debug for CostLayer {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("CostLayer")
-            .field("inner", &self.inner.name())
-            .field("input_per_mtok", &self.input_per_mtok)
-            .field("output_per_mtok", &self.output_per_mtok)
-            .finish()
-    }
 }
 
 impl CostLayer {
     /// Prices in USD per million tokens; a side left `None` counts as free, and with both
     /// `None` the layer sets nothing.
-    pub fn with_prices(
-        inner: Arc<dyn Provider>,
-        input_per_mtok: Option<f64>,
-        output_per_mtok: Option<f64>,
-    ) -> Self {
+    pub fn with_prices(input_per_mtok: Option<f64>, output_per_mtok: Option<f64>) -> Self {
         Self {
-            inner,
             input_per_mtok,
             output_per_mtok,
         }
     }
 
     /// The agent's prices, each side falling back to the list price of its model.
-    pub fn for_agent(inner: Arc<dyn Provider>, agent: &AgentConfig) -> Self {
+    pub fn for_agent(agent: &AgentConfig) -> Self {
         let listed = LIST_PRICES.lookup(&agent.provider, &agent.model);
         Self::with_prices(
-            inner,
             agent
                 .price_per_mtok_input
                 .or(listed.map(|p| p.input_per_mtok)),
@@ -59,36 +40,9 @@ impl CostLayer {
 }
 
 #[async_trait]
-impl Provider for CostLayer {
-    fn name(&self) -> &str {
-        self.inner.name()
-    }
-
-    async fn complete(
-        &self,
-        request: &CompletionRequest,
-        cx: &CallContext,
-    ) -> Result<Completion, ProviderError> {
-        self.priced(self.inner.complete(request, cx).await)
-    }
-
-    async fn complete_streaming(
-        &self,
-        request: &CompletionRequest,
-        cx: &CallContext,
-        on_delta: &OnDelta<'_>,
-    ) -> Result<Completion, ProviderError> {
-        self.priced(self.inner.complete_streaming(request, cx, on_delta).await)
-    }
-}
-
-impl CostLayer {
-    /// Adds the computed cost to a completion whose provider reported none.
-    fn priced(
-        &self,
-        completion: Result<Completion, ProviderError>,
-    ) -> Result<Completion, ProviderError> {
-        let mut completion = completion?;
+impl Layer for CostLayer {
+    async fn call(&self, call: Call<'_>) -> Result<Completion, ProviderError> {
+        let mut completion = call.forward().await?;
         let priced = self.input_per_mtok.is_some() || self.output_per_mtok.is_some();
         if completion.cost_usd.is_none() && priced {
             let u = completion.usage;

@@ -1,8 +1,14 @@
-//! Layers: providers that wrap an `Arc<dyn Provider>` and add one cross-cutting behaviour.
+//! Layers: one cross-cutting behaviour each, around any `Arc<dyn Provider>`.
 //!
-//! Each layer is itself a [`Provider`] (its `name` is the inner provider's), so layers
-//! compose in any order and a host can build its own stack. [`wrap`] builds the stack an
-//! agent asks for in its `[agent.layers]` table, in this order, outermost first:
+//! Every layer implements core's [`Layer`] (one method, `call`, given the request and
+//! the provider it wraps) and becomes a [`Provider`] through core's
+//! [`Layered`](tamma_bench_core::provider::layer::Layered) (`layer.wrap(inner)`), which
+//! forwards `name`, `capabilities`, `complete` and `complete_streaming` through that one
+//! method: no layer can forget streaming, and each reports its inner provider's
+//! capabilities. So layers compose in any order and a host can build its own stack.
+//! The retry and timeout layers live in core (the executor applies them itself) and are
+//! re-exported here. [`wrap`] builds the stack an agent asks for in its `[agent.layers]`
+//! table, in this order, outermost first:
 //!
 //! ```text
 //! tracing -> cost -> record -> cache -> retry -> adaptive concurrency -> rate limit -> timeout -> provider
@@ -51,7 +57,7 @@
 //! let cache: Arc<dyn ResponseCache> = Arc::new(MemoryResponseCache::new());
 //! let limiters = LimiterRegistry::from_agents([&agent]);
 //! let cx = LayerContext { base_dir: std::path::Path::new("."), cache: Some(cache), limiters: &limiters };
-//! let layered = wrap(Arc::new(Echo), &agent, &cx).unwrap();
+//! let stack = wrap(Arc::new(Echo), &agent, &cx).unwrap();
 //!
 //! let request = CompletionRequest {
 //!     model: agent.model.clone(), messages: vec![Message::new(Role::User, "hi")],
@@ -60,24 +66,23 @@
 //! };
 //! let call = CallContext { run_id: "r".into(), tenant_id: TenantId::local(), agent: "gpt".into(),
 //!                          case_id: "c".into(), epoch: 0, attempt: 1 };
-//! let first = layered.provider.complete(&request, &call).await.unwrap();
-//! let again = layered.provider.complete(&request, &call).await.unwrap();
+//! let first = stack.provider.complete(&request, &call).await.unwrap();
+//! let again = stack.provider.complete(&request, &call).await.unwrap();
 //! assert!(!first.cache_hit && again.cache_hit);
 //! // gpt-4o-mini at list price: 1k input tokens at $0.15/M + 1k output at $0.60/M.
 //! assert!((again.cost_usd.unwrap() - 0.00075).abs() < 1e-12);
 //! # });
 //! ```
 //!
-//! ## Layer retries and executor retries
+//! ## One retry path
 //!
-//! The core executor already retries retryable errors per trial (`RunOptions::retry`), and
-//! bounds each of its attempts by `RunOptions::attempt_timeout`. A retry layer runs *inside*
-//! one executor attempt, so the two multiply (5 × 5 = 25 calls) and the executor's attempt
-//! timeout cuts the layer's retries short. Use one of them: an agent with
-//! `[agent.layers.retry]` should run with executor retries off
-//! ([`executor_retry_policy`] says which policy to give the executor for a set of agents),
-//! and with an attempt timeout longer than the layer's `deadline_ms`. The layer exists for
-//! hosts that compose providers directly (no executor) and for per-agent policies.
+//! Retries happen in one [`RetryLayer`] per stack, never in two places. An agent with
+//! `[agent.layers.retry]` retries at the position above, and its stack reports
+//! [`Capabilities::retries`](tamma_bench_core::provider::Capabilities::retries); the
+//! executor then calls it as it is. An agent without one gets the executor's retry
+//! (`RunOptions::retry`, by default 5 attempts, 500 ms base, 60 s cap, honouring
+//! retry-after) around its whole stack. Either way a trial makes at most `max_attempts`
+//! calls to the provider (5 by default), within the run's trial timeout.
 //!
 //! A static concurrency cap is the agent's `concurrency` field, which the executor
 //! enforces; [`ConcurrencyLayer`] is the same cap for hosts composing providers directly.
@@ -95,8 +100,6 @@ mod cost;
 mod pricing;
 mod rate_limit;
 mod record;
-mod retry;
-mod timeout;
 mod trace;
 
 pub use adaptive::{AdaptiveConcurrencyHandle, AdaptiveConcurrencyLayer};
@@ -106,15 +109,13 @@ pub use cost::CostLayer;
 pub use pricing::{LIST_PRICES, ModelPrice, PriceTable};
 pub use rate_limit::{KeyLimits, LimiterKey, LimiterRegistry, RateLimitLayer, estimate_tokens};
 pub use record::RecordLayer;
-pub use retry::RetryLayer;
-pub use timeout::TimeoutLayer;
+pub use tamma_bench_core::provider::layer::{Layer, RetryLayer, RetryPolicy, TimeoutLayer};
 pub use trace::TracingLayer;
 
 use crate::BuildError;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
-use tamma_bench_core::executor::RetryPolicy;
 use tamma_bench_core::model::AgentConfig;
 use tamma_bench_core::provider::Provider;
 use tamma_bench_core::store::ResponseCache;
@@ -132,7 +133,7 @@ pub struct LayerContext<'a> {
 }
 
 /// A provider with its layers, and the handles a host may read during or after a run.
-pub struct Layered {
+pub struct Stack {
     /// The outermost layer: give this to the executor.
     pub provider: Arc<dyn Provider>,
     /// The adaptive concurrency limit, when the agent has one: its history belongs with
@@ -140,9 +141,9 @@ pub struct Layered {
     pub adaptive_concurrency: Option<AdaptiveConcurrencyHandle>,
 }
 
-impl std::fmt::Debug for Layered {
+impl std::fmt::Debug for Stack {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Layered")
+        f.debug_struct("Stack")
             .field("provider", &self.provider.name())
             .field("adaptive_concurrency", &self.adaptive_concurrency)
             .finish()
@@ -168,26 +169,26 @@ pub fn wrap(
     provider: Arc<dyn Provider>,
     agent: &AgentConfig,
     cx: &LayerContext<'_>,
-) -> Result<Layered, BuildError> {
+) -> Result<Stack, BuildError> {
     let layers = &agent.layers;
     layers
         .validate()
         .map_err(|(field, message)| invalid(agent, field, message))?;
     let mut p = provider;
     if let Some(ms) = layers.timeout_ms {
-        p = Arc::new(TimeoutLayer::new(p, Duration::from_millis(ms)));
+        p = Arc::new(TimeoutLayer::new(Duration::from_millis(ms)).wrap(p));
     }
     if let Some(limits) = cx.limiters.for_agent(agent) {
-        p = Arc::new(RateLimitLayer::new(p, limits));
+        p = Arc::new(RateLimitLayer::new(limits).wrap(p));
     }
     let mut adaptive_concurrency = None;
     if let Some(config) = layers.adaptive_concurrency {
-        let layer = AdaptiveConcurrencyLayer::new(p, config);
+        let layer = AdaptiveConcurrencyLayer::new(config);
         adaptive_concurrency = Some(layer.handle());
-        p = Arc::new(layer);
+        p = Arc::new(layer.wrap(p));
     }
     if let Some(retry) = &layers.retry {
-        p = Arc::new(RetryLayer::from_config(p, retry));
+        p = Arc::new(RetryLayer::from_config(retry).wrap(p));
     }
     if let Some(config) = layers.cache {
         let cache = cx.cache.clone().ok_or_else(|| {
@@ -202,40 +203,21 @@ pub fn wrap(
             agent.provider,
             agent.base_url.as_deref().unwrap_or("")
         );
-        p = Arc::new(
-            CacheLayer::new(p, cache, namespace)
-                .with_ttl(config.ttl_seconds.map(Duration::from_secs)),
-        );
+        let layer =
+            CacheLayer::new(cache, namespace).with_ttl(config.ttl_seconds.map(Duration::from_secs));
+        p = Arc::new(layer.wrap(p));
     }
     if let Some(path) = &layers.record {
-        let path = cx.base_dir.join(path);
-        p = Arc::new(
-            RecordLayer::open(p, &path)
-                .map_err(|e| invalid(agent, "layers.record", e.to_string()))?,
-        );
+        let layer = RecordLayer::open(&cx.base_dir.join(path))
+            .map_err(|e| invalid(agent, "layers.record", e.to_string()))?;
+        p = Arc::new(layer.wrap(p));
     }
-    p = Arc::new(CostLayer::for_agent(p, agent));
+    p = Arc::new(CostLayer::for_agent(agent).wrap(p));
     if layers.trace {
-        p = Arc::new(TracingLayer::new(p));
+        p = Arc::new(TracingLayer.wrap(p));
     }
-    Ok(Layered {
+    Ok(Stack {
         provider: p,
         adaptive_concurrency,
     })
-}
-
-/// The retry policy to give the executor for `agents`: none when every agent retries in
-/// its own retry layer, else `default` (agents with a retry layer then retry in both
-/// places; keep the layer's attempts low or give those agents their own run).
-pub fn executor_retry_policy<'a>(
-    agents: impl IntoIterator<Item = &'a AgentConfig>,
-    default: RetryPolicy,
-) -> RetryPolicy {
-    let mut agents = agents.into_iter().peekable();
-    let any = agents.peek().is_some();
-    if any && agents.all(|a| a.layers.retry.is_some()) {
-        RetryPolicy::none()
-    } else {
-        default
-    }
 }

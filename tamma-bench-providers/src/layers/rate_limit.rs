@@ -23,9 +23,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tamma_bench_core::model::{AgentConfig, RateLimitConfig};
-use tamma_bench_core::provider::{
-    CallContext, Completion, CompletionRequest, OnDelta, Provider, ProviderError,
-};
+use tamma_bench_core::provider::layer::{Call, Layer};
+use tamma_bench_core::provider::{Completion, CompletionRequest, ProviderError};
 
 /// Governor's clock on tokio's time, so limiter waits follow a paused test clock.
 #[derive(Debug, Clone, Copy)]
@@ -233,70 +232,30 @@ impl LimiterRegistry {
     }
 }
 
-/// Waits for the shared limits of a key before each call to the inner provider.
+/// Waits for the shared limits of a key before each call to the inner provider, and
+/// settles the call's token estimate with the tokens it used.
+#[derive(Debug, Clone)]
 pub struct RateLimitLayer {
-    inner: Arc<dyn Provider>,
     limits: Arc<KeyLimits>,
-}
-
-impl fmt::Debug for RateLimitLayer {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RateLimitLayer")
-            .field("inner", &self.inner.name())
-            .field("limits", &self.limits)
-            .finish()
-    }
 }
 
 impl RateLimitLayer {
     /// A layer on `limits` (from a [`LimiterRegistry`] to share them).
-    pub fn new(inner: Arc<dyn Provider>, limits: Arc<KeyLimits>) -> Self {
-        Self { inner, limits }
+    pub fn new(limits: Arc<KeyLimits>) -> Self {
+        Self { limits }
     }
+}
 
-    /// Waits for the limits, runs `call` (the inner provider's call of `request`) and
-    /// settles its estimate with the tokens it used.
-    async fn limited(
-        &self,
-        request: &CompletionRequest,
-        call: impl Future<Output = Result<Completion, ProviderError>>,
-    ) -> Result<Completion, ProviderError> {
-        let estimate = estimate_tokens(request);
+#[async_trait]
+impl Layer for RateLimitLayer {
+    async fn call(&self, call: Call<'_>) -> Result<Completion, ProviderError> {
+        let estimate = estimate_tokens(call.request);
         self.limits.acquire(estimate).await;
-        let result = call.await;
+        let result = call.forward().await;
         if let Ok(c) = &result {
             self.limits
                 .settle(estimate, c.usage.input_tokens + c.usage.output_tokens);
         }
         result
-    }
-}
-
-#[async_trait]
-impl Provider for RateLimitLayer {
-    fn name(&self) -> &str {
-        self.inner.name()
-    }
-
-    async fn complete(
-        &self,
-        request: &CompletionRequest,
-        cx: &CallContext,
-    ) -> Result<Completion, ProviderError> {
-        self.limited(request, self.inner.complete(request, cx))
-            .await
-    }
-
-    async fn complete_streaming(
-        &self,
-        request: &CompletionRequest,
-        cx: &CallContext,
-        on_delta: &OnDelta<'_>,
-    ) -> Result<Completion, ProviderError> {
-        self.limited(
-            request,
-            self.inner.complete_streaming(request, cx, on_delta),
-        )
-        .await
     }
 }

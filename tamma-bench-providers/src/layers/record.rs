@@ -7,10 +7,9 @@ use std::fmt;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
-use tamma_bench_core::provider::{
-    CallContext, Completion, CompletionRequest, Provider, ProviderError,
-};
+use std::sync::Mutex;
+use tamma_bench_core::provider::layer::{Call, Layer};
+use tamma_bench_core::provider::{CallContext, Completion, ProviderError};
 
 struct Recording {
     file: File,
@@ -30,7 +29,6 @@ struct Recording {
 /// agent its own file. Tool calls and costs are not part of the format. A failed write is
 /// logged and does not fail the call.
 pub struct RecordLayer {
-    inner: Arc<dyn Provider>,
     path: PathBuf,
     recording: Mutex<Recording>,
 }
@@ -38,7 +36,6 @@ pub struct RecordLayer {
 impl fmt::Debug for RecordLayer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RecordLayer")
-            .field("inner", &self.inner.name())
             .field("path", &self.path)
             .finish_non_exhaustive()
     }
@@ -47,7 +44,7 @@ impl fmt::Debug for RecordLayer {
 impl RecordLayer {
     /// Records into `path`, appending to it when it exists (it must then be a recording)
     /// and creating it and its folder when not.
-    pub fn open(inner: Arc<dyn Provider>, path: &Path) -> Result<Self, RecordingError> {
+    pub fn open(path: &Path) -> Result<Self, RecordingError> {
         let err = |line: Option<usize>, message: String| RecordingError {
             path: path.display().to_string(),
             line,
@@ -86,7 +83,6 @@ impl RecordLayer {
             .open(path)
             .map_err(|e| err(None, format!("cannot open for appending: {e}")))?;
         Ok(Self {
-            inner,
             path: path.to_owned(),
             recording: Mutex::new(Recording { file, written }),
         })
@@ -121,18 +117,10 @@ impl RecordLayer {
 }
 
 #[async_trait]
-impl Provider for RecordLayer {
-    fn name(&self) -> &str {
-        self.inner.name()
-    }
-
-    async fn complete(
-        &self,
-        request: &CompletionRequest,
-        cx: &CallContext,
-    ) -> Result<Completion, ProviderError> {
-        let completion = self.inner.complete(request, cx).await?;
-        if let Err(e) = self.append(cx, &completion) {
+impl Layer for RecordLayer {
+    async fn call(&self, call: Call<'_>) -> Result<Completion, ProviderError> {
+        let completion = call.forward().await?;
+        if let Err(e) = self.append(call.cx, &completion) {
             tracing::error!(path = %self.path.display(), error = %e, "record layer: cannot write the recording");
         }
         Ok(completion)

@@ -1,11 +1,8 @@
 //! Tracing: one `tracing` span per call, with what identifies it and how it ended.
 
 use async_trait::async_trait;
-use std::fmt;
-use std::sync::Arc;
-use tamma_bench_core::provider::{
-    CallContext, Completion, CompletionRequest, OnDelta, Provider, ProviderError,
-};
+use tamma_bench_core::provider::layer::{Call, Layer};
+use tamma_bench_core::provider::{Completion, ProviderError};
 use tracing::Instrument;
 use tracing::field::Empty;
 
@@ -13,63 +10,20 @@ use tracing::field::Empty;
 /// tenant, agent, case, epoch, attempt, provider and model; on the way out it records the
 /// tokens, latency, cache hit and outcome (`ok` or the error kind) and emits one event.
 /// It never records a prompt, an output, an error message or anything secret.
-pub struct TracingLayer {
-    inner: Arc<dyn Provider>,
-}
-
-impl fmt::Debug for TracingLayer {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TracingLayer")
-            .field("inner", &self.inner.name())
-            .finish()
-    }
-}
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TracingLayer;
 
 impl TracingLayer {
-    /// Traces the calls of `inner`.
-    pub fn new(inner: Arc<dyn Provider>) -> Self {
-        Self { inner }
+    /// Traces the calls of the provider it wraps.
+    pub fn new() -> Self {
+        Self
     }
 }
 
 #[async_trait]
-impl Provider for TracingLayer {
-    fn name(&self) -> &str {
-        self.inner.name()
-    }
-
-    async fn complete(
-        &self,
-        request: &CompletionRequest,
-        cx: &CallContext,
-    ) -> Result<Completion, ProviderError> {
-        self.traced(request, cx, self.inner.complete(request, cx))
-            .await
-    }
-
-    async fn complete_streaming(
-        &self,
-        request: &CompletionRequest,
-        cx: &CallContext,
-        on_delta: &OnDelta<'_>,
-    ) -> Result<Completion, ProviderError> {
-        self.traced(
-            request,
-            cx,
-            self.inner.complete_streaming(request, cx, on_delta),
-        )
-        .await
-    }
-}
-
-impl TracingLayer {
-    /// Runs `call` (the inner provider's call of `request`) in its span.
-    async fn traced(
-        &self,
-        request: &CompletionRequest,
-        cx: &CallContext,
-        call: impl Future<Output = Result<Completion, ProviderError>>,
-    ) -> Result<Completion, ProviderError> {
+impl Layer for TracingLayer {
+    async fn call(&self, call: Call<'_>) -> Result<Completion, ProviderError> {
+        let (request, cx) = (call.request, call.cx);
         let span = tracing::info_span!(
             target: "tamma_bench::provider",
             "provider_call",
@@ -79,7 +33,7 @@ impl TracingLayer {
             case = %cx.case_id,
             epoch = cx.epoch,
             attempt = cx.attempt,
-            provider = self.inner.name(),
+            provider = call.provider().name(),
             model = %request.model,
             input_tokens = Empty,
             output_tokens = Empty,
@@ -88,7 +42,7 @@ impl TracingLayer {
             outcome = Empty,
         );
         let started = tokio::time::Instant::now();
-        let result = call.instrument(span.clone()).await;
+        let result = call.forward().instrument(span.clone()).await;
         let latency_ms = started.elapsed().as_secs_f64() * 1e3;
         span.record("latency_ms", latency_ms);
         match &result {

@@ -3,16 +3,15 @@
 use crate::fake::{Fake, cx, err, request};
 use std::sync::Arc;
 use std::time::Duration;
-use tamma_bench_core::executor::RetryPolicy;
 use tamma_bench_core::load::load_agents;
 use tamma_bench_core::model::{AdaptiveConcurrencyConfig, AgentConfig, RateLimitConfig};
 use tamma_bench_core::provider::{Provider, ProviderErrorKind};
 use tamma_bench_core::store::MemoryResponseCache;
 use tamma_bench_providers::BuildError;
 use tamma_bench_providers::layers::{
-    AdaptiveConcurrencyLayer, CacheLayer, ConcurrencyLayer, CostLayer, LayerContext,
-    LimiterRegistry, RateLimitLayer, RecordLayer, RetryLayer, TimeoutLayer, TracingLayer,
-    executor_retry_policy, wrap,
+    AdaptiveConcurrencyLayer, CacheLayer, ConcurrencyLayer, CostLayer, Layer, LayerContext,
+    LimiterRegistry, RateLimitLayer, RecordLayer, RetryLayer, RetryPolicy, TimeoutLayer,
+    TracingLayer, wrap,
 };
 
 pub const AGENTS: &str = r#"
@@ -141,79 +140,56 @@ fn wrap_refuses_invalid_values_naming_the_field() {
 }
 
 #[test]
-fn executor_retries_are_off_only_when_every_agent_retries_in_a_layer() {
-    let mut a = AgentConfig::new("a", "openai", "m");
-    a.layers.retry = Some(Default::default());
-    let b = AgentConfig::new("b", "openai", "m");
-    assert_eq!(
-        executor_retry_policy([&a], RetryPolicy::default()).max_attempts,
-        1
-    );
-    assert_eq!(
-        executor_retry_policy([&a, &b], RetryPolicy::default()),
-        RetryPolicy::default()
-    );
+fn a_stack_says_it_retries_only_when_the_agent_asks_for_a_retry_layer() {
+    let limiters = LimiterRegistry::new();
+    let cx = LayerContext {
+        base_dir: std::path::Path::new("."),
+        cache: None,
+        limiters: &limiters,
+    };
+    let plain = AgentConfig::new("b", "openai", "m");
+    let stack = wrap(Arc::new(Fake::new()), &plain, &cx).expect("wraps");
+    assert!(!stack.provider.capabilities().retries);
+    let mut retrying = plain.clone();
+    retrying.layers.retry = Some(Default::default());
+    let stack = wrap(Arc::new(Fake::new()), &retrying, &cx).expect("wraps");
+    assert!(stack.provider.capabilities().retries);
 }
 
 type Build = fn(Arc<dyn Provider>) -> Arc<dyn Provider>;
 
 const LAYERS: [Build; 7] = [
     |p| {
-        Arc::new(RetryLayer::new(
-            p,
-            RetryPolicy {
-                max_attempts: 3,
-                base_delay: Duration::from_millis(1),
-                max_delay: Duration::from_millis(5),
+        let policy = RetryPolicy {
+            max_attempts: 3,
+            base_delay: Duration::from_millis(1),
+            max_delay: Duration::from_millis(5),
+        };
+        Arc::new(RetryLayer::new(policy).wrap(p))
+    },
+    |p| {
+        let limits = LimiterRegistry::new().get_or_insert(
+            tamma_bench_providers::layers::LimiterKey {
+                provider: "fake".into(),
+                base_url: None,
+                api_key_env: None,
             },
-        ))
+            RateLimitConfig {
+                requests_per_minute: Some(1000),
+                tokens_per_minute: Some(1_000_000),
+            },
+        );
+        Arc::new(RateLimitLayer::new(limits).wrap(p))
     },
+    |p| Arc::new(ConcurrencyLayer::new(2).wrap(p)),
+    |p| Arc::new(AdaptiveConcurrencyLayer::new(AdaptiveConcurrencyConfig::default()).wrap(p)),
+    |p| Arc::new(TimeoutLayer::new(Duration::from_secs(5)).wrap(p)),
+    |p| Arc::new(CacheLayer::new(Arc::new(MemoryResponseCache::new()), "fake").wrap(p)),
     |p| {
-        Arc::new(RateLimitLayer::new(
-            p,
-            LimiterRegistry::new().get_or_insert(
-                tamma_bench_providers::layers::LimiterKey {
-                    provider: "fake".into(),
-                    base_url: None,
-                    api_key_env: None,
-                },
-                RateLimitConfig {
-                    requests_per_minute: Some(1000),
-                    tokens_per_minute: Some(1_000_000),
-                },
-            ),
-        ))
-    },
-    |p| Arc::new(ConcurrencyLayer::new(p, 2)),
-    |p| {
-        Arc::new(AdaptiveConcurrencyLayer::new(
-            p,
-            AdaptiveConcurrencyConfig::default(),
-        ))
-    },
-    |p| Arc::new(TimeoutLayer::new(p, Duration::from_secs(5))),
-    |p| {
-        Arc::new(CacheLayer::new(
-            p,
-            Arc::new(MemoryResponseCache::new()),
-            "fake",
-        ))
-    },
-    |p| {
-        Arc::new(TracingLayer::new(
-            CostLayer::with_prices(p, Some(1.0), Some(2.0)).into_arc(),
-        ))
+        let priced = CostLayer::with_prices(Some(1.0), Some(2.0)).wrap(p);
+        Arc::new(TracingLayer.wrap(Arc::new(priced)))
     },
 ];
-
-trait IntoArc {
-    fn into_arc(self) -> Arc<dyn Provider>;
-}
-impl<P: Provider + 'static> IntoArc for P {
-    fn into_arc(self) -> Arc<dyn Provider> {
-        Arc::new(self)
-    }
-}
 
 /// Every permutation of `0..n` (Heap's algorithm).
 fn permutations(n: usize) -> Vec<Vec<usize>> {
@@ -248,7 +224,7 @@ async fn layers_compose_in_any_order() {
             // The record layer, in every position for a few of the orders.
             if n % 720 == 0 && pos == n / 720 {
                 let path = dir.path().join(format!("{n}.jsonl"));
-                p = Arc::new(RecordLayer::open(p, &path).expect("record"));
+                p = Arc::new(RecordLayer::open(&path).expect("record").wrap(p));
             }
         }
         let first = p

@@ -7,7 +7,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 use tamma_bench_core::model::{Message, Role, TenantId};
 use tamma_bench_core::provider::{
-    CallContext, Completion, CompletionRequest, Provider, ProviderError, ProviderErrorKind, Usage,
+    CallContext, Capabilities, Capability, Completion, CompletionRequest, OnDelta, Provider,
+    ProviderError, ProviderErrorKind, Usage,
 };
 use tokio::time::Instant;
 
@@ -104,6 +105,25 @@ impl Provider for Fake {
                 ..Default::default()
             })
         })
+    }
+
+    /// Streams an answer word by word (`"answer "`, `"to "`, ...); a scripted error
+    /// streams nothing.
+    async fn complete_streaming(
+        &self,
+        request: &CompletionRequest,
+        cx: &CallContext,
+        on_delta: &OnDelta<'_>,
+    ) -> Result<Completion, ProviderError> {
+        let completion = self.complete(request, cx).await?;
+        for word in completion.text.split_inclusive(' ') {
+            on_delta(word);
+        }
+        Ok(completion)
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::default().with(Capability::Streaming)
     }
 }
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 use tamma_bench_core::model::{AgentConfig, TenantId};
 use tamma_bench_core::provider::{Completion, Provider, ProviderErrorKind};
 use tamma_bench_core::store::{ResponseCache, SqliteResponseCache};
-use tamma_bench_providers::layers::{CacheLayer, CostLayer, RecordLayer};
+use tamma_bench_providers::layers::{CacheLayer, CostLayer, Layer, RecordLayer};
 use tamma_bench_providers::replay::ReplayProvider;
 
 fn sqlite_cache(dir: &tempfile::TempDir) -> Arc<dyn ResponseCache> {
@@ -19,7 +19,7 @@ fn sqlite_cache(dir: &tempfile::TempDir) -> Arc<dyn ResponseCache> {
 async fn cache_answers_the_same_request_and_epoch_and_marks_the_hit() {
     let dir = tempfile::tempdir().expect("tempdir");
     let fake = Arc::new(Fake::new());
-    let layer = CacheLayer::new(fake.clone(), sqlite_cache(&dir), "openai\n");
+    let layer = CacheLayer::new(sqlite_cache(&dir), "openai\n").wrap(fake.clone());
     let first = layer
         .complete(&request("q"), &cx("a", 0))
         .await
@@ -38,7 +38,7 @@ async fn cache_answers_the_same_request_and_epoch_and_marks_the_hit() {
         first
     );
     // A new process (a new layer on the same file) hits too.
-    let again = CacheLayer::new(fake.clone(), sqlite_cache(&dir), "openai\n");
+    let again = CacheLayer::new(sqlite_cache(&dir), "openai\n").wrap(fake.clone());
     assert!(
         again
             .complete(&request("q"), &cx("a", 0))
@@ -54,7 +54,7 @@ async fn cache_misses_on_another_epoch_request_tenant_or_provider() {
     let dir = tempfile::tempdir().expect("tempdir");
     let fake = Arc::new(Fake::new());
     let cache = sqlite_cache(&dir);
-    let layer = CacheLayer::new(fake.clone(), cache.clone(), "openai\n");
+    let layer = CacheLayer::new(cache.clone(), "openai\n").wrap(fake.clone());
     layer
         .complete(&request("q"), &cx("a", 0))
         .await
@@ -83,7 +83,8 @@ async fn cache_misses_on_another_epoch_request_tenant_or_provider() {
             .expect("ok")
             .cache_hit
     );
-    let local_server = CacheLayer::new(fake.clone(), cache, "openai\nhttp://127.0.0.1:8080/v1");
+    let local_server =
+        CacheLayer::new(cache, "openai\nhttp://127.0.0.1:8080/v1").wrap(fake.clone());
     assert!(
         !local_server
             .complete(&request("q"), &cx("a", 0))
@@ -100,9 +101,10 @@ async fn cache_entries_expire_after_their_ttl() {
     let now = Arc::new(AtomicI64::new(1_000_000));
     let clock = now.clone();
     let fake = Arc::new(Fake::new());
-    let layer = CacheLayer::new(fake.clone(), sqlite_cache(&dir), "openai\n")
+    let layer = CacheLayer::new(sqlite_cache(&dir), "openai\n")
         .with_ttl(Some(Duration::from_secs(60)))
-        .with_clock(Arc::new(move || clock.load(Ordering::SeqCst)));
+        .with_clock(Arc::new(move || clock.load(Ordering::SeqCst)))
+        .wrap(fake.clone());
     layer
         .complete(&request("q"), &cx("a", 0))
         .await
@@ -130,7 +132,7 @@ async fn cache_entries_expire_after_their_ttl() {
 async fn cache_never_stores_errors() {
     let dir = tempfile::tempdir().expect("tempdir");
     let fake = Arc::new(Fake::new().then([err(ProviderErrorKind::Unavailable)]));
-    let layer = CacheLayer::new(fake.clone(), sqlite_cache(&dir), "openai\n");
+    let layer = CacheLayer::new(sqlite_cache(&dir), "openai\n").wrap(fake.clone());
     assert!(layer.complete(&request("q"), &cx("a", 0)).await.is_err());
     let ok = layer
         .complete(&request("q"), &cx("a", 0))
@@ -152,7 +154,7 @@ fn million_each() -> Fake {
 }
 
 async fn cost_of(agent: &AgentConfig, fake: Fake) -> Option<f64> {
-    let layer = CostLayer::for_agent(Arc::new(fake), agent);
+    let layer = CostLayer::for_agent(agent).wrap(Arc::new(fake));
     layer
         .complete(&request("q"), &cx("a", 0))
         .await
@@ -185,7 +187,7 @@ async fn record_then_replay_gives_identical_outputs() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("recordings/agent.jsonl");
     let fake = Arc::new(Fake::new().with_usage(7, 3));
-    let layer = RecordLayer::open(fake.clone(), &path).expect("open");
+    let layer = RecordLayer::open(&path).expect("open").wrap(fake.clone());
     let keys: Vec<(String, u32)> = ["a", "b", "c"]
         .iter()
         .flat_map(|c| (0..4).map(move |e| (c.to_string(), e)))
@@ -201,7 +203,7 @@ async fn record_then_replay_gives_identical_outputs() {
         .await
         .expect("ok");
     drop(layer);
-    let reopened = RecordLayer::open(fake, &path).expect("reopen");
+    let reopened = RecordLayer::open(&path).expect("reopen").wrap(fake);
     reopened
         .complete(&request("q"), &cx("b", 1))
         .await
@@ -228,7 +230,7 @@ async fn record_refuses_to_append_to_a_file_that_is_not_a_recording() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("notes.txt");
     std::fs::write(&path, "my notes\n").expect("write");
-    let e = RecordLayer::open(Arc::new(Fake::new()), &path).expect_err("refused");
+    let e = RecordLayer::open(&path).expect_err("refused");
     assert!(e.to_string().contains("notes.txt"), "{e}");
     assert_eq!(std::fs::read_to_string(&path).expect("read"), "my notes\n");
 }

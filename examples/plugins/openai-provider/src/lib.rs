@@ -121,7 +121,7 @@ tamma_bench_plugin::export_provider!(
     OpenAiCompatible::from_config,
     Manifest::provider("openai-compatible", env!("CARGO_PKG_VERSION"))
         .with_description("an OpenAI-compatible chat-completions endpoint over plain HTTP/1.1")
-        .with_features(&["tools", "json_output"])
+        .with_features(&["tools", "usage", "seed", "json_output"])
         .with_config_schema(serde_json::json!({
             "type": "object",
             "required": ["base_url"],
