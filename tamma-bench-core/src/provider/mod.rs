@@ -222,9 +222,10 @@ impl ProviderError {
         }
     }
 
-    /// Sets the advertised wait before a retry.
+    /// Sets the advertised wait before a retry, clamped to
+    /// [`wait::MAX_ADVERTISED_WAIT`].
     pub fn with_retry_after(mut self, wait: Option<Duration>) -> Self {
-        self.retry_after = wait;
+        self.retry_after = wait.map(wait::clamp_wait);
         self
     }
 
