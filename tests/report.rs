@@ -191,7 +191,7 @@ async fn collect_reads_only_the_tenants_runs() {
     let err = collect(&store, &other, &["r1"])
         .await
         .expect_err("not found");
-    assert_eq!(err.kind, StoreErrorKind::NotFound);
+    assert_eq!(err.kind(), StoreErrorKind::NotFound);
     assert!(err.to_string().contains("\"r1\""), "{err}");
 }
 

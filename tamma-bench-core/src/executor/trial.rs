@@ -27,7 +27,12 @@ pub(crate) struct PreparedAgent {
 impl PreparedAgent {
     /// The request this agent sends for `case`.
     pub(crate) fn request(&self, case: &Case) -> Result<CompletionRequest, String> {
-        let system = self.system.as_ref().map(|t| t.render(case)).transpose()?;
+        let system = self
+            .system
+            .as_ref()
+            .map(|t| t.render(case))
+            .transpose()
+            .map_err(|e| e.to_string())?;
         let mut messages = Vec::with_capacity(2);
         match &case.input {
             CaseInput::Chat(chat) => {
@@ -40,7 +45,10 @@ impl PreparedAgent {
                 if let Some(s) = system {
                     messages.push(Message::new(Role::System, s));
                 }
-                messages.push(Message::new(Role::User, self.prompt.render(case)?));
+                messages.push(Message::new(
+                    Role::User,
+                    self.prompt.render(case).map_err(|e| e.to_string())?,
+                ));
             }
         }
         let c = &self.config;
@@ -151,13 +159,13 @@ pub(crate) async fn run_trial(
             Err(e) if e.is_retryable() && cx.attempt < env.retry.max_attempts => {
                 let wait = env.retry.delay(
                     cx.attempt,
-                    e.retry_after,
+                    e.retry_after(),
                     &mut rand::rngs::SmallRng::from_os_rng(),
                 );
                 if Instant::now() + wait >= deadline {
                     break (Err(e), latency_ms);
                 }
-                tracing::debug!(agent = %cx.agent, case = %cx.case_id, attempt = cx.attempt, kind = %e.kind, ?wait, "retrying");
+                tracing::debug!(agent = %cx.agent, case = %cx.case_id, attempt = cx.attempt, kind = %e.kind(), ?wait, "retrying");
                 tokio::select! {
                     _ = tokio::time::sleep(wait) => {}
                     _ = env.cancel.cancelled() => return None,
@@ -168,14 +176,14 @@ pub(crate) async fn run_trial(
     };
     let completion = match result {
         Ok(c) => c,
-        Err(e) if e.kind == ProviderErrorKind::Cancelled => return None,
+        Err(e) if e.kind() == ProviderErrorKind::Cancelled => return None,
         Err(e) => {
             return Some(record(
                 cx,
                 &case,
                 Outcome::InfraFailure {
-                    error: e.kind,
-                    message: e.message,
+                    error: e.kind(),
+                    message: e.message().to_owned(),
                 },
                 None,
                 latency_ms,

@@ -66,9 +66,10 @@ impl RetryLayer {
     }
 }
 
-fn gave_up(mut e: ProviderError, attempts: u32, why: &str) -> ProviderError {
+fn gave_up(e: ProviderError, attempts: u32, why: &str) -> ProviderError {
     if attempts > 1 || !why.is_empty() {
-        e.message = format!("{} (gave up after {attempts} attempt(s){why})", e.message);
+        let message = format!("{} (gave up after {attempts} attempt(s){why})", e.message());
+        return e.with_message(message);
     }
     e
 }
@@ -103,13 +104,15 @@ impl Provider for RetryLayer {
                 Err(e) => return Err(gave_up(e, attempt, "")),
                 ok => return ok,
             };
-            let wait = self.policy.delay(attempt, e.retry_after, &mut rand::rng());
+            let wait = self
+                .policy
+                .delay(attempt, e.retry_after(), &mut rand::rng());
             if deadline.is_some_and(|at| Instant::now() + wait >= at) {
                 return Err(gave_up(e, attempt, ", the retry deadline comes first"));
             }
             tracing::debug!(
                 agent = %cx.agent, case = %cx.case_id, epoch = cx.epoch,
-                layer_attempt = attempt, kind = %e.kind, ?wait, "retry layer: retrying"
+                layer_attempt = attempt, kind = %e.kind(), ?wait, "retry layer: retrying"
             );
             tokio::time::sleep(wait).await;
             attempt += 1;

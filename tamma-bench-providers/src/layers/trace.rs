@@ -105,10 +105,10 @@ impl TracingLayer {
                 );
             }
             Err(e) => {
-                span.record("outcome", e.kind.as_str());
+                span.record("outcome", e.kind().as_str());
                 tracing::info!(
                     target: "tamma_bench::provider", parent: &span,
-                    outcome = e.kind.as_str(), latency_ms, "provider call failed"
+                    outcome = e.kind().as_str(), latency_ms, "provider call failed"
                 );
             }
         }
