@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use tamma_bench::core::load::CaseSource;
 use tamma_bench::core::model::{AgentConfig, Case};
-use tamma_bench::core::provider::{Provider, ProviderFactory};
+use tamma_bench::core::provider::{FactoryError, FactoryErrorKind, Provider, ProviderFactory};
 use tamma_bench::core::scorer::Scorer;
 use tamma_bench::plugin::ffi::ABI_MAJOR;
 use tamma_bench::plugin::host::{PluginDirs, PluginLibrary};
@@ -63,14 +63,13 @@ fn plugin_id(kind: &str) -> Option<&str> {
 pub fn provider(
     agent: &AgentConfig,
     dirs: &PluginDirs,
-) -> Option<Result<Arc<dyn Provider>, String>> {
+) -> Option<Result<Arc<dyn Provider>, FactoryError>> {
     let id = plugin_id(&agent.provider)?;
     let built = (|| {
-        let config = serde_json::to_value(agent).map_err(|e| e.to_string())?;
+        let config = serde_json::to_value(agent).map_err(FactoryError::invalid)?;
         let provider = dirs
             .find(id)
-            .and_then(|library| library.provider(&config))
-            .map_err(|e| e.to_string())?;
+            .and_then(|library| library.provider(&config))?;
         Ok(Arc::new(provider) as Arc<dyn Provider>)
     })();
     Some(built)
@@ -80,19 +79,28 @@ pub fn provider(
 pub struct PluginCases<'a>(pub &'a PluginDirs);
 
 impl CaseSource for PluginCases<'_> {
-    fn cases(&self, source: &str, config: &serde_json::Value) -> Result<Vec<Case>, String> {
-        let id = plugin_id(source)
-            .ok_or_else(|| format!("unknown source kind {source:?}; expected \"plugin:ID\""))?;
-        let library = self.0.find(id).map_err(|e| e.to_string())?;
+    fn cases(&self, source: &str, config: &serde_json::Value) -> Result<Vec<Case>, FactoryError> {
+        let id = plugin_id(source).ok_or_else(|| {
+            FactoryError::new(
+                FactoryErrorKind::Invalid,
+                format!("unknown source kind {source:?}; expected \"plugin:ID\""),
+            )
+        })?;
+        let library = self.0.find(id)?;
         if library.manifest().kind != PluginKind::BenchmarkSource {
-            return Err(format!(
-                "plugin {id:?} is a {} plugin, not a benchmark source",
-                library.manifest().kind
+            return Err(FactoryError::new(
+                FactoryErrorKind::Invalid,
+                format!(
+                    "plugin {id:?} is a {} plugin, not a benchmark source",
+                    library.manifest().kind
+                ),
             ));
         }
         // Loading is synchronous; the plugin answers on its own runtime.
         let handle = tokio::runtime::Handle::current();
-        tokio::task::block_in_place(|| handle.block_on(library.cases(config)))
+        Ok(tokio::task::block_in_place(|| {
+            handle.block_on(library.cases(config))
+        })?)
     }
 }
 
@@ -106,7 +114,7 @@ pub struct PluginFactory {
 }
 
 impl ProviderFactory for PluginFactory {
-    fn build(&self, agent: &AgentConfig) -> Result<Arc<dyn Provider>, String> {
+    fn build(&self, agent: &AgentConfig) -> Result<Arc<dyn Provider>, FactoryError> {
         provider(agent, &self.dirs).unwrap_or_else(|| self.builtin.build(agent))
     }
 
@@ -114,12 +122,11 @@ impl ProviderFactory for PluginFactory {
         &self,
         id: &str,
         config: &serde_json::Value,
-    ) -> Result<Arc<dyn Scorer>, String> {
+    ) -> Result<Arc<dyn Scorer>, FactoryError> {
         let scorer = self
             .dirs
             .find(id)
-            .and_then(|library| library.scorer(config))
-            .map_err(|e| e.to_string())?;
+            .and_then(|library| library.scorer(config))?;
         Ok(Arc::new(scorer))
     }
 }

@@ -227,7 +227,7 @@ fn build_agents(loaded: &LoadedAgents, db: &Path, plugins: &PluginDirs) -> Resul
             _ => loaded.error(i, "provider", e.to_string()),
         };
         let provider = match super::plugin::provider(config, plugins) {
-            Some(built) => built.map_err(|m| loaded.error(i, "provider", m))?,
+            Some(built) => built.map_err(|m| loaded.error(i, "provider", m.message()))?,
             None => build_provider(config, &loaded.base_dir).map_err(located)?,
         };
         let layered = layers::wrap(provider, config, &cx).map_err(located)?;

@@ -51,6 +51,7 @@
 
 #[cfg(feature = "runtime")]
 pub mod compare;
+pub mod error;
 #[cfg(feature = "runtime")]
 pub mod executor;
 #[cfg(feature = "runtime")]

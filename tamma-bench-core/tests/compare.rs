@@ -184,7 +184,7 @@ async fn an_ambiguous_or_unknown_side_is_refused() {
     )
     .await
     .unwrap_err();
-    assert!(e.message.contains("r/AGENT"), "{e}");
+    assert!(e.message().contains("r/AGENT"), "{e}");
     let e = compare_results(
         store.as_ref(),
         &cx.tenant_id,
@@ -194,7 +194,7 @@ async fn an_ambiguous_or_unknown_side_is_refused() {
     )
     .await
     .unwrap_err();
-    assert_eq!(e.kind, StoreErrorKind::NotFound);
+    assert_eq!(e.kind(), StoreErrorKind::NotFound);
     let other = tamma_bench_core::model::TenantId::new("other").unwrap();
     let e = compare_results(
         store.as_ref(),
@@ -206,7 +206,7 @@ async fn an_ambiguous_or_unknown_side_is_refused() {
     .await
     .unwrap_err();
     assert_eq!(
-        e.kind,
+        e.kind(),
         StoreErrorKind::NotFound,
         "another tenant cannot compare my runs"
     );

@@ -466,7 +466,7 @@ async fn a_run_id_reused_with_other_agents_is_refused() {
         .unwrap_err();
     match err {
         tamma_bench_core::executor::RunError::Store(e) => {
-            assert_eq!(e.kind, StoreErrorKind::FingerprintMismatch)
+            assert_eq!(e.kind(), StoreErrorKind::FingerprintMismatch)
         }
         other => panic!("expected a fingerprint mismatch, got {other}"),
     }

@@ -6,6 +6,7 @@
 use std::path::Path;
 use tamma_bench_core::load::{LoadErrorKind, check_agents_against, load_agents, load_benchmark};
 use tamma_bench_core::model::{CaseInput, Target, Visibility};
+use tamma_bench_core::provider::{FactoryError, FactoryErrorKind};
 use tamma_bench_core::scorer::ScorerSpec;
 
 fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
@@ -87,9 +88,9 @@ fn err_of(manifest: &str, cases: &str) -> tamma_bench_core::load::LoadError {
 #[test]
 fn a_wrong_type_names_the_file_line_and_field() {
     let e = err_of(&MANIFEST.replace("epochs = 2", "epochs = \"two\""), CASES);
-    assert_eq!(e.kind, LoadErrorKind::Syntax);
-    assert_eq!(e.line, Some(8));
-    assert_eq!(e.field.as_deref(), Some("epochs"));
+    assert_eq!(e.kind(), LoadErrorKind::Syntax);
+    assert_eq!(e.line(), Some(8));
+    assert_eq!(e.field(), Some("epochs"));
     let shown = e.to_string();
     assert!(shown.contains("b.toml:8: field `epochs`"), "{shown}");
 }
@@ -97,9 +98,9 @@ fn a_wrong_type_names_the_file_line_and_field() {
 #[test]
 fn a_missing_field_and_an_unknown_field_are_named() {
     let e = err_of(&MANIFEST.replace("name = \"Mini\"\n", ""), CASES);
-    assert_eq!(e.field.as_deref(), Some("name"));
+    assert_eq!(e.field(), Some("name"));
     let e = err_of(&MANIFEST.replace("epochs = 2", "epoch = 2"), CASES);
-    assert_eq!(e.field.as_deref(), Some("epoch"), "{e}");
+    assert_eq!(e.field(), Some("epoch"), "{e}");
     let e = err_of(
         &MANIFEST.replace("kind = \"choice\"", "kind = \"choise\""),
         CASES,
@@ -111,16 +112,16 @@ fn a_missing_field_and_an_unknown_field_are_named() {
 fn a_bad_case_line_names_the_line_and_the_field() {
     let cases = format!("{CASES}{{\"id\": \"q3\", \"input\": \"x\", \"target\": 5}}\n");
     let e = err_of(MANIFEST, &cases);
-    assert_eq!(e.line, Some(4));
-    assert_eq!(e.field.as_deref(), Some("target"));
-    assert!(e.path.ends_with("cases.jsonl"));
+    assert_eq!(e.line(), Some(4));
+    assert_eq!(e.field(), Some("target"));
+    assert!(e.path().ends_with("cases.jsonl"));
     let e = err_of(
         MANIFEST,
         "{\"id\": \"q\", \"input\": [{\"role\": \"robot\", \"content\": \"x\"}], \"metadata\": {\"hint\": \"h\"}}\n",
     );
-    assert_eq!(e.field.as_deref(), Some("input"), "{e}");
+    assert_eq!(e.field(), Some("input"), "{e}");
     let e = err_of(MANIFEST, "not json\n");
-    assert_eq!((e.kind, e.line), (LoadErrorKind::Syntax, Some(1)));
+    assert_eq!((e.kind(), e.line()), (LoadErrorKind::Syntax, Some(1)));
 }
 
 #[test]
@@ -129,18 +130,18 @@ fn a_duplicated_case_id_is_refused_naming_both_lines() {
         MANIFEST,
         "{\"id\": \"q\", \"input\": \"a\", \"metadata\": {\"hint\": \"h\"}}\n{\"id\": \"q\", \"input\": \"b\", \"metadata\": {\"hint\": \"h\"}}\n",
     );
-    assert_eq!(e.kind, LoadErrorKind::Duplicate);
-    assert_eq!(e.line, Some(2));
+    assert_eq!(e.kind(), LoadErrorKind::Duplicate);
+    assert_eq!(e.line(), Some(2));
     assert!(e.to_string().contains("first on line 1"), "{e}");
 }
 
 #[test]
 fn templates_are_checked_against_every_case() {
     let e = err_of(MANIFEST, "{\"id\": \"q\", \"input\": \"a\"}\n");
-    assert_eq!(e.line, Some(1));
+    assert_eq!(e.line(), Some(1));
     assert!(e.to_string().contains("hint"), "{e}");
     let e = err_of(&MANIFEST.replace("{{input}}", "{{question}}"), CASES);
-    assert_eq!(e.field.as_deref(), Some("prompt"));
+    assert_eq!(e.field(), Some("prompt"));
 }
 
 #[test]
@@ -149,8 +150,8 @@ fn invalid_scorer_options_are_refused_at_load() {
         &format!("{MANIFEST}\n[[scorer]]\nkind = \"regex\"\npattern = \"(unclosed\"\n"),
         CASES,
     );
-    assert_eq!(e.field.as_deref(), Some("scorer[2]"));
-    assert_eq!(e.line, Some(17), "the line of the third [[scorer]]");
+    assert_eq!(e.field(), Some("scorer[2]"));
+    assert_eq!(e.line(), Some(17), "the line of the third [[scorer]]");
 }
 
 const AGENTS: &str = r#"[[agent]]
@@ -180,17 +181,17 @@ fn agents_load_and_are_validated() {
 
     let bad = |text: &str| load_agents(write(dir.path(), "bad.toml", text)).unwrap_err();
     let e = bad(&AGENTS.replace("temperature = 0.0", "temperature = 7.0"));
-    assert_eq!((e.line, e.field.as_deref()), (Some(1), Some("temperature")));
+    assert_eq!((e.line(), e.field()), (Some(1), Some("temperature")));
     let e = bad(&AGENTS.replace("OPENAI_API_KEY", "sk-live-123"));
-    assert_eq!((e.line, e.field.as_deref()), (Some(8), Some("api_key_env")));
+    assert_eq!((e.line(), e.field()), (Some(8), Some("api_key_env")));
     assert!(
         !e.to_string().contains("sk-live"),
         "a key given by mistake is not echoed: {e}"
     );
     let e = bad(&AGENTS.replace("few-shot", "zero-shot"));
-    assert_eq!((e.kind, e.line), (LoadErrorKind::Duplicate, Some(8)));
+    assert_eq!((e.kind(), e.line()), (LoadErrorKind::Duplicate, Some(8)));
     let e = bad(&AGENTS.replace("temperature = 0.0", "temprature = 0.0"));
-    assert_eq!(e.field.as_deref(), Some("temprature"));
+    assert_eq!(e.field(), Some("temprature"));
 }
 
 #[test]
@@ -205,7 +206,7 @@ fn agent_template_overrides_must_fit_the_cases() {
     ))
     .unwrap();
     let e = check_agents_against(&a, &b).unwrap_err();
-    assert_eq!((e.line, e.field.as_deref()), (Some(8), Some("prompt")));
+    assert_eq!((e.line(), e.field()), (Some(8), Some("prompt")));
     assert!(e.to_string().contains("shots"));
 }
 
@@ -218,7 +219,7 @@ impl tamma_bench_core::load::CaseSource for Sources {
         &self,
         source: &str,
         config: &serde_json::Value,
-    ) -> Result<Vec<tamma_bench_core::model::Case>, String> {
+    ) -> Result<Vec<tamma_bench_core::model::Case>, FactoryError> {
         let case = |id: &str, input: &str| {
             serde_json::from_value(serde_json::json!({"id": id, "input": input, "target": "x"}))
                 .unwrap()
@@ -229,7 +230,10 @@ impl tamma_bench_core::load::CaseSource for Sources {
                 case("", "no id"),
             ]),
             "plugin:dup" => Ok(vec![case("a", "1"), case("a", "2")]),
-            other => Err(format!("no source {other}")),
+            other => Err(FactoryError::new(
+                FactoryErrorKind::NotFound,
+                format!("no source {other}"),
+            )),
         }
     }
 }
@@ -251,9 +255,9 @@ fn a_source_generates_the_cases_from_its_config() {
     );
 
     let e = load_benchmark(&path).unwrap_err();
-    assert_eq!(e.field.as_deref(), Some("source"));
-    assert_eq!(e.line, Some(4));
-    assert!(e.message.contains("--plugin-dir"), "{e}");
+    assert_eq!(e.field(), Some("source"));
+    assert_eq!(e.line(), Some(4));
+    assert!(e.message().contains("--plugin-dir"), "{e}");
 
     let dup = write(dir.path(), "d.toml", &manifest.replace("twice", "dup"));
     let e = load_benchmark_with(&dup, Some(&Sources)).unwrap_err();

@@ -10,8 +10,8 @@ use tamma_bench_core::model::{
     AgentConfig, Benchmark, Case, CaseInput, Target, TenantContext, Visibility,
 };
 use tamma_bench_core::provider::{
-    CallContext, Completion, CompletionRequest, Provider, ProviderError, ProviderErrorKind,
-    ProviderFactory,
+    CallContext, Completion, CompletionRequest, FactoryError, FactoryErrorKind, Provider,
+    ProviderError, ProviderErrorKind, ProviderFactory,
 };
 use tamma_bench_core::scorer::{ScoreError, ScorerSpec};
 use tamma_bench_core::store::MemoryStore;
@@ -57,7 +57,7 @@ impl Provider for ScriptedJudge {
 struct Judges(Arc<Mutex<Vec<String>>>);
 
 impl ProviderFactory for Judges {
-    fn build(&self, agent: &AgentConfig) -> Result<Arc<dyn Provider>, String> {
+    fn build(&self, agent: &AgentConfig) -> Result<Arc<dyn Provider>, FactoryError> {
         let answers = match agent.model.as_str() {
             "c" => vec!["The submission matches. GRADE: C"],
             "i" => vec!["GRADE: I"],
@@ -65,7 +65,12 @@ impl ProviderFactory for Judges {
             "p" => vec!["Half right. GRADE: P"],
             "mute" => vec!["I will not grade this."],
             "down" => vec!["DOWN"],
-            other => return Err(format!("no judge model {other}")),
+            other => {
+                return Err(FactoryError::new(
+                    FactoryErrorKind::NotFound,
+                    format!("no judge model {other}"),
+                ));
+            }
         };
         Ok(Arc::new(ScriptedJudge {
             answers,

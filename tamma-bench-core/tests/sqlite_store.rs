@@ -49,8 +49,8 @@ fn a_database_from_a_newer_build_is_refused() {
         .pragma_update(None, "user_version", 99)
         .unwrap();
     let err = SqliteStore::open(&path).err().expect("refused");
-    assert_eq!(err.kind, StoreErrorKind::Backend);
-    assert!(err.message.contains("99"), "{err}");
+    assert_eq!(err.kind(), StoreErrorKind::Backend);
+    assert!(err.message().contains("99"), "{err}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -6,8 +6,11 @@
 //! with [`export_provider!`](crate::export_provider), [`export_scorer!`](crate::export_scorer)
 //! or [`export_benchmark_source!`](crate::export_benchmark_source) (the crate's
 //! documentation has a complete plugin). The constructor is any
-//! `fn(serde_json::Value) -> Result<T, E>` with `E: Display`.
+//! `fn(serde_json::Value) -> Result<T, E>` with `E: Display`, usually
+//! [`PluginError`] (`PluginError::config("...")`); its message reaches the host's user
+//! as the plugin's refusal of its configuration.
 
+use crate::PluginError;
 use crate::ffi::guest::DeltaSink;
 use crate::manifest::Manifest;
 use crate::wire::{
@@ -23,7 +26,7 @@ use tamma_bench_core::scorer::Scorer;
 /// by the manifest's `[source_config]` table.
 pub trait BenchmarkSource: Send + Sync {
     /// The cases; an id may be left empty (the host fills in the content hash).
-    fn cases(&self) -> Result<Vec<Case>, String>;
+    fn cases(&self) -> Result<Vec<Case>, PluginError>;
 }
 
 /// What an instance of a plugin is.
@@ -45,7 +48,7 @@ pub trait Export: 'static {
     /// The manifest.
     fn manifest() -> Manifest;
     /// An instance from its configuration.
-    fn create(config: serde_json::Value) -> Result<Plugin, String>;
+    fn create(config: serde_json::Value) -> Result<Plugin, PluginError>;
 }
 
 /// Runs one operation: `Ok(result JSON)` or `Err(error)`; a streaming operation sends its
@@ -92,7 +95,13 @@ pub(crate) async fn run(
         }
         (Plugin::BenchmarkSource(s), OP_CASES) => match s.cases() {
             Ok(cases) => encode(serde_json::to_vec(&cases)),
-            Err(message) => Err(WireError::new("invalid_config", message)),
+            Err(e) => Err(WireError::new(
+                match e.kind() {
+                    crate::PluginErrorKind::Config => "invalid_config",
+                    _ => "plugin",
+                },
+                e.message(),
+            )),
         },
         (_, op) => Err(WireError::new(
             "plugin",
@@ -163,14 +172,14 @@ macro_rules! __export_type {
 
             fn create(
                 config: $crate::serde_json::Value,
-            ) -> ::std::result::Result<$crate::guest::Plugin, ::std::string::String> {
+            ) -> ::std::result::Result<$crate::guest::Plugin, $crate::PluginError> {
                 match ($constructor)(config) {
                     ::std::result::Result::Ok(value) => ::std::result::Result::Ok(
                         $crate::guest::Plugin::$variant(::std::sync::Arc::new(value)),
                     ),
-                    ::std::result::Result::Err(e) => {
-                        ::std::result::Result::Err(::std::string::ToString::to_string(&e))
-                    }
+                    ::std::result::Result::Err(e) => ::std::result::Result::Err(
+                        $crate::PluginError::config(::std::string::ToString::to_string(&e)),
+                    ),
                 }
             }
         }

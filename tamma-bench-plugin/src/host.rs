@@ -21,10 +21,11 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::task::Poll;
 use std::time::Duration;
+use tamma_bench_core::error::Remedy;
 use tamma_bench_core::model::{Case, Score};
 use tamma_bench_core::provider::{
-    CallContext, Capabilities, Completion, CompletionRequest, OnDelta, Provider, ProviderError,
-    ProviderErrorKind,
+    CallContext, Capabilities, Completion, CompletionRequest, FactoryError, FactoryErrorKind,
+    OnDelta, Provider, ProviderError, ProviderErrorKind,
 };
 use tamma_bench_core::scorer::{ScoreError, Scorer};
 use tokio::sync::mpsc;
@@ -106,6 +107,47 @@ pub enum LoadError {
         /// The directories searched.
         searched: String,
     },
+    /// A benchmark source failed to generate its cases, or generated unreadable ones.
+    #[error("plugin {id:?}: {message}")]
+    Cases {
+        /// The plugin's id.
+        id: String,
+        /// What went wrong.
+        message: String,
+    },
+}
+
+impl LoadError {
+    /// What a caller can do: fix the path, the plugin build or the configuration; give
+    /// up on a benchmark source that fails to generate its cases.
+    pub fn remedy(&self) -> Remedy {
+        match self {
+            Self::Cases { .. } => Remedy::GiveUp,
+            Self::Open { .. }
+            | Self::NotAPlugin { .. }
+            | Self::AbiMismatch { .. }
+            | Self::Manifest { .. }
+            | Self::ProtocolMismatch { .. }
+            | Self::WrongKind { .. }
+            | Self::Config { .. }
+            | Self::NotFound { .. } => Remedy::FixInput,
+        }
+    }
+}
+
+/// A plugin that cannot be built, for a host's [`ProviderFactory`] or [`CaseSource`].
+///
+/// [`ProviderFactory`]: tamma_bench_core::provider::ProviderFactory
+/// [`CaseSource`]: tamma_bench_core::load::CaseSource
+impl From<LoadError> for FactoryError {
+    fn from(e: LoadError) -> Self {
+        let kind = match &e {
+            LoadError::NotFound { .. } => FactoryErrorKind::NotFound,
+            LoadError::Config { .. } | LoadError::WrongKind { .. } => FactoryErrorKind::Invalid,
+            _ => FactoryErrorKind::Failed,
+        };
+        FactoryError::new(kind, e.to_string()).with_source(e)
+    }
 }
 
 /// A loaded, compatible plugin library.
@@ -259,15 +301,17 @@ impl PluginLibrary {
     }
 
     /// The cases a benchmark-source plugin generates from `config`.
-    pub async fn cases(&self, config: &serde_json::Value) -> Result<Vec<Case>, String> {
-        let instance = self
-            .instance(PluginKind::BenchmarkSource, config)
-            .map_err(|e| e.to_string())?;
+    pub async fn cases(&self, config: &serde_json::Value) -> Result<Vec<Case>, LoadError> {
+        let instance = self.instance(PluginKind::BenchmarkSource, config)?;
         let id = &self.manifest.id;
+        let failed = |message: String| LoadError::Cases {
+            id: id.clone(),
+            message,
+        };
         let bytes = call(&instance, OP_CASES, b"{}", DEFAULT_CALL_TIMEOUT, id)
             .await
-            .map_err(|e| e.message)?;
-        serde_json::from_slice(&bytes).map_err(|e| format!("plugin {id:?}: bad cases: {e}"))
+            .map_err(|e| failed(e.message))?;
+        serde_json::from_slice(&bytes).map_err(|e| failed(format!("bad cases: {e}")))
     }
 }
 

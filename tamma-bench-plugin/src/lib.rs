@@ -10,13 +10,13 @@
 //! use tamma_bench_plugin::core::provider::{
 //!     CallContext, Completion, CompletionRequest, Provider, ProviderError,
 //! };
-//! use tamma_bench_plugin::{Manifest, async_trait};
+//! use tamma_bench_plugin::{Manifest, PluginError, async_trait};
 //!
 //! /// Answers every request with its last message.
 //! struct Echo;
 //!
 //! impl Echo {
-//!     fn from_config(_config: serde_json::Value) -> Result<Self, String> {
+//!     fn from_config(_config: serde_json::Value) -> Result<Self, PluginError> {
 //!         Ok(Echo)
 //!     }
 //! }
@@ -38,6 +38,7 @@
 //! a `Scorer` or a source of cases; the ABI itself is in [`ffi`], the JSON documents in
 //! [`wire`]. `docs/plugin-sdk.md` walks through a plugin from an empty crate.
 
+mod error;
 // The C ABI is the one place of the workspace where `unsafe` is allowed.
 #[allow(unsafe_code)]
 pub mod ffi;
@@ -47,6 +48,7 @@ pub mod host;
 pub mod manifest;
 pub mod wire;
 
+pub use error::{PluginError, PluginErrorKind};
 pub use guest::BenchmarkSource;
 pub use manifest::{Manifest, PROTOCOL, PluginKind, Protocol};
 

@@ -157,10 +157,10 @@ impl WireError {
 impl From<&ProviderError> for WireError {
     fn from(e: &ProviderError) -> Self {
         Self {
-            kind: e.kind.as_str().to_owned(),
-            message: e.message.clone(),
+            kind: e.kind().as_str().to_owned(),
+            message: e.message().to_owned(),
             retry_after_ms: e
-                .retry_after
+                .retry_after()
                 .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
         }
     }
@@ -186,15 +186,15 @@ mod tests {
         let e = ProviderError::new(ProviderErrorKind::RateLimited, "slow down")
             .with_retry_after(Some(Duration::from_millis(1500)));
         let back = WireError::from(&e).into_provider_error();
-        assert_eq!(back.kind, ProviderErrorKind::RateLimited);
-        assert_eq!(back.message, "slow down");
-        assert_eq!(back.retry_after, Some(Duration::from_millis(1500)));
+        assert_eq!(back.kind(), ProviderErrorKind::RateLimited);
+        assert_eq!(back.message(), "slow down");
+        assert_eq!(back.retry_after(), Some(Duration::from_millis(1500)));
     }
 
     #[test]
     fn an_unknown_kind_from_a_newer_plugin_is_a_plugin_error() {
         let e = WireError::new("teleport_failed", "?").into_provider_error();
-        assert_eq!(e.kind, ProviderErrorKind::Plugin);
+        assert_eq!(e.kind(), ProviderErrorKind::Plugin);
     }
 
     #[test]

@@ -70,15 +70,15 @@ impl RepositoryError {
 
 impl From<StoreError> for RepositoryError {
     fn from(e: StoreError) -> Self {
-        match e.kind {
+        match e.kind() {
             // Store messages for these kinds name only the caller's own run id.
-            StoreErrorKind::NotFound => Self::new(ErrorKind::NotFound, e.message),
+            StoreErrorKind::NotFound => Self::new(ErrorKind::NotFound, e.message()),
             StoreErrorKind::Conflict | StoreErrorKind::FingerprintMismatch => {
-                Self::new(ErrorKind::Invalid, e.message)
+                Self::new(ErrorKind::Invalid, e.message())
             }
             _ => Self::new(
                 ErrorKind::Unavailable,
-                format!("storage failed: {}", e.message),
+                format!("storage failed: {}", e.message()),
             ),
         }
     }

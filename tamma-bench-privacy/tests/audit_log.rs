@@ -449,7 +449,7 @@ fn the_store_refuses_overwrites_updates_and_deletes() {
                 .append(stale, None)
                 .await
                 .expect_err("stale index")
-                .kind,
+                .kind(),
             StoreErrorKind::Conflict
         );
     });

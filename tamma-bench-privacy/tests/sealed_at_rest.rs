@@ -449,7 +449,7 @@ async fn with_keys_plaintext_swapped_into_a_sealed_column_is_refused_naming_run_
         .trials(&tenant("acme"), "r1")
         .try_collect()
         .await;
-    assert!(via_store.unwrap_err().message.contains("a0/case-1/0"));
+    assert!(via_store.unwrap_err().message().contains("a0/case-1/0"));
 
     // A run's agent configuration: the same.
     swap_system(&w.db, 1, "FORGED system prompt");

@@ -5,7 +5,7 @@ use crate::build_provider;
 use std::path::PathBuf;
 use std::sync::Arc;
 use tamma_bench_core::model::AgentConfig;
-use tamma_bench_core::provider::{Provider, ProviderFactory};
+use tamma_bench_core::provider::{FactoryError, Provider, ProviderFactory};
 
 /// Builds providers by kind; relative paths (recordings) resolve against `base_dir`.
 #[derive(Debug, Clone)]
@@ -15,7 +15,7 @@ pub struct BuiltinProviders {
 }
 
 impl ProviderFactory for BuiltinProviders {
-    fn build(&self, agent: &AgentConfig) -> Result<Arc<dyn Provider>, String> {
-        build_provider(agent, &self.base_dir).map_err(|e| e.to_string())
+    fn build(&self, agent: &AgentConfig) -> Result<Arc<dyn Provider>, FactoryError> {
+        build_provider(agent, &self.base_dir).map_err(FactoryError::invalid)
     }
 }

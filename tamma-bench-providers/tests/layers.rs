@@ -70,8 +70,8 @@ async fn retry_gives_up_when_the_next_attempt_would_start_after_the_deadline() {
         .complete(&request("q"), &cx("a", 0))
         .await
         .expect_err("deadline");
-    assert_eq!(e.kind, ProviderErrorKind::RateLimited);
-    assert!(e.message.contains("deadline"), "{}", e.message);
+    assert_eq!(e.kind(), ProviderErrorKind::RateLimited);
+    assert!(e.message().contains("deadline"), "{}", e.message());
     // Attempts at 0 s, 10 s and 20 s; a fourth at 30 s would pass the 25 s deadline.
     assert_eq!(fake.calls(), 3);
     assert!(started.elapsed() < Duration::from_secs(25));
@@ -87,7 +87,7 @@ async fn retry_cuts_a_hanging_attempt_at_the_deadline() {
         .complete(&request("q"), &cx("a", 0))
         .await
         .expect_err("deadline");
-    assert_eq!(e.kind, ProviderErrorKind::Timeout);
+    assert_eq!(e.kind(), ProviderErrorKind::Timeout);
 }
 
 #[tokio::test(start_paused = true)]
@@ -98,7 +98,7 @@ async fn retry_never_retries_auth_and_stops_at_max_attempts() {
         .complete(&request("q"), &cx("a", 0))
         .await
         .expect_err("auth");
-    assert_eq!((e.kind, fake.calls()), (ProviderErrorKind::Auth, 1));
+    assert_eq!((e.kind(), fake.calls()), (ProviderErrorKind::Auth, 1));
 
     let fake = Arc::new(Fake::new().then((0..9).map(|_| err(ProviderErrorKind::Unavailable))));
     let layer = RetryLayer::new(policy(4)).wrap(fake.clone());
@@ -106,8 +106,11 @@ async fn retry_never_retries_auth_and_stops_at_max_attempts() {
         .complete(&request("q"), &cx("a", 0))
         .await
         .expect_err("exhausted");
-    assert_eq!((e.kind, fake.calls()), (ProviderErrorKind::Unavailable, 4));
-    assert!(e.message.contains("4 attempt"), "{}", e.message);
+    assert_eq!(
+        (e.kind(), fake.calls()),
+        (ProviderErrorKind::Unavailable, 4)
+    );
+    assert!(e.message().contains("4 attempt"), "{}", e.message());
 }
 
 fn limited_agent(name: &str, limit: Option<RateLimitConfig>) -> AgentConfig {
@@ -307,7 +310,7 @@ async fn timeout_fails_a_call_that_does_not_answer_in_time() {
         .complete(&request("q"), &cx("a", 0))
         .await
         .expect_err("timeout");
-    assert_eq!(e.kind, ProviderErrorKind::Timeout);
+    assert_eq!(e.kind(), ProviderErrorKind::Timeout);
     assert!(e.is_retryable());
     assert!(started.elapsed() < Duration::from_secs(2));
     let fast = TimeoutLayer::new(Duration::from_secs(1)).wrap(Arc::new(Fake::new()));

@@ -67,7 +67,7 @@ async fn answers_by_case_and_epoch_with_epochless_lines_as_fallback() {
         "any epoch"
     );
     let missing = replay.complete(&request(), &cx("b", 0)).await.unwrap_err();
-    assert_eq!(missing.kind, ProviderErrorKind::MissingRecording);
+    assert_eq!(missing.kind(), ProviderErrorKind::MissingRecording);
     assert!(!missing.is_retryable());
 }
 

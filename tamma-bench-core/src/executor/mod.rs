@@ -32,7 +32,7 @@ use crate::model::{
 };
 use crate::provider::{Capability, CompletionRequest, Provider};
 use crate::scorer::{ScoreError, Scorer};
-use crate::store::{BeginRun, ResultStore, StoreError};
+use crate::store::{BeginRun, ResultStore, StoreError, StoreErrorKind};
 use budget::Budget;
 use futures::StreamExt;
 use std::collections::{HashMap, HashSet};
@@ -308,17 +308,19 @@ impl Executor {
             Ok(()) => {}
             Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
             Err(e) => {
-                return Err(RunError::Store(StoreError::backend(format!(
-                    "run task failed: {e}"
-                ))));
+                return Err(RunError::Store(
+                    StoreError::new(StoreErrorKind::Backend, format!("run task failed: {e}"))
+                        .with_source(e),
+                ));
             }
         }
         let written = match writer.await {
             Ok(r) => r?,
             Err(e) => {
-                return Err(RunError::Store(StoreError::backend(format!(
-                    "writer task failed: {e}"
-                ))));
+                return Err(RunError::Store(
+                    StoreError::new(StoreErrorKind::Backend, format!("writer task failed: {e}"))
+                        .with_source(e),
+                ));
             }
         };
 

@@ -28,7 +28,12 @@ pub(crate) struct PreparedAgent {
 impl PreparedAgent {
     /// The request this agent sends for `case`.
     pub(crate) fn request(&self, case: &Case) -> Result<CompletionRequest, String> {
-        let system = self.system.as_ref().map(|t| t.render(case)).transpose()?;
+        let system = self
+            .system
+            .as_ref()
+            .map(|t| t.render(case))
+            .transpose()
+            .map_err(|e| e.to_string())?;
         let mut messages = Vec::with_capacity(2);
         match &case.input {
             CaseInput::Chat(chat) => {
@@ -41,7 +46,10 @@ impl PreparedAgent {
                 if let Some(s) = system {
                     messages.push(Message::new(Role::System, s));
                 }
-                messages.push(Message::new(Role::User, self.prompt.render(case)?));
+                messages.push(Message::new(
+                    Role::User,
+                    self.prompt.render(case).map_err(|e| e.to_string())?,
+                ));
             }
         }
         let c = &self.config;
@@ -160,14 +168,14 @@ pub(crate) async fn run_trial(
     };
     let completion = match result {
         Ok(c) => c,
-        Err(e) if e.kind == ProviderErrorKind::Cancelled => return None,
+        Err(e) if e.kind() == ProviderErrorKind::Cancelled => return None,
         Err(e) => {
             return Some(record(
                 cx,
                 &case,
                 Outcome::InfraFailure {
-                    error: e.kind,
-                    message: e.message,
+                    error: e.kind(),
+                    message: e.message().to_owned(),
                 },
                 None,
                 latency_ms,

@@ -5,8 +5,9 @@
 
 mod template;
 
-pub use template::Template;
+pub use template::{Template, TemplateError, TemplateErrorKind};
 
+use crate::error::{Cause, Remedy};
 use crate::model::{AgentConfig, AgentsFile, Benchmark, BenchmarkManifest, Case};
 use crate::scorer::ScorerSpec;
 use std::collections::HashMap;
@@ -27,19 +28,26 @@ pub enum LoadErrorKind {
     Duplicate,
 }
 
+impl LoadErrorKind {
+    /// What a caller can do: every loading problem is fixed in the input (a file that
+    /// cannot be read is a wrong path or permission far more often than a flaky disk).
+    pub fn remedy(self) -> Remedy {
+        match self {
+            Self::Io | Self::Syntax | Self::Invalid | Self::Duplicate => Remedy::FixInput,
+        }
+    }
+}
+
 /// A problem with an input file, located by file, line and field.
-#[derive(Debug, Clone, thiserror::Error)]
+#[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct LoadError {
-    /// What kind of problem.
-    pub kind: LoadErrorKind,
-    /// The file.
-    pub path: PathBuf,
-    /// 1-based line, where known.
-    pub line: Option<usize>,
-    /// The field, where there is one (`temperature`, `input[0].role`).
-    pub field: Option<String>,
-    /// What is wrong and what was expected.
-    pub message: String,
+    kind: LoadErrorKind,
+    path: PathBuf,
+    line: Option<usize>,
+    field: Option<String>,
+    message: String,
+    source: Option<Cause>,
 }
 
 impl fmt::Display for LoadError {
@@ -55,8 +63,15 @@ impl fmt::Display for LoadError {
     }
 }
 
+impl std::error::Error for LoadError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source.as_deref().map(|e| e as _)
+    }
+}
+
 impl LoadError {
-    fn new(
+    /// An error of `kind` in the file `path`, at `line` and `field` where known.
+    pub fn new(
         kind: LoadErrorKind,
         path: &Path,
         line: Option<usize>,
@@ -69,10 +84,47 @@ impl LoadError {
             line,
             field,
             message: message.into(),
+            source: None,
         }
     }
 
-    fn io(path: &Path, e: &std::io::Error) -> Self {
+    /// Keeps `cause` as this error's [`source`](std::error::Error::source).
+    pub fn with_source(mut self, cause: impl std::error::Error + Send + Sync + 'static) -> Self {
+        self.source = Some(crate::error::cause(cause));
+        self
+    }
+
+    /// What kind of problem.
+    pub fn kind(&self) -> LoadErrorKind {
+        self.kind
+    }
+
+    /// What a caller can do about it.
+    pub fn remedy(&self) -> Remedy {
+        self.kind.remedy()
+    }
+
+    /// The file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// 1-based line, where known.
+    pub fn line(&self) -> Option<usize> {
+        self.line
+    }
+
+    /// The field, where there is one (`temperature`, `input[0].role`).
+    pub fn field(&self) -> Option<&str> {
+        self.field.as_deref()
+    }
+
+    /// What is wrong and what was expected.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    fn io(path: &Path, e: std::io::Error) -> Self {
         Self::new(
             LoadErrorKind::Io,
             path,
@@ -80,11 +132,12 @@ impl LoadError {
             None,
             format!("cannot read: {e}"),
         )
+        .with_source(e)
     }
 }
 
 fn read(path: &Path) -> Result<String, LoadError> {
-    std::fs::read_to_string(path).map_err(|e| LoadError::io(path, &e))
+    std::fs::read_to_string(path).map_err(|e| LoadError::io(path, e))
 }
 
 /// 1-based line of byte `offset` in `src`.
@@ -117,7 +170,7 @@ fn parse_toml<T: serde::de::DeserializeOwned>(path: &Path, src: &str) -> Result<
             let key = l.split_once('=')?.0.trim();
             (!key.is_empty() && !key.starts_with('[')).then(|| key.trim_matches('"').to_owned())
         });
-        LoadError::new(LoadErrorKind::Syntax, path, line, field, message)
+        LoadError::new(LoadErrorKind::Syntax, path, line, field, message).with_source(e)
     })
 }
 
@@ -143,7 +196,11 @@ fn valid_slug(s: &str) -> bool {
 /// Generates the cases of a benchmark whose manifest names a `source` (`plugin:ID`).
 pub trait CaseSource {
     /// The cases `source` generates from `config`, or why it cannot.
-    fn cases(&self, source: &str, config: &serde_json::Value) -> Result<Vec<Case>, String>;
+    fn cases(
+        &self,
+        source: &str,
+        config: &serde_json::Value,
+    ) -> Result<Vec<Case>, crate::provider::FactoryError>;
 }
 
 /// The cases `source` generates, each with an id (the content hash when it gave none)
@@ -154,7 +211,9 @@ fn generated_cases(
     sources: &dyn CaseSource,
 ) -> Result<Vec<Case>, String> {
     let empty = serde_json::json!({});
-    let mut cases = sources.cases(source, config.unwrap_or(&empty))?;
+    let mut cases = sources
+        .cases(source, config.unwrap_or(&empty))
+        .map_err(|e| e.to_string())?;
     let mut seen = std::collections::HashSet::new();
     for case in &mut cases {
         if case.id.is_empty() {
@@ -214,12 +273,12 @@ pub fn load_benchmark_with(
         .as_deref()
         .map(Template::parse)
         .transpose()
-        .map_err(|m| invalid("system", m))?;
+        .map_err(|m| invalid("system", m.to_string()))?;
     let prompt_src = manifest
         .prompt
         .clone()
         .unwrap_or_else(|| "{{input}}".to_owned());
-    let prompt = Template::parse(&prompt_src).map_err(|m| invalid("prompt", m))?;
+    let prompt = Template::parse(&prompt_src).map_err(|m| invalid("prompt", m.to_string()))?;
     for (i, spec) in manifest.scorers.iter().enumerate() {
         spec.validate().map_err(|e| {
             let line = header_lines(&src, "scorer").get(i).copied();
@@ -354,13 +413,9 @@ pub fn load_cases(path: &Path) -> Result<Vec<(usize, Case)>, LoadError> {
         let mut case: Case = serde_path_to_error::deserialize(de).map_err(|e| {
             let field = e.path().to_string();
             let field = (field != ".").then_some(field);
-            LoadError::new(
-                LoadErrorKind::Syntax,
-                path,
-                Some(lineno),
-                field,
-                e.inner().to_string(),
-            )
+            let message = e.inner().to_string();
+            LoadError::new(LoadErrorKind::Syntax, path, Some(lineno), field, message)
+                .with_source(e.into_inner())
         })?;
         if case.id.is_empty() {
             case.id = case.content_id();
@@ -437,17 +492,16 @@ pub fn load_agents(path: impl AsRef<Path>) -> Result<LoadedAgents, LoadError> {
     for (i, a) in loaded.agents.iter().enumerate() {
         if let Some(first) = names.insert(a.name.as_str(), i) {
             let first_line = loaded.lines.get(first).copied().unwrap_or(0);
-            return Err(LoadError {
-                kind: LoadErrorKind::Duplicate,
-                ..loaded.error(
-                    i,
-                    "name",
-                    format!(
-                        "duplicate agent name {:?} (first on line {first_line})",
-                        a.name
-                    ),
-                )
-            });
+            return Err(LoadError::new(
+                LoadErrorKind::Duplicate,
+                &loaded.path,
+                loaded.lines.get(i).copied(),
+                Some("name".into()),
+                format!(
+                    "duplicate agent name {:?} (first on line {first_line})",
+                    a.name
+                ),
+            ));
         }
         validate_agent(a).map_err(|(field, msg)| loaded.error(i, field, msg))?;
     }
@@ -515,7 +569,7 @@ fn validate_agent(a: &AgentConfig) -> Result<(), (&'static str, String)> {
     a.layers.validate()?;
     for (field, t) in [("system", &a.system), ("prompt", &a.prompt)] {
         if let Some(t) = t {
-            Template::parse(t).map_err(|m| (field, m))?;
+            Template::parse(t).map_err(|m| (field, m.to_string()))?;
         }
     }
     Ok(())
@@ -526,7 +580,7 @@ pub fn check_agents_against(agents: &LoadedAgents, benchmark: &Benchmark) -> Res
     for (i, a) in agents.agents.iter().enumerate() {
         for (field, t) in [("system", &a.system), ("prompt", &a.prompt)] {
             let Some(src) = t else { continue };
-            let t = Template::parse(src).map_err(|m| agents.error(i, field, m))?;
+            let t = Template::parse(src).map_err(|m| agents.error(i, field, m.message()))?;
             for case in &benchmark.cases {
                 t.render(case)
                     .map_err(|m| agents.error(i, field, format!("case {:?}: {m}", case.id)))?;

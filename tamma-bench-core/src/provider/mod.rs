@@ -16,6 +16,7 @@ pub mod wait;
 
 pub use capabilities::{Capabilities, Capability};
 
+use crate::error::{Cause, Remedy};
 use crate::model::{Message, TenantId};
 use async_trait::async_trait;
 use schemars::JsonSchema;
@@ -160,12 +161,26 @@ pub enum ProviderErrorKind {
 }
 
 impl ProviderErrorKind {
+    /// What a caller can do: retry a rate limit, a timeout, an unavailable service or a
+    /// transport failure; fix the key, the request, the prompt or the recording; give up
+    /// on an undecodable answer, a failed plugin, a cancelled call or a spent quota.
+    pub fn remedy(self) -> Remedy {
+        match self {
+            Self::RateLimited | Self::Timeout | Self::Unavailable | Self::Transport => {
+                Remedy::Retry
+            }
+            Self::Auth
+            | Self::InvalidRequest
+            | Self::ContextLength
+            | Self::ContentFilter
+            | Self::MissingRecording => Remedy::FixInput,
+            Self::Decode | Self::Plugin | Self::Cancelled | Self::QuotaExhausted => Remedy::GiveUp,
+        }
+    }
+
     /// Whether retrying the same request may succeed.
     pub fn is_retryable(self) -> bool {
-        matches!(
-            self,
-            Self::RateLimited | Self::Timeout | Self::Unavailable | Self::Transport
-        )
+        self.remedy().is_retryable()
     }
 
     /// The snake_case name.
@@ -206,15 +221,13 @@ impl fmt::Display for ProviderErrorKind {
 }
 
 /// A failed provider call.
-#[derive(Debug, Clone, thiserror::Error)]
-#[error("{kind}: {message}")]
+#[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct ProviderError {
-    /// What went wrong.
-    pub kind: ProviderErrorKind,
-    /// Details for humans. Never contains an API key.
-    pub message: String,
-    /// How long the provider asked us to wait before retrying.
-    pub retry_after: Option<Duration>,
+    kind: ProviderErrorKind,
+    message: String,
+    retry_after: Option<Duration>,
+    source: Option<Cause>,
 }
 
 impl ProviderError {
@@ -224,18 +237,149 @@ impl ProviderError {
             kind,
             message: message.into(),
             retry_after: None,
+            source: None,
         }
     }
 
-    /// Sets the advertised wait before a retry.
+    /// Sets the advertised wait before a retry, clamped to
+    /// [`wait::MAX_ADVERTISED_WAIT`].
     pub fn with_retry_after(mut self, wait: Option<Duration>) -> Self {
-        self.retry_after = wait;
+        self.retry_after = wait.map(wait::clamp_wait);
         self
+    }
+
+    /// Keeps `cause` as this error's [`source`](std::error::Error::source).
+    pub fn with_source(mut self, cause: impl std::error::Error + Send + Sync + 'static) -> Self {
+        self.source = Some(crate::error::cause(cause));
+        self
+    }
+
+    /// The same error with `message` (a layer adding context, a provider scrubbing a key
+    /// a server echoed).
+    pub fn with_message(mut self, message: impl Into<String>) -> Self {
+        self.message = message.into();
+        self
+    }
+
+    /// What went wrong.
+    pub fn kind(&self) -> ProviderErrorKind {
+        self.kind
+    }
+
+    /// Details for humans. Never contains an API key.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// How long the provider asked us to wait before retrying (at most
+    /// [`wait::MAX_ADVERTISED_WAIT`]).
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.retry_after
+    }
+
+    /// What a caller can do about it.
+    pub fn remedy(&self) -> Remedy {
+        self.kind.remedy()
     }
 
     /// Whether retrying may succeed.
     pub fn is_retryable(&self) -> bool {
         self.kind.is_retryable()
+    }
+}
+
+impl fmt::Display for ProviderError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.kind, self.message)
+    }
+}
+
+impl std::error::Error for ProviderError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source.as_deref().map(|e| e as _)
+    }
+}
+
+/// What kept a [`ProviderFactory`] from building.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum FactoryErrorKind {
+    /// The agent's or scorer's configuration is wrong (a missing field, a bad value, an
+    /// unset key variable): fix it.
+    Invalid,
+    /// This host knows no provider kind or plugin of that name: fix the name, or load
+    /// the plugin.
+    NotFound,
+    /// Building failed for another reason (a plugin library that does not load, a TLS
+    /// set-up that fails): report it.
+    Failed,
+}
+
+impl FactoryErrorKind {
+    /// What a caller can do about it.
+    pub fn remedy(self) -> Remedy {
+        match self {
+            Self::Invalid | Self::NotFound => Remedy::FixInput,
+            Self::Failed => Remedy::GiveUp,
+        }
+    }
+}
+
+/// Why a [`ProviderFactory`] could not build a provider or a scorer plugin.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct FactoryError {
+    kind: FactoryErrorKind,
+    message: String,
+    source: Option<Cause>,
+}
+
+impl FactoryError {
+    /// An error of `kind`.
+    pub fn new(kind: FactoryErrorKind, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// A wrong configuration; its message is `cause`'s, and `cause` its source.
+    pub fn invalid(cause: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::new(FactoryErrorKind::Invalid, cause.to_string()).with_source(cause)
+    }
+
+    /// Keeps `cause` as this error's [`source`](std::error::Error::source).
+    pub fn with_source(mut self, cause: impl std::error::Error + Send + Sync + 'static) -> Self {
+        self.source = Some(crate::error::cause(cause));
+        self
+    }
+
+    /// What went wrong.
+    pub fn kind(&self) -> FactoryErrorKind {
+        self.kind
+    }
+
+    /// Details for humans.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// What a caller can do about it.
+    pub fn remedy(&self) -> Remedy {
+        self.kind.remedy()
+    }
+}
+
+impl fmt::Display for FactoryError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for FactoryError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source.as_deref().map(|e| e as _)
     }
 }
 
@@ -247,7 +391,7 @@ pub trait ProviderFactory: Send + Sync {
     fn build(
         &self,
         agent: &crate::model::AgentConfig,
-    ) -> Result<std::sync::Arc<dyn Provider>, String>;
+    ) -> Result<std::sync::Arc<dyn Provider>, FactoryError>;
 
     /// The scorer plugin `id` configured by `config` (a `[[scorer]]` table of kind
     /// `plugin`), or why it cannot be built. A host that loads no plugins keeps this.
@@ -255,8 +399,11 @@ pub trait ProviderFactory: Send + Sync {
         &self,
         id: &str,
         _config: &serde_json::Value,
-    ) -> Result<std::sync::Arc<dyn crate::scorer::Scorer>, String> {
-        Err(format!("scorer plugin {id:?}: this host loads no plugins"))
+    ) -> Result<std::sync::Arc<dyn crate::scorer::Scorer>, FactoryError> {
+        Err(FactoryError::new(
+            FactoryErrorKind::NotFound,
+            format!("scorer plugin {id:?}: this host loads no plugins"),
+        ))
     }
 }
 

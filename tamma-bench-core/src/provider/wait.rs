@@ -4,8 +4,39 @@
 //!
 //! Pure parsing over header values, no HTTP client: the in-tree HTTP providers and
 //! provider plugins (which link only this part of core) read waits the same way.
+//!
+//! Header values are untrusted input: every parser here takes any string without
+//! panicking (huge numbers, exponents, negative values, `NaN`, `inf`, overflowing
+//! offsets), computes with checked arithmetic, and never returns a wait longer than
+//! [`MAX_ADVERTISED_WAIT`] (24 hours): a longer wait is clamped to it, so that a
+//! caller may add any returned wait to a clock reading without overflow.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// The longest wait a parser of this module returns, and the longest a
+/// [`ProviderError`](super::ProviderError) carries: 24 hours, the longest reset vendors
+/// document (a daily quota). Longer waits are clamped to it; a run's trial deadline
+/// usually ends a trial long before.
+pub const MAX_ADVERTISED_WAIT: Duration = Duration::from_secs(24 * 3600);
+
+/// `wait`, at most [`MAX_ADVERTISED_WAIT`].
+pub fn clamp_wait(wait: Duration) -> Duration {
+    wait.min(MAX_ADVERTISED_WAIT)
+}
+
+/// A wait of `secs` seconds, clamped to [`MAX_ADVERTISED_WAIT`]; `None` for a negative,
+/// infinite or NaN number.
+fn wait_from_secs(secs: f64) -> Option<Duration> {
+    if !(secs.is_finite() && secs >= 0.0) {
+        return None;
+    }
+    Duration::try_from_secs_f64(secs.min(MAX_ADVERTISED_WAIT.as_secs_f64())).ok()
+}
+
+/// The wait until `at`, zero when `at` is past, clamped to [`MAX_ADVERTISED_WAIT`].
+fn wait_until(at: SystemTime, now: SystemTime) -> Duration {
+    clamp_wait(at.duration_since(now).unwrap_or(Duration::ZERO))
+}
 
 /// Reset headers of one limit each: (reset header, its remaining-count header).
 const RESETS: [(&str, &str); 6] = [
@@ -33,7 +64,7 @@ const RESETS: [(&str, &str); 6] = [
 ];
 
 /// The wait a response's headers advertise, if any, relative to `now`; `header` looks a
-/// header up by its lower-case name.
+/// header up by its lower-case name. Never longer than [`MAX_ADVERTISED_WAIT`].
 ///
 /// Precedence: `retry-after-ms`, then `Retry-After`, then the limit resets. Of the resets,
 /// those whose remaining count is `0` decide (the longest of them); when none says it is
@@ -45,8 +76,8 @@ pub fn advertised_wait<'a>(
 ) -> Option<Duration> {
     let text = |name: &str| header(name).map(str::trim);
     let ms = text("retry-after-ms").and_then(|v| v.parse::<f64>().ok());
-    if let Some(ms) = ms.filter(|ms| ms.is_finite() && *ms >= 0.0) {
-        return Some(Duration::from_secs_f64(ms / 1e3));
+    if let Some(wait) = ms.and_then(|ms| wait_from_secs(ms / 1e3)) {
+        return Some(wait);
     }
     if let Some(wait) = text("retry-after").and_then(|v| parse_retry_after(v, now)) {
         return Some(wait);
@@ -63,12 +94,13 @@ pub fn advertised_wait<'a>(
 }
 
 /// `Retry-After`: delay-seconds (integer, or a decimal some servers send) or an HTTP date.
+/// Never longer than [`MAX_ADVERTISED_WAIT`].
 pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     if let Ok(secs) = value.parse::<f64>() {
-        return (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs));
+        return wait_from_secs(secs);
     }
     let at = httpdate::parse_http_date(value).ok()?;
-    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+    Some(wait_until(at, now))
 }
 
 /// A reset header: a Go duration (`1s`, `6m0s`, `250ms`), plain seconds, or an RFC 3339
@@ -78,14 +110,15 @@ fn parse_reset(value: &str, now: SystemTime) -> Option<Duration> {
         return Some(d);
     }
     if let Ok(secs) = value.parse::<f64>() {
-        return (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs));
+        return wait_from_secs(secs);
     }
     let at = parse_rfc3339(value)?;
-    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+    Some(wait_until(at, now))
 }
 
 /// A Go `time.Duration` string (`1h2m3.5s`, `250ms`, `20us`, `0s`), also the protobuf JSON
 /// form Gemini's `RetryInfo.retryDelay` uses (`37s`, `0.5s`). A bare number is not one.
+/// Never longer than [`MAX_ADVERTISED_WAIT`].
 pub fn parse_go_duration(value: &str) -> Option<Duration> {
     let mut rest = value.trim();
     if rest.is_empty() {
@@ -113,10 +146,11 @@ pub fn parse_go_duration(value: &str) -> Option<Duration> {
         total += number * scale;
         rest = &rest[unit_len..];
     }
-    total.is_finite().then(|| Duration::from_secs_f64(total))
+    wait_from_secs(total)
 }
 
-/// An RFC 3339 timestamp (`2025-01-02T03:04:05Z`, `...05.123+02:00`) as a system time.
+/// An RFC 3339 timestamp (`2025-01-02T03:04:05Z`, `...05.123+02:00`) as a system time;
+/// `None` for anything else, including an offset that is not `±hh:mm` within a day.
 pub fn parse_rfc3339(value: &str) -> Option<SystemTime> {
     let b = value.as_bytes();
     if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
@@ -149,8 +183,15 @@ pub fn parse_rfc3339(value: &str) -> Option<SystemTime> {
                 b'-' => -1,
                 _ => return None,
             };
-            let (oh, om) = rest[1..].split_once(':')?;
-            sign * (oh.parse::<i64>().ok()? * 3600 + om.parse::<i64>().ok()? * 60)
+            let (oh, om) = rest.get(1..)?.split_once(':')?;
+            let two_digits = |s: &str| -> Option<i64> {
+                (s.len() == 2 && s.bytes().all(|c| c.is_ascii_digit())).then(|| s.parse().ok())?
+            };
+            let (oh, om) = (two_digits(oh)?, two_digits(om)?);
+            if oh > 23 || om > 59 {
+                return None;
+            }
+            sign * (oh * 3600 + om * 60)
         }
     };
     let secs = days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + s - offset;

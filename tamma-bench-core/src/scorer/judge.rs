@@ -203,7 +203,7 @@ impl Scorer for ModelGraded {
             .parsed
             .rubric
             .render_with(case, &[("output", completion.text.as_str())])
-            .map_err(failed)?;
+            .map_err(|e| failed(e.to_string()))?;
         let mut judge_values = Vec::with_capacity(self.judges.len());
         let mut all = Vec::new();
         let mut ungraded = 0;

@@ -289,7 +289,7 @@ impl ScorerSpec {
         if let (Self::Plugin { id, config }, Some(factory)) = (self, providers) {
             return factory
                 .scorer_plugin(id, config)
-                .map_err(|m| invalid("plugin", m));
+                .map_err(|m| invalid("plugin", m.to_string()));
         }
         self.build_local()
     }

@@ -193,7 +193,10 @@ impl SqliteAuditStore {
             f(&mut c).map_err(StoreError::backend)?
         })
         .await
-        .map_err(|e| StoreError::backend(format!("store task failed: {e}")))?
+        .map_err(|e| {
+            StoreError::new(StoreErrorKind::Backend, format!("store task failed: {e}"))
+                .with_source(e)
+        })?
     }
 }
 

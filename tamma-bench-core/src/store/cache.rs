@@ -161,14 +161,19 @@ impl SqliteResponseCache {
             | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(&path, flags).map_err(|e| {
-            StoreError::backend(format!("cannot open cache {}: {e}", path.display()))
+            StoreError::new(
+                StoreErrorKind::Backend,
+                format!("cannot open cache {}: {e}", path.display()),
+            )
+            .with_source(e)
         })?;
         conn.busy_timeout(Duration::from_secs(30))
             .map_err(StoreError::backend)?;
         conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")
             .map_err(StoreError::backend)?;
-        conn.execute_batch(SCHEMA)
-            .map_err(|e| StoreError::backend(format!("cache schema: {e}")))?;
+        conn.execute_batch(SCHEMA).map_err(|e| {
+            StoreError::new(StoreErrorKind::Backend, format!("cache schema: {e}")).with_source(e)
+        })?;
         Ok(Self {
             path,
             conn: Arc::new(Mutex::new(conn)),
@@ -190,7 +195,10 @@ impl SqliteResponseCache {
             f(&conn.lock().unwrap_or_else(|p| p.into_inner()))
         })
         .await
-        .map_err(|e| StoreError::backend(format!("cache task failed: {e}")))?
+        .map_err(|e| {
+            StoreError::new(StoreErrorKind::Backend, format!("cache task failed: {e}"))
+                .with_source(e)
+        })?
     }
 }
 

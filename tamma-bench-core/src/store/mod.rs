@@ -15,10 +15,12 @@ pub use cache::{MemoryResponseCache, ResponseCache, SqliteResponseCache};
 pub use memory::MemoryStore;
 pub use sqlite::SqliteStore;
 
+use crate::error::{Cause, Remedy};
 use crate::model::{Run, RunStatus, TenantId, Trial, TrialKey};
 use async_trait::async_trait;
 use futures::stream::BoxStream;
 use std::collections::HashSet;
+use std::fmt;
 
 /// What went wrong in a store.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Copy)]
@@ -36,14 +38,37 @@ pub enum StoreErrorKind {
     Corrupt,
 }
 
+impl StoreErrorKind {
+    /// What a caller can do: fix the run id or the files of a mismatch, a missing run or
+    /// a conflict; retry a failed backend; give up on corrupt data.
+    pub fn remedy(self) -> Remedy {
+        match self {
+            Self::FingerprintMismatch | Self::NotFound | Self::Conflict => Remedy::FixInput,
+            Self::Backend => Remedy::Retry,
+            Self::Corrupt => Remedy::GiveUp,
+        }
+    }
+}
+
 /// A store failure.
-#[derive(Debug, Clone, thiserror::Error)]
-#[error("{message}")]
+#[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct StoreError {
-    /// What kind of failure.
-    pub kind: StoreErrorKind,
-    /// Details (never names another tenant's data).
-    pub message: String,
+    kind: StoreErrorKind,
+    message: String,
+    source: Option<Cause>,
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for StoreError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source.as_deref().map(|e| e as _)
+    }
 }
 
 impl StoreError {
@@ -52,11 +77,35 @@ impl StoreError {
         Self {
             kind,
             message: message.into(),
+            source: None,
         }
     }
 
-    pub(crate) fn backend(e: impl std::fmt::Display) -> Self {
-        Self::new(StoreErrorKind::Backend, e.to_string())
+    /// A failure of the database (or its driver, or its task): its message is `cause`'s,
+    /// and `cause` is its [`source`](std::error::Error::source).
+    pub fn backend(cause: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::new(StoreErrorKind::Backend, cause.to_string()).with_source(cause)
+    }
+
+    /// Keeps `cause` as this error's [`source`](std::error::Error::source).
+    pub fn with_source(mut self, cause: impl std::error::Error + Send + Sync + 'static) -> Self {
+        self.source = Some(crate::error::cause(cause));
+        self
+    }
+
+    /// What kind of failure.
+    pub fn kind(&self) -> StoreErrorKind {
+        self.kind
+    }
+
+    /// Details (never names another tenant's data).
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// What a caller can do about it.
+    pub fn remedy(&self) -> Remedy {
+        self.kind.remedy()
     }
 
     pub(crate) fn run_not_found(run_id: &str) -> Self {

@@ -83,8 +83,13 @@ pub(super) fn open_connection(path: &Path) -> Result<Connection, StoreError> {
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
         | OpenFlags::SQLITE_OPEN_CREATE
         | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let conn = Connection::open_with_flags(path, flags)
-        .map_err(|e| StoreError::backend(format!("cannot open {}: {e}", path.display())))?;
+    let conn = Connection::open_with_flags(path, flags).map_err(|e| {
+        StoreError::new(
+            StoreErrorKind::Backend,
+            format!("cannot open {}: {e}", path.display()),
+        )
+        .with_source(e)
+    })?;
     conn.busy_timeout(Duration::from_secs(30))
         .map_err(StoreError::backend)?;
     conn.execute_batch(
@@ -111,8 +116,10 @@ pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
         ));
     }
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
-        tx.execute_batch(sql)
-            .map_err(|e| StoreError::backend(format!("migration {}: {e}", i + 1)))?;
+        tx.execute_batch(sql).map_err(|e| {
+            StoreError::new(StoreErrorKind::Backend, format!("migration {}: {e}", i + 1))
+                .with_source(e)
+        })?;
         tx.pragma_update(None, "user_version", (i + 1) as i64)
             .map_err(StoreError::backend)?;
     }
@@ -157,7 +164,10 @@ impl SqliteStore {
         let conn = self.writer.clone();
         tokio::task::spawn_blocking(move || f(&mut lock(&conn)))
             .await
-            .map_err(|e| StoreError::backend(format!("store task failed: {e}")))?
+            .map_err(|e| {
+                StoreError::new(StoreErrorKind::Backend, format!("store task failed: {e}"))
+                    .with_source(e)
+            })?
     }
 
     async fn with_reader<T: Send + 'static>(
@@ -167,7 +177,10 @@ impl SqliteStore {
         let conn = self.reader.clone();
         tokio::task::spawn_blocking(move || f(&lock(&conn)))
             .await
-            .map_err(|e| StoreError::backend(format!("store task failed: {e}")))?
+            .map_err(|e| {
+                StoreError::new(StoreErrorKind::Backend, format!("store task failed: {e}"))
+                    .with_source(e)
+            })?
     }
 }
 
@@ -217,7 +230,7 @@ fn visibility_str(v: Visibility) -> &'static str {
 fn db_err(e: rusqlite::Error) -> StoreError {
     match e {
         rusqlite::Error::FromSqlConversionFailure(..) => {
-            StoreError::new(StoreErrorKind::Corrupt, e.to_string())
+            StoreError::new(StoreErrorKind::Corrupt, e.to_string()).with_source(e)
         }
         e => StoreError::backend(e),
     }

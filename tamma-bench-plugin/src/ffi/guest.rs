@@ -76,7 +76,7 @@ extern "C" fn create<E: Export>(config: Bytes, out: *mut *mut c_void, error: *mu
     let made = catch_unwind(|| {
         let config = serde_json::from_slice(&config)
             .map_err(|e| format!("the configuration is not JSON: {e}"))?;
-        E::create(config)
+        E::create(config).map_err(|e| e.to_string())
     });
     let made = match made {
         Ok(made) => made,

@@ -209,7 +209,7 @@ impl AuditLog {
                     });
                 }
                 // Another writer appended first: reload the tail and try again.
-                Err(e) if e.kind == StoreErrorKind::Conflict => continue,
+                Err(e) if e.kind() == StoreErrorKind::Conflict => continue,
                 Err(e) => return Err(store_error(e)),
             }
         }

@@ -117,7 +117,7 @@ mod tests {
             hint,
             ..VendorError::default()
         };
-        classify("v", status, &HeaderMap::new(), body).kind
+        classify("v", status, &HeaderMap::new(), body).kind()
     }
 
     #[test]
@@ -134,7 +134,7 @@ mod tests {
             &HeaderMap::new(),
             body,
         );
-        assert_eq!(e.kind, K::QuotaExhausted);
+        assert_eq!(e.kind(), K::QuotaExhausted);
         assert!(!e.is_retryable());
     }
 

@@ -275,9 +275,10 @@ impl Endpoint {
     }
 
     /// `error` with the key removed from its message, should a server have echoed it.
-    pub(crate) fn scrub(&self, mut error: ProviderError) -> ProviderError {
+    pub(crate) fn scrub(&self, error: ProviderError) -> ProviderError {
         if let Some(key) = &self.key {
-            error.message = key.scrub(error.message);
+            let message = key.scrub(error.message().to_owned());
+            return error.with_message(message);
         }
         error
     }

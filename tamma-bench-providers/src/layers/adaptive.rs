@@ -168,7 +168,7 @@ impl AdaptiveConcurrencyLayer {
         let config = self.shared.config;
         let mut s = self.shared.lock();
         match result {
-            Err(e) if e.kind == ProviderErrorKind::RateLimited => {
+            Err(e) if e.kind() == ProviderErrorKind::RateLimited => {
                 s.successes = 0;
                 if slot.generation == s.generation {
                     s.generation += 1;

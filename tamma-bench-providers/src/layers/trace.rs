@@ -59,10 +59,10 @@ impl Layer for TracingLayer {
                 );
             }
             Err(e) => {
-                span.record("outcome", e.kind.as_str());
+                span.record("outcome", e.kind().as_str());
                 tracing::info!(
                     target: "tamma_bench::provider", parent: &span,
-                    outcome = e.kind.as_str(), latency_ms, "provider call failed"
+                    outcome = e.kind().as_str(), latency_ms, "provider call failed"
                 );
             }
         }

@@ -49,7 +49,7 @@ async fn openai_compatible_servers_context_errors_are_context_length() {
         "type": "BadRequestError", "param": null, "code": 400});
     for body in [llama_cpp, vllm] {
         let e = error_of(&openai(), ResponseTemplate::new(400).set_body_json(body)).await;
-        assert_eq!(e.kind, K::ContextLength, "{e}");
+        assert_eq!(e.kind(), K::ContextLength, "{e}");
     }
 }
 
@@ -100,7 +100,7 @@ async fn gemini_an_invalid_key_answered_with_400_is_auth() {
         "reason": "API_KEY_INVALID", "domain": "googleapis.com",
         "metadata": {"service": "generativelanguage.googleapis.com"}}]}});
     let e = error_of(&gemini(), ResponseTemplate::new(400).set_body_json(body)).await;
-    assert_eq!(e.kind, K::Auth, "{e}");
+    assert_eq!(e.kind(), K::Auth, "{e}");
 }
 
 #[tokio::test]
@@ -112,8 +112,8 @@ async fn gemini_retry_info_in_the_body_sets_the_wait() {
             "quotaId": "GenerateRequestsPerMinutePerProjectPerModel-FreeTier"}]},
         {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "37s"}]}});
     let e = error_of(&gemini(), ResponseTemplate::new(429).set_body_json(body)).await;
-    assert_eq!(e.kind, K::RateLimited);
-    assert_eq!(e.retry_after, Some(Duration::from_secs(37)));
+    assert_eq!(e.kind(), K::RateLimited);
+    assert_eq!(e.retry_after(), Some(Duration::from_secs(37)));
 }
 
 #[tokio::test]
@@ -123,7 +123,7 @@ async fn gemini_a_blocked_prompt_is_content_filter() {
         "usageMetadata": {"promptTokenCount": 8, "totalTokenCount": 8},
         "modelVersion": "gemini-2.0-flash"});
     let e = error_of(&gemini(), ok(body)).await;
-    assert_eq!(e.kind, K::ContentFilter, "{e}");
+    assert_eq!(e.kind(), K::ContentFilter, "{e}");
 }
 
 #[tokio::test]
@@ -174,8 +174,8 @@ async fn gemini_a_tool_result_answering_no_call_is_an_invalid_request_never_sent
         .complete(&request, &cx())
         .await
         .expect_err("no function name to send");
-    assert_eq!(e.kind, K::InvalidRequest, "{e}");
-    assert!(e.message.contains("call_unknown"), "{e}");
+    assert_eq!(e.kind(), K::InvalidRequest, "{e}");
+    assert!(e.message().contains("call_unknown"), "{e}");
     let requests = server.received_requests().await.expect("recording");
     assert!(requests.is_empty(), "nothing is sent");
 }

@@ -86,7 +86,7 @@ async fn key_stays_out_of_every_output() {
         match layered.provider.complete(&req, &cx(case, 0)).await {
             Ok(c) => seen.push(format!("{c:?}")),
             Err(e) => {
-                assert_eq!(e.kind, ProviderErrorKind::Auth);
+                assert_eq!(e.kind(), ProviderErrorKind::Auth);
                 seen.extend([e.to_string(), format!("{e:?}")]);
             }
         }

@@ -188,14 +188,14 @@ async fn the_retry_layer_does_not_retry_a_stream_that_already_handed_out_text() 
     let e = e.expect_err("not retried");
     assert_eq!(deltas, ["half an ans"]);
     assert_eq!(stutter.0.load(std::sync::atomic::Ordering::SeqCst), 1);
-    assert!(e.message.contains("streamed"), "{}", e.message);
+    assert!(e.message().contains("streamed"), "{}", e.message());
     // Without streaming the same failure is retried.
     let e = retry
         .complete(&request("q"), &cx("a", 0))
         .await
         .expect_err("fails");
     assert_eq!(stutter.0.load(std::sync::atomic::Ordering::SeqCst), 4);
-    assert_eq!(e.kind, ProviderErrorKind::Transport);
+    assert_eq!(e.kind(), ProviderErrorKind::Transport);
 }
 
 #[tokio::test]

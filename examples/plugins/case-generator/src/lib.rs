@@ -10,7 +10,7 @@
 
 use serde::Deserialize;
 use tamma_bench_plugin::core::model::{Case, CaseInput, Target};
-use tamma_bench_plugin::{BenchmarkSource, Manifest};
+use tamma_bench_plugin::{BenchmarkSource, Manifest, PluginError};
 
 /// The configuration (`[source_config]`).
 #[derive(Debug, Deserialize)]
@@ -39,13 +39,20 @@ fn default_max() -> u64 {
 struct Arithmetic(Config);
 
 impl Arithmetic {
-    fn from_config(config: serde_json::Value) -> Result<Self, String> {
-        let config: Config = serde_json::from_value(config).map_err(|e| e.to_string())?;
+    fn from_config(config: serde_json::Value) -> Result<Self, PluginError> {
+        let config: Config =
+            serde_json::from_value(config).map_err(|e| PluginError::config(e.to_string()))?;
         if !(1..=10_000).contains(&config.count) {
-            return Err(format!("count: expected 1 to 10000, got {}", config.count));
+            return Err(PluginError::config(format!(
+                "count: expected 1 to 10000, got {}",
+                config.count
+            )));
         }
         if config.max == 0 || config.max > 1_000_000 {
-            return Err(format!("max: expected 1 to 1000000, got {}", config.max));
+            return Err(PluginError::config(format!(
+                "max: expected 1 to 1000000, got {}",
+                config.max
+            )));
         }
         Ok(Self(config))
     }
@@ -61,7 +68,7 @@ fn next(state: &mut u64) -> u64 {
 }
 
 impl BenchmarkSource for Arithmetic {
-    fn cases(&self) -> Result<Vec<Case>, String> {
+    fn cases(&self) -> Result<Vec<Case>, PluginError> {
         let Config { seed, count, max } = self.0;
         let mut state = seed;
         let cases = (0..count)

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use tamma_bench_plugin::core::model::{Case, Score, Target};
 use tamma_bench_plugin::core::provider::Completion;
 use tamma_bench_plugin::core::scorer::{ScoreError, Scorer};
-use tamma_bench_plugin::{Manifest, async_trait};
+use tamma_bench_plugin::{Manifest, PluginError, async_trait};
 
 /// The configuration.
 #[derive(Debug, Default, Deserialize)]
@@ -28,13 +28,13 @@ struct Config {
 struct EditSimilarity(Config);
 
 impl EditSimilarity {
-    fn from_config(config: serde_json::Value) -> Result<Self, String> {
+    fn from_config(config: serde_json::Value) -> Result<Self, PluginError> {
         if config.is_null() {
             return Ok(Self(Config::default()));
         }
         serde_json::from_value(config)
             .map(Self)
-            .map_err(|e| e.to_string())
+            .map_err(|e| PluginError::config(e.to_string()))
     }
 
     fn normal(&self, s: &str) -> Vec<char> {

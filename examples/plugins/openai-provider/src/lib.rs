@@ -16,7 +16,7 @@ use tamma_bench_plugin::async_trait;
 use tamma_bench_plugin::core::provider::{
     CallContext, Completion, CompletionRequest, Provider, ProviderError, ProviderErrorKind,
 };
-use tamma_bench_plugin::{Manifest, tokio};
+use tamma_bench_plugin::{Manifest, PluginError, tokio};
 
 /// The configuration: the fields of an agent this plugin reads (others are ignored).
 #[derive(Deserialize)]
@@ -39,8 +39,9 @@ struct OpenAiCompatible {
 }
 
 impl OpenAiCompatible {
-    fn from_config(config: serde_json::Value) -> Result<Self, String> {
-        let config: Config = serde_json::from_value(config).map_err(|e| e.to_string())?;
+    fn from_config(config: serde_json::Value) -> Result<Self, PluginError> {
+        let config: Config =
+            serde_json::from_value(config).map_err(|e| PluginError::config(e.to_string()))?;
         let base = config
             .base_url
             .ok_or("base_url: required (the server's http://host:port/v1)")?;
@@ -60,9 +61,10 @@ impl OpenAiCompatible {
     }
 
     /// `error` with the key removed, should a server have echoed it.
-    fn scrub(&self, mut error: ProviderError) -> ProviderError {
+    fn scrub(&self, error: ProviderError) -> ProviderError {
         if let Some(key) = self.key.as_deref().filter(|k| !k.is_empty()) {
-            error.message = error.message.replace(key, "<redacted>");
+            let message = error.message().replace(key, "<redacted>");
+            return error.with_message(message);
         }
         error
     }
