@@ -214,8 +214,10 @@ pub trait ResultStore: Send + Sync {
 
     /// The runs of every tenant whose benchmark is public, newest first: the only read
     /// across tenants. Only the tenant-aware repository (`tamma-bench-privacy`) should call
-    /// it, to show the public fields of these runs. A store that cannot list across
-    /// tenants keeps the default, which lists none (fails closed).
+    /// it, to show the public fields of these runs. A store may return the public fields
+    /// and the owner only, leaving the internal ones empty (the fingerprint) or out (agent
+    /// settings beyond name, provider and model), as the Postgres store does. A store that
+    /// cannot list across tenants keeps the default, which lists none (fails closed).
     async fn list_public_runs(&self) -> Result<Vec<Run>, StoreError> {
         Ok(Vec::new())
     }

@@ -1,0 +1,18 @@
+//! The Postgres backend against the real server: the store conformance suite, migrations,
+//! row-level security (fixed cases and a property test of generated raw SQL), the audit
+//! log and the response cache, and many writers at once. Each test makes its own database
+//! and roles and drops them at the end.
+
+#![allow(clippy::unwrap_used)] // test fixtures: a failure is the test failing
+
+mod audit;
+mod cache;
+mod concurrency;
+mod migrations;
+mod rls;
+mod rls_properties;
+mod support;
+
+mod conformance {
+    tamma_bench_core::store_conformance_tests!(crate::support::fresh_store().await);
+}
