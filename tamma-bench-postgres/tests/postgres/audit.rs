@@ -29,7 +29,7 @@ async fn appends_check_the_index_and_read_back_in_order() {
         .unwrap();
     for stale in [0, 1, 3] {
         let e = audit.append(rec(stale), None).await.unwrap_err();
-        assert_eq!(e.kind, StoreErrorKind::Conflict, "index {stale}");
+        assert_eq!(e.kind(), StoreErrorKind::Conflict, "index {stale}");
     }
     assert_eq!(audit.last().await.unwrap(), Some(rec(1)));
     assert_eq!(audit.records(1, 10).await.unwrap(), vec![rec(1)]);

@@ -32,7 +32,7 @@ async fn append_to_chain(audit: &dyn AuditStore, entry: Vec<u8>) -> u32 {
         };
         match audit.append(record, None).await {
             Ok(()) => return conflicts,
-            Err(e) if e.kind == StoreErrorKind::Conflict => conflicts += 1,
+            Err(e) if e.kind() == StoreErrorKind::Conflict => conflicts += 1,
             Err(e) => panic!("append failed: {e}"),
         }
     }

@@ -78,11 +78,11 @@ async fn a_database_newer_than_the_build_is_refused() {
     let e = migrate(&db.owner_config(), &db.app_role())
         .await
         .unwrap_err();
-    assert!(e.message.contains("newer than this build"), "{e}");
+    assert!(e.message().contains("newer than this build"), "{e}");
     let e = PostgresStore::connect(db.app_config(), 1)
         .await
         .unwrap_err();
-    assert!(e.message.contains("newer than this build"), "{e}");
+    assert!(e.message().contains("newer than this build"), "{e}");
 }
 
 #[tokio::test]
@@ -91,5 +91,5 @@ async fn the_store_refuses_a_database_not_migrated() {
     let e = PostgresStore::connect(db.app_config(), 1)
         .await
         .unwrap_err();
-    assert!(e.message.contains("run the migrations"), "{e}");
+    assert!(e.message().contains("run the migrations"), "{e}");
 }

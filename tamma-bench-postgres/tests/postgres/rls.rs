@@ -283,14 +283,14 @@ async fn roles_that_row_level_security_would_not_bind_are_refused() {
     let e = PostgresStore::connect(db.owner_config(), 1)
         .await
         .unwrap_err();
-    assert!(e.message.contains("application role"), "{e}");
+    assert!(e.message().contains("application role"), "{e}");
     let e = PostgresStore::connect(db.superuser_config(), 1)
         .await
         .unwrap_err();
-    assert!(e.message.contains("application role"), "{e}");
+    assert!(e.message().contains("application role"), "{e}");
     for role in ["postgres".to_owned(), db.owner_role()] {
         let e = migrate(&db.owner_config(), &role).await.unwrap_err();
-        assert!(e.message.contains("row-level security"), "{role}: {e}");
+        assert!(e.message().contains("row-level security"), "{role}: {e}");
     }
     let admin = crate::support::connect(&db.superuser_config()).await;
     admin
@@ -300,9 +300,9 @@ async fn roles_that_row_level_security_would_not_bind_are_refused() {
     let e = migrate(&db.owner_config(), &db.app_role())
         .await
         .unwrap_err();
-    assert!(e.message.contains("BYPASSRLS"), "{e}");
+    assert!(e.message().contains("BYPASSRLS"), "{e}");
     let e = PostgresStore::connect(db.app_config(), 1)
         .await
         .unwrap_err();
-    assert!(e.message.contains("application role"), "{e}");
+    assert!(e.message().contains("application role"), "{e}");
 }
