@@ -1,110 +1,24 @@
-//! Scriptable fake providers for the layer tests.
+//! Fake providers for the layer tests.
 
 use async_trait::async_trait;
-use std::collections::VecDeque;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 use tamma_bench_core::model::{Message, Role, TenantId};
 use tamma_bench_core::provider::{
     CallContext, Completion, CompletionRequest, Provider, ProviderError, ProviderErrorKind, Usage,
 };
-use tokio::time::Instant;
+use tamma_bench_testkit::providers::ScriptedProvider;
 
-/// Answers from a script of results, then with `answer to CASE epoch N`; counts calls,
-/// tracks calls in flight and when each call arrived.
-#[derive(Default)]
-pub struct Fake {
-    script: Mutex<VecDeque<Result<Completion, ProviderError>>>,
-    delay: Duration,
-    usage: Usage,
-    calls: AtomicUsize,
-    in_flight: AtomicUsize,
-    max_in_flight: AtomicUsize,
-    arrivals: Mutex<Vec<Instant>>,
-}
-
-impl Fake {
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    pub fn with_delay(delay: Duration) -> Self {
-        Self {
-            delay,
-            ..Self::default()
-        }
-    }
-
-    /// Reports `usage` on its default answers.
-    pub fn with_usage(mut self, input_tokens: u64, output_tokens: u64) -> Self {
-        self.usage = Usage {
-            input_tokens,
-            output_tokens,
-        };
-        self
-    }
-
-    /// Queues results to return before the default answer.
-    pub fn then(
-        self,
-        results: impl IntoIterator<Item = Result<Completion, ProviderError>>,
-    ) -> Self {
-        self.script.lock().expect("lock").extend(results);
-        self
-    }
-
-    /// Queues more results.
-    pub fn push(&self, result: Result<Completion, ProviderError>) {
-        self.script.lock().expect("lock").push_back(result);
-    }
-
-    pub fn calls(&self) -> usize {
-        self.calls.load(Ordering::SeqCst)
-    }
-
-    pub fn max_in_flight(&self) -> usize {
-        self.max_in_flight.load(Ordering::SeqCst)
-    }
-
-    pub fn arrivals(&self) -> Vec<Instant> {
-        self.arrivals.lock().expect("lock").clone()
-    }
+/// The layer tests' provider: the test kit's scripted provider named `fake`, answering
+/// [`answer`] in 12.5 ms once its script is spent; it counts calls, tracks calls in flight
+/// and when each call arrived (tokio's clock).
+pub fn scripted() -> ScriptedProvider {
+    ScriptedProvider::from_fn(|_, cx| Ok(answer(cx)))
+        .named("fake")
+        .with_latency_ms(12.5)
 }
 
 pub fn answer(cx: &CallContext) -> String {
     format!("answer to {} epoch {}", cx.case_id, cx.epoch)
-}
-
-#[async_trait]
-impl Provider for Fake {
-    fn name(&self) -> &str {
-        "fake"
-    }
-
-    async fn complete(
-        &self,
-        _request: &CompletionRequest,
-        cx: &CallContext,
-    ) -> Result<Completion, ProviderError> {
-        self.calls.fetch_add(1, Ordering::SeqCst);
-        self.arrivals.lock().expect("lock").push(Instant::now());
-        let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
-        self.max_in_flight.fetch_max(now, Ordering::SeqCst);
-        if !self.delay.is_zero() {
-            tokio::time::sleep(self.delay).await;
-        }
-        self.in_flight.fetch_sub(1, Ordering::SeqCst);
-        let scripted = self.script.lock().expect("lock").pop_front();
-        scripted.unwrap_or_else(|| {
-            Ok(Completion {
-                text: answer(cx),
-                usage: self.usage,
-                latency_ms: 12.5,
-                ..Default::default()
-            })
-        })
-    }
 }
 
 pub fn err(kind: ProviderErrorKind) -> Result<Completion, ProviderError> {

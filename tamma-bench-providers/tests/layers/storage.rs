@@ -1,6 +1,6 @@
 //! Layers that keep or price what the provider answered: cache, cost, record.
 
-use crate::fake::{Fake, answer, cx, err, request};
+use crate::fake::{answer, cx, err, request, scripted};
 use futures::future::join_all;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -10,6 +10,7 @@ use tamma_bench_core::provider::{Completion, Provider, ProviderErrorKind};
 use tamma_bench_core::store::{ResponseCache, SqliteResponseCache};
 use tamma_bench_providers::layers::{CacheLayer, CostLayer, RecordLayer};
 use tamma_bench_providers::replay::ReplayProvider;
+use tamma_bench_testkit::providers::ScriptedProvider;
 
 fn sqlite_cache(dir: &tempfile::TempDir) -> Arc<dyn ResponseCache> {
     Arc::new(SqliteResponseCache::open(dir.path().join("cache.db")).expect("open cache"))
@@ -18,7 +19,7 @@ fn sqlite_cache(dir: &tempfile::TempDir) -> Arc<dyn ResponseCache> {
 #[tokio::test]
 async fn cache_answers_the_same_request_and_epoch_and_marks_the_hit() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let fake = Arc::new(Fake::new());
+    let fake = Arc::new(scripted());
     let layer = CacheLayer::new(fake.clone(), sqlite_cache(&dir), "openai\n");
     let first = layer
         .complete(&request("q"), &cx("a", 0))
@@ -52,7 +53,7 @@ async fn cache_answers_the_same_request_and_epoch_and_marks_the_hit() {
 #[tokio::test]
 async fn cache_misses_on_another_epoch_request_tenant_or_provider() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let fake = Arc::new(Fake::new());
+    let fake = Arc::new(scripted());
     let cache = sqlite_cache(&dir);
     let layer = CacheLayer::new(fake.clone(), cache.clone(), "openai\n");
     layer
@@ -99,7 +100,7 @@ async fn cache_entries_expire_after_their_ttl() {
     let dir = tempfile::tempdir().expect("tempdir");
     let now = Arc::new(AtomicI64::new(1_000_000));
     let clock = now.clone();
-    let fake = Arc::new(Fake::new());
+    let fake = Arc::new(scripted());
     let layer = CacheLayer::new(fake.clone(), sqlite_cache(&dir), "openai\n")
         .with_ttl(Some(Duration::from_secs(60)))
         .with_clock(Arc::new(move || clock.load(Ordering::SeqCst)));
@@ -129,7 +130,7 @@ async fn cache_entries_expire_after_their_ttl() {
 #[tokio::test]
 async fn cache_never_stores_errors() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let fake = Arc::new(Fake::new().then([err(ProviderErrorKind::Unavailable)]));
+    let fake = Arc::new(scripted().then([err(ProviderErrorKind::Unavailable)]));
     let layer = CacheLayer::new(fake.clone(), sqlite_cache(&dir), "openai\n");
     assert!(layer.complete(&request("q"), &cx("a", 0)).await.is_err());
     let ok = layer
@@ -147,11 +148,11 @@ async fn cache_never_stores_errors() {
     assert_eq!(fake.calls(), 2);
 }
 
-fn million_each() -> Fake {
-    Fake::new().with_usage(1_000_000, 1_000_000)
+fn million_each() -> ScriptedProvider {
+    scripted().with_usage(1_000_000, 1_000_000)
 }
 
-async fn cost_of(agent: &AgentConfig, fake: Fake) -> Option<f64> {
+async fn cost_of(agent: &AgentConfig, fake: ScriptedProvider) -> Option<f64> {
     let layer = CostLayer::for_agent(Arc::new(fake), agent);
     layer
         .complete(&request("q"), &cx("a", 0))
@@ -184,7 +185,7 @@ async fn cost_comes_from_the_table_the_agent_or_the_provider() {
 async fn record_then_replay_gives_identical_outputs() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("recordings/agent.jsonl");
-    let fake = Arc::new(Fake::new().with_usage(7, 3));
+    let fake = Arc::new(scripted().with_usage(7, 3));
     let layer = RecordLayer::open(fake.clone(), &path).expect("open");
     let keys: Vec<(String, u32)> = ["a", "b", "c"]
         .iter()
@@ -228,7 +229,7 @@ async fn record_refuses_to_append_to_a_file_that_is_not_a_recording() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("notes.txt");
     std::fs::write(&path, "my notes\n").expect("write");
-    let e = RecordLayer::open(Arc::new(Fake::new()), &path).expect_err("refused");
+    let e = RecordLayer::open(Arc::new(scripted()), &path).expect_err("refused");
     assert!(e.to_string().contains("notes.txt"), "{e}");
     assert_eq!(std::fs::read_to_string(&path).expect("read"), "my notes\n");
 }
