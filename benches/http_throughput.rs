@@ -24,9 +24,6 @@
 //! cargo bench --bench http_throughput
 //! ```
 
-#[path = "support/arith.rs"]
-mod arith;
-
 use criterion::{Criterion, Throughput};
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -38,6 +35,7 @@ use tamma_bench_core::executor::{AgentRuntime, Executor, RunOptions};
 use tamma_bench_core::model::{AgentConfig, Benchmark, TenantContext};
 use tamma_bench_core::store::MemoryStore;
 use tamma_bench_providers::layers::{self, LayerContext, LimiterRegistry};
+use tamma_bench_testkit::benchmarks::arithmetic;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
@@ -253,7 +251,7 @@ fn main() {
         .expect("a tokio runtime");
     let (addr, log) = start_server();
     let agent = agent(addr);
-    let benchmark = arith::benchmark("http-throughput", "HTTP throughput", TRIALS as u64, 1);
+    let benchmark = arithmetic("http-throughput", "HTTP throughput", TRIALS as u64, 1);
 
     let mut criterion = Criterion::default().configure_from_args();
     let mut group = criterion.benchmark_group("http");

@@ -11,48 +11,28 @@
 //! cargo bench --bench throughput
 //! ```
 
-#[path = "support/arith.rs"]
-mod arith;
-
 use criterion::{Criterion, Throughput};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tamma_bench_core::executor::{AgentRuntime, Executor, RunOptions};
 use tamma_bench_core::model::{AgentConfig, Benchmark, TenantContext};
-use tamma_bench_core::provider::{
-    CallContext, Completion, CompletionRequest, Provider, ProviderError,
-};
 use tamma_bench_core::store::{MemoryStore, ResultStore, SqliteStore};
+use tamma_bench_testkit::benchmarks::arithmetic;
+use tamma_bench_testkit::providers::FixedProvider;
 
 const CASES: usize = 1_000;
 const EPOCHS: u32 = 20;
 const TRIALS: u64 = CASES as u64 * EPOCHS as u64;
 
 /// Answers "4" at once: the executor and the store are all that is measured.
-struct ZeroProvider;
-
-#[async_trait::async_trait]
-impl Provider for ZeroProvider {
-    fn name(&self) -> &str {
-        "zero"
-    }
-
-    async fn complete(
-        &self,
-        _: &CompletionRequest,
-        _: &CallContext,
-    ) -> Result<Completion, ProviderError> {
-        Ok(Completion {
-            text: "4".into(),
-            ..Default::default()
-        })
-    }
+fn zero() -> Arc<FixedProvider> {
+    Arc::new(FixedProvider::new("4").named("zero"))
 }
 
 /// Runs the benchmark once into `store` and returns how long `Executor::run` took.
 async fn timed_run(store: Arc<dyn ResultStore>, benchmark: &Benchmark) -> Duration {
     let executor = Executor::new(store);
-    let agent = AgentRuntime::new(AgentConfig::new("a", "zero", "m"), Arc::new(ZeroProvider));
+    let agent = AgentRuntime::new(AgentConfig::new("a", "zero", "m"), zero());
     let started = Instant::now();
     let report = executor
         .run(
@@ -75,7 +55,7 @@ fn throughput(c: &mut Criterion) {
         .enable_all()
         .build()
         .expect("a tokio runtime");
-    let benchmark = arith::benchmark("throughput", "Throughput", CASES as u64, EPOCHS);
+    let benchmark = arithmetic("throughput", "Throughput", CASES as u64, EPOCHS);
     let mut group = c.benchmark_group("executor");
     group
         .throughput(Throughput::Elements(TRIALS))

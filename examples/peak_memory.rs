@@ -16,39 +16,19 @@
 //! cargo run --release --example peak_memory -- 1000000
 //! ```
 
-#[path = "../benches/support/arith.rs"]
-mod arith;
-
 use std::sync::Arc;
 use std::time::Instant;
 use tamma_bench_core::executor::{AgentRuntime, Executor, RunOptions};
 use tamma_bench_core::model::{AgentConfig, TenantContext};
-use tamma_bench_core::provider::{
-    CallContext, Completion, CompletionRequest, Provider, ProviderError,
-};
 use tamma_bench_core::store::SqliteStore;
+use tamma_bench_testkit::benchmarks::arithmetic;
+use tamma_bench_testkit::providers::FixedProvider;
 
 const CASES: u64 = 1_000;
 
 /// Answers "4" at once: the executor and the store are all that is measured.
-struct ZeroProvider;
-
-#[async_trait::async_trait]
-impl Provider for ZeroProvider {
-    fn name(&self) -> &str {
-        "zero"
-    }
-
-    async fn complete(
-        &self,
-        _: &CompletionRequest,
-        _: &CallContext,
-    ) -> Result<Completion, ProviderError> {
-        Ok(Completion {
-            text: "4".into(),
-            ..Default::default()
-        })
-    }
+fn zero() -> Arc<FixedProvider> {
+    Arc::new(FixedProvider::new("4").named("zero"))
 }
 
 /// The peak resident set of this process in MiB, from `VmHWM` in `/proc/self/status`.
@@ -74,7 +54,7 @@ fn main() -> anyhow::Result<()> {
         "TRIALS must be a positive multiple of {CASES} (1 agent × {CASES} cases × epochs)"
     );
     let epochs = u32::try_from(trials / CASES)?;
-    let benchmark = arith::benchmark("peak-memory", "Peak memory", CASES, epochs);
+    let benchmark = arithmetic("peak-memory", "Peak memory", CASES, epochs);
     let dir = tempfile::tempdir()?;
     let store = Arc::new(SqliteStore::open(dir.path().join("peak.db"))?);
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -84,7 +64,7 @@ fn main() -> anyhow::Result<()> {
 
     let (seconds, peak_rss_mb, summary_seconds) = runtime.block_on(async {
         let executor = Executor::new(store.clone());
-        let agent = AgentRuntime::new(AgentConfig::new("a", "zero", "m"), Arc::new(ZeroProvider));
+        let agent = AgentRuntime::new(AgentConfig::new("a", "zero", "m"), zero());
         let started = Instant::now();
         let report = executor
             .run(

@@ -5,14 +5,12 @@
 
 #![allow(clippy::unwrap_used)] // test fixtures: a failure is the test failing
 
-#[path = "../tamma-bench-plugin/tests/support/mod.rs"]
-mod support;
-
 use serde_json::Value;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener};
 use std::path::Path;
 use std::process::{Command, Output};
+use tamma_bench_testkit::plugins;
 
 fn tb(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_tamma-bench"))
@@ -35,7 +33,7 @@ fn plugin_dir(root: &Path) -> std::path::PathBuf {
         "tamma-bench-plugin-arith",
         "tamma-bench-plugin-edit-similarity",
     ] {
-        let lib = support::library(package);
+        let lib = plugins::library(package);
         std::fs::copy(&lib, dir.join(lib.file_name().unwrap())).unwrap();
     }
     dir
@@ -104,7 +102,7 @@ fn arithmetic_server() -> SocketAddr {
 #[test]
 fn plugin_inspect_prints_the_manifest_and_checks_compatibility() {
     let dir = tempfile::tempdir().unwrap();
-    let lib = support::library("tamma-bench-plugin-openai");
+    let lib = plugins::library("tamma-bench-plugin-openai");
     let out = tb(dir.path(), &["plugin", "inspect", lib.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let manifest: Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -125,7 +123,7 @@ fn plugin_inspect_prints_the_manifest_and_checks_compatibility() {
 #[test]
 fn plugin_inspect_refuses_an_incompatible_library_naming_both_versions() {
     let dir = tempfile::tempdir().unwrap();
-    let lib = support::library("tamma-bench-plugin-incompatible");
+    let lib = plugins::library("tamma-bench-plugin-incompatible");
     let out = tb(dir.path(), &["plugin", "inspect", lib.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
     let err = text(&out.stderr);

@@ -2,43 +2,26 @@
 
 #![allow(clippy::unwrap_used)] // test fixtures: a failure is the test failing
 
-use async_trait::async_trait;
 use std::sync::Arc;
 use tamma_bench_core::compare::{ResultRef, compare_results};
 use tamma_bench_core::executor::{AgentRuntime, Executor, RunOptions};
 use tamma_bench_core::model::{
     AgentConfig, Benchmark, Case, CaseInput, Target, TenantContext, Visibility,
 };
-use tamma_bench_core::provider::{
-    CallContext, Completion, CompletionRequest, Provider, ProviderError,
-};
 use tamma_bench_core::scorer::ScorerSpec;
 use tamma_bench_core::stats::{CompareOptions, Verdict};
 use tamma_bench_core::store::{MemoryStore, StoreErrorKind};
+use tamma_bench_testkit::providers::ScriptedProvider;
 
 /// Answers correctly on cases whose number modulo 100 is below `skill`.
-struct Skilled(u32);
-
-#[async_trait]
-impl Provider for Skilled {
-    fn name(&self) -> &str {
-        "skilled"
-    }
-    async fn complete(
-        &self,
-        _r: &CompletionRequest,
-        cx: &CallContext,
-    ) -> Result<Completion, ProviderError> {
-        let i: u32 = cx.case_id[1..].parse().unwrap();
-        Ok(Completion {
-            text: if i % 100 < self.0 {
-                "yes".into()
-            } else {
-                "no".into()
-            },
-            ..Default::default()
+fn skilled(skill: u32) -> Arc<ScriptedProvider> {
+    Arc::new(
+        ScriptedProvider::from_fn(move |_, cx| {
+            let i: u32 = cx.case_id[1..].parse().unwrap();
+            Ok(if i % 100 < skill { "yes" } else { "no" }.into())
         })
-    }
+        .named("skilled"),
+    )
 }
 
 fn benchmark(n: u32) -> Benchmark {
@@ -74,9 +57,9 @@ async fn a_better_agent_is_found_better_overall_and_per_tag() {
     let store = Arc::new(MemoryStore::new());
     let cx = TenantContext::local_operator();
     let agents = vec![
-        AgentRuntime::new(AgentConfig::new("strong", "s", "m"), Arc::new(Skilled(80))),
-        AgentRuntime::new(AgentConfig::new("weak", "s", "m"), Arc::new(Skilled(60))),
-        AgentRuntime::new(AgentConfig::new("twin", "s", "m"), Arc::new(Skilled(80))),
+        AgentRuntime::new(AgentConfig::new("strong", "s", "m"), skilled(80)),
+        AgentRuntime::new(AgentConfig::new("weak", "s", "m"), skilled(60)),
+        AgentRuntime::new(AgentConfig::new("twin", "s", "m"), skilled(80)),
     ];
     let opts = RunOptions {
         run_id: Some("r".into()),
@@ -160,8 +143,8 @@ async fn an_ambiguous_or_unknown_side_is_refused() {
     let store = Arc::new(MemoryStore::new());
     let cx = TenantContext::local_operator();
     let agents = vec![
-        AgentRuntime::new(AgentConfig::new("a", "s", "m"), Arc::new(Skilled(80))),
-        AgentRuntime::new(AgentConfig::new("b", "s", "m"), Arc::new(Skilled(60))),
+        AgentRuntime::new(AgentConfig::new("a", "s", "m"), skilled(80)),
+        AgentRuntime::new(AgentConfig::new("b", "s", "m"), skilled(60)),
     ];
     Executor::new(store.clone())
         .run(

@@ -3,8 +3,8 @@
 #![allow(clippy::unwrap_used)] // test fixtures: a failure is the test failing
 
 use async_trait::async_trait;
-use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 use tamma_bench_core::executor::{
     AgentRuntime, Executor, RetryPolicy, RunError, RunEvent, RunOptions,
@@ -15,85 +15,32 @@ use tamma_bench_core::model::{
 };
 use tamma_bench_core::provider::{
     CallContext, Capabilities, Capability, Completion, CompletionRequest, Provider, ProviderError,
-    ProviderErrorKind, Usage,
+    ProviderErrorKind,
 };
 use tamma_bench_core::scorer::ScorerSpec;
 use tamma_bench_core::store::{MemoryStore, ResultStore, StoreErrorKind};
+use tamma_bench_testkit::providers::ScriptedProvider;
 
-type Behaviour = dyn Fn(&CallContext) -> Result<String, ProviderError> + Send + Sync;
-
-/// A provider whose answer is a function of the call, with an optional delay, that
-/// records calls and the peak number in flight.
-struct Scripted {
-    behaviour: Box<Behaviour>,
+/// A provider whose answer is a function of the call, after `delay`, reporting 10 input
+/// and 2 output tokens; it records its calls and the peak number in flight.
+fn scripted(
     delay: Duration,
-    calls: AtomicUsize,
-    in_flight: AtomicUsize,
-    peak: AtomicUsize,
-    attempts_seen: Mutex<Vec<(String, u32, Instant)>>,
+    f: impl Fn(&CallContext) -> Result<String, ProviderError> + Send + Sync + 'static,
+) -> Arc<ScriptedProvider> {
+    let p = ScriptedProvider::from_fn(move |_, cx| f(cx)).named("scripted");
+    Arc::new(p.with_delay(delay).with_usage(10, 2))
 }
 
-impl Scripted {
-    fn new(
-        delay: Duration,
-        f: impl Fn(&CallContext) -> Result<String, ProviderError> + Send + Sync + 'static,
-    ) -> Arc<Self> {
-        Arc::new(Self {
-            behaviour: Box::new(f),
-            delay,
-            calls: AtomicUsize::new(0),
-            in_flight: AtomicUsize::new(0),
-            peak: AtomicUsize::new(0),
-            attempts_seen: Mutex::new(Vec::new()),
-        })
-    }
-
-    /// Answers the case id's last character, so `target` decides pass or fail.
-    fn echo(delay: Duration) -> Arc<Self> {
-        Self::new(delay, |cx| {
-            Ok(cx
-                .case_id
-                .chars()
-                .last()
-                .map(String::from)
-                .unwrap_or_default())
-        })
-    }
-}
-
-#[async_trait]
-impl Provider for Scripted {
-    fn name(&self) -> &str {
-        "scripted"
-    }
-
-    async fn complete(
-        &self,
-        _r: &CompletionRequest,
-        cx: &CallContext,
-    ) -> Result<Completion, ProviderError> {
-        self.calls.fetch_add(1, Ordering::SeqCst);
-        let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
-        self.peak.fetch_max(now, Ordering::SeqCst);
-        self.attempts_seen.lock().expect("attempts lock").push((
-            cx.case_id.clone(),
-            cx.attempt,
-            Instant::now(),
-        ));
-        if !self.delay.is_zero() {
-            tokio::time::sleep(self.delay).await;
-        }
-        self.in_flight.fetch_sub(1, Ordering::SeqCst);
-        let text = (self.behaviour)(cx)?;
-        Ok(Completion {
-            text,
-            usage: Usage {
-                input_tokens: 10,
-                output_tokens: 2,
-            },
-            ..Default::default()
-        })
-    }
+/// Answers the case id's last character, so `target` decides pass or fail.
+fn echo(delay: Duration) -> Arc<ScriptedProvider> {
+    scripted(delay, |cx| {
+        Ok(cx
+            .case_id
+            .chars()
+            .last()
+            .map(String::from)
+            .unwrap_or_default())
+    })
 }
 
 fn case(id: &str, target: &str, cluster: Option<&str>) -> Case {
@@ -125,7 +72,7 @@ fn benchmark(n: usize) -> Benchmark {
     }
 }
 
-fn agent(name: &str, provider: Arc<Scripted>) -> AgentRuntime {
+fn agent(name: &str, provider: Arc<ScriptedProvider>) -> AgentRuntime {
     AgentRuntime::new(AgentConfig::new(name, "scripted", "m"), provider)
 }
 
@@ -145,8 +92,8 @@ fn cx() -> TenantContext {
 async fn runs_every_agent_case_epoch_once_and_summarizes() {
     let store = Arc::new(MemoryStore::new());
     let (p1, p2) = (
-        Scripted::echo(Duration::ZERO),
-        Scripted::new(Duration::ZERO, |_| Ok("wrong".into())),
+        echo(Duration::ZERO),
+        scripted(Duration::ZERO, |_| Ok("wrong".into())),
     );
     let opts = RunOptions {
         epochs: Some(3),
@@ -164,7 +111,7 @@ async fn runs_every_agent_case_epoch_once_and_summarizes() {
         .unwrap();
     assert_eq!(report.run.status, RunStatus::Completed);
     assert_eq!(report.written, 2 * 20 * 3);
-    assert_eq!(p1.calls.load(Ordering::SeqCst), 60);
+    assert_eq!(p1.calls(), 60);
     let good = &report.summary.agents[0];
     assert_eq!(
         (
@@ -200,7 +147,7 @@ async fn runs_every_agent_case_epoch_once_and_summarizes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrency_is_bounded_globally_and_per_agent() {
     let store = Arc::new(MemoryStore::new());
-    let p = Scripted::echo(Duration::from_millis(5));
+    let p = echo(Duration::from_millis(5));
     let opts = RunOptions {
         concurrency: 4,
         ..Default::default()
@@ -210,12 +157,12 @@ async fn concurrency_is_bounded_globally_and_per_agent() {
         .await
         .unwrap();
     assert_eq!(
-        p.peak.load(Ordering::SeqCst),
+        p.max_in_flight(),
         4,
         "the global cap is reached and never passed"
     );
 
-    let p = Scripted::echo(Duration::from_millis(5));
+    let p = echo(Duration::from_millis(5));
     let mut capped = agent("a", p.clone());
     capped.config.concurrency = Some(2);
     Executor::new(store)
@@ -231,7 +178,7 @@ async fn concurrency_is_bounded_globally_and_per_agent() {
         .await
         .unwrap();
     assert_eq!(
-        p.peak.load(Ordering::SeqCst),
+        p.max_in_flight(),
         2,
         "an agent's own cap narrows the global one"
     );
@@ -242,7 +189,7 @@ async fn retryable_errors_are_retried_and_honour_retry_after() {
     let store = Arc::new(MemoryStore::new());
     let tries = Arc::new(AtomicU32::new(0));
     let t = tries.clone();
-    let p = Scripted::new(Duration::ZERO, move |cx| {
+    let p = scripted(Duration::ZERO, move |cx| {
         t.fetch_add(1, Ordering::SeqCst);
         if cx.attempt < 3 {
             Err(ProviderError::new(ProviderErrorKind::RateLimited, "429")
@@ -264,10 +211,10 @@ async fn retryable_errors_are_retried_and_honour_retry_after() {
         .unwrap();
     assert_eq!(tries.load(Ordering::SeqCst), 3);
     assert_eq!(report.summary.agents[0].n_scored, 1);
-    let seen = p.attempts_seen.lock().unwrap().clone();
+    let seen = p.arrivals();
     for pair in seen.windows(2) {
         assert!(
-            pair[1].2 - pair[0].2 >= Duration::from_millis(40),
+            pair[1] - pair[0] >= Duration::from_millis(40),
             "waited at least the advertised retry-after"
         );
     }
@@ -282,7 +229,7 @@ async fn retryable_errors_are_retried_and_honour_retry_after() {
 async fn failures_after_the_last_attempt_are_infra_failures_excluded_from_the_score() {
     let store = Arc::new(MemoryStore::new());
     // Case c3 always answers 503; c4 gets a non-retryable auth error; the rest pass.
-    let p = Scripted::new(Duration::ZERO, |cx| match cx.case_id.as_str() {
+    let p = scripted(Duration::ZERO, |cx| match cx.case_id.as_str() {
         "c3" => Err(ProviderError::new(ProviderErrorKind::Unavailable, "503")),
         "c4" => Err(ProviderError::new(ProviderErrorKind::Auth, "401")),
         id => Ok(id[1..].to_owned()),
@@ -330,7 +277,7 @@ async fn failures_after_the_last_attempt_are_infra_failures_excluded_from_the_sc
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hanging_call_ends_as_a_timeout() {
     let store = Arc::new(MemoryStore::new());
-    let p = Scripted::echo(Duration::from_secs(3600));
+    let p = echo(Duration::from_secs(3600));
     let opts = RunOptions {
         attempt_timeout: Duration::from_millis(30),
         retry: RetryPolicy::none(),
@@ -347,7 +294,7 @@ async fn a_hanging_call_ends_as_a_timeout() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_budget_stops_scheduling_before_it_is_exceeded() {
     let store = Arc::new(MemoryStore::new());
-    let p = Scripted::echo(Duration::ZERO);
+    let p = echo(Duration::ZERO);
     let mut a = agent("a", p.clone());
     // Worst case per trial: (input estimate + 10 output tokens) at $1,000 / Mtok each way.
     a.config.price_per_mtok_input = Some(1000.0);
@@ -371,7 +318,7 @@ async fn the_budget_stops_scheduling_before_it_is_exceeded() {
     );
     assert!(s.cost_usd <= 0.5, "spent {} of 0.5", s.cost_usd);
     assert_eq!(
-        p.calls.load(Ordering::SeqCst) as u64,
+        p.calls() as u64,
         s.n_trials,
         "nothing was called beyond what was stored"
     );
@@ -380,7 +327,7 @@ async fn the_budget_stops_scheduling_before_it_is_exceeded() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cancellation_writes_in_flight_trials_and_resume_completes_without_duplicates() {
     let store: Arc<dyn ResultStore> = Arc::new(MemoryStore::new());
-    let p = Scripted::echo(Duration::from_millis(2));
+    let p = echo(Duration::from_millis(2));
     let executor = Executor::new(store.clone());
     let mut events = executor.subscribe();
     let opts = RunOptions {
@@ -409,7 +356,7 @@ async fn cancellation_writes_in_flight_trials_and_resume_completes_without_dupli
         "in-flight trials were written: {stored_after_cancel}"
     );
     assert_eq!(
-        p.calls.load(Ordering::SeqCst) as u64,
+        p.calls() as u64,
         stored_after_cancel,
         "every call that finished was stored"
     );
@@ -434,11 +381,7 @@ async fn cancellation_writes_in_flight_trials_and_resume_completes_without_dupli
         "only the missing trials ran"
     );
     assert_eq!(second.summary.agents[0].n_trials, 200);
-    assert_eq!(
-        p.calls.load(Ordering::SeqCst),
-        200,
-        "no trial was executed twice"
-    );
+    assert_eq!(p.calls(), 200, "no trial was executed twice");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -453,12 +396,12 @@ async fn a_run_id_reused_with_other_agents_is_refused() {
         .run(
             &cx(),
             &benchmark(3),
-            vec![agent("a", Scripted::echo(Duration::ZERO))],
+            vec![agent("a", echo(Duration::ZERO))],
             opts(),
         )
         .await
         .unwrap();
-    let mut changed = agent("a", Scripted::echo(Duration::ZERO));
+    let mut changed = agent("a", echo(Duration::ZERO));
     changed.config.temperature = Some(0.7);
     let err = executor
         .run(&cx(), &benchmark(3), vec![changed], opts())
@@ -476,7 +419,7 @@ async fn a_run_id_reused_with_other_agents_is_refused() {
         .run(
             &cx(),
             &other_version,
-            vec![agent("a", Scripted::echo(Duration::ZERO))],
+            vec![agent("a", echo(Duration::ZERO))],
             opts(),
         )
         .await
@@ -492,7 +435,7 @@ async fn events_announce_start_every_trial_and_the_end() {
         .run(
             &cx(),
             &benchmark(5),
-            vec![agent("a", Scripted::echo(Duration::ZERO))],
+            vec![agent("a", echo(Duration::ZERO))],
             RunOptions::default(),
         )
         .await
@@ -538,7 +481,7 @@ async fn a_failing_scorer_is_recorded_as_a_scorer_error() {
         .run(
             &cx(),
             &b,
-            vec![agent("a", Scripted::echo(Duration::ZERO))],
+            vec![agent("a", echo(Duration::ZERO))],
             RunOptions::default(),
         )
         .await
@@ -557,7 +500,7 @@ async fn clustered_cases_get_a_clustered_interval() {
         .run(
             &cx(),
             &b,
-            vec![agent("a", Scripted::echo(Duration::ZERO))],
+            vec![agent("a", echo(Duration::ZERO))],
             RunOptions::default(),
         )
         .await
@@ -575,13 +518,13 @@ async fn resuming_with_other_pacing_or_caching_is_allowed() {
         run_id: Some("r".into()),
         ..Default::default()
     };
-    let mut first = agent("a", Scripted::echo(Duration::ZERO));
+    let mut first = agent("a", echo(Duration::ZERO));
     first.config.concurrency = Some(2);
     executor
         .run(&cx(), &benchmark(3), vec![first], opts())
         .await
         .unwrap();
-    let mut second = agent("a", Scripted::echo(Duration::ZERO));
+    let mut second = agent("a", echo(Duration::ZERO));
     second.config.layers.timeout_ms = Some(5_000);
     let report = executor
         .run(&cx(), &benchmark(3), vec![second], opts())
@@ -592,7 +535,7 @@ async fn resuming_with_other_pacing_or_caching_is_allowed() {
 
 /// A provider that claims `caps` and answers like the echo provider.
 struct Claiming {
-    inner: Arc<Scripted>,
+    inner: Arc<ScriptedProvider>,
     caps: Capabilities,
 }
 
@@ -635,7 +578,7 @@ fn tool_benchmark() -> Benchmark {
 async fn a_run_needing_what_a_provider_lacks_is_refused_before_any_call() {
     let store = Arc::new(MemoryStore::new());
     let executor = Executor::new(store.clone());
-    let p = Scripted::echo(Duration::ZERO);
+    let p = echo(Duration::ZERO);
 
     let mut seeded = AgentConfig::new("seeded", "scripted", "m");
     seeded.seed = Some(7);
@@ -676,7 +619,7 @@ async fn a_run_needing_what_a_provider_lacks_is_refused_before_any_call() {
         ),
         "{e}"
     );
-    assert_eq!(p.calls.load(Ordering::SeqCst), 0, "refused before any call");
+    assert_eq!(p.calls(), 0, "refused before any call");
     assert!(
         store.list_runs(&cx().tenant_id).await.unwrap().is_empty(),
         "no run was begun"
@@ -699,13 +642,13 @@ async fn a_run_needing_what_a_provider_lacks_is_refused_before_any_call() {
         .await
         .expect("supported");
     assert_eq!(report.summary.agents[0].n_trials, 1);
-    assert_eq!(p.calls.load(Ordering::SeqCst), 1);
+    assert_eq!(p.calls(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn timeouts_of_duration_max_are_no_limit_rather_than_a_panic() {
     let store = Arc::new(MemoryStore::new());
-    let p = Scripted::echo(Duration::from_millis(1));
+    let p = echo(Duration::from_millis(1));
     let opts = RunOptions {
         attempt_timeout: Duration::MAX,
         trial_timeout: Duration::MAX,
@@ -722,7 +665,7 @@ async fn timeouts_of_duration_max_are_no_limit_rather_than_a_panic() {
 async fn an_advertised_wait_of_centuries_gives_up_at_the_trial_deadline_without_panicking() {
     let store = Arc::new(MemoryStore::new());
     let centuries = Duration::from_secs(u64::MAX);
-    let p = Scripted::new(Duration::ZERO, move |_| {
+    let p = scripted(Duration::ZERO, move |_| {
         Err(ProviderError::new(ProviderErrorKind::RateLimited, "429")
             .with_retry_after(Some(centuries)))
     });
@@ -759,7 +702,7 @@ async fn an_advertised_wait_of_centuries_gives_up_at_the_trial_deadline_without_
 async fn a_trial_waiting_to_retry_is_left_unwritten_when_the_run_is_cancelled() {
     let store = Arc::new(MemoryStore::new());
     // With no deadline, the wait is the clamped maximum: an hour, cut by the cancel.
-    let p = Scripted::new(Duration::ZERO, |_| {
+    let p = scripted(Duration::ZERO, |_| {
         Err(ProviderError::new(ProviderErrorKind::RateLimited, "429")
             .with_retry_after(Some(Duration::MAX)))
     });
@@ -779,7 +722,7 @@ async fn a_trial_waiting_to_retry_is_left_unwritten_when_the_run_is_cancelled() 
         .await
         .unwrap();
     assert_eq!(report.run.status, RunStatus::Interrupted);
-    assert_eq!(p.calls.load(Ordering::SeqCst), 1);
+    assert_eq!(p.calls(), 1);
     assert!(
         trials_of(&store, "r").await.is_empty(),
         "left for the resumed run"

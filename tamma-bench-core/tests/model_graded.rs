@@ -3,53 +3,43 @@
 
 #![allow(clippy::unwrap_used)] // test fixtures: a failure is the test failing
 
-use async_trait::async_trait;
 use std::sync::{Arc, Mutex};
 use tamma_bench_core::executor::{AgentRuntime, Executor, RunOptions, SharedFactory};
 use tamma_bench_core::model::{
     AgentConfig, Benchmark, Case, CaseInput, Target, TenantContext, Visibility,
 };
 use tamma_bench_core::provider::{
-    CallContext, Completion, CompletionRequest, FactoryError, FactoryErrorKind, Provider,
-    ProviderError, ProviderErrorKind, ProviderFactory,
+    Completion, FactoryError, FactoryErrorKind, Provider, ProviderError, ProviderErrorKind,
+    ProviderFactory,
 };
 use tamma_bench_core::scorer::{ScoreError, ScorerSpec};
 use tamma_bench_core::store::MemoryStore;
+use tamma_bench_testkit::providers::{FixedProvider, ScriptedProvider};
 
-/// A judge that answers from a script keyed by (judge model, re-judgement index), and
-/// records the prompts it saw.
-struct ScriptedJudge {
+/// A judge that answers `answers[epoch]` (cycling), failing on `DOWN`, and records the
+/// prompts it saw in `prompts`.
+fn scripted_judge(
     answers: Vec<&'static str>,
     prompts: Arc<Mutex<Vec<String>>>,
-}
-
-#[async_trait]
-impl Provider for ScriptedJudge {
-    fn name(&self) -> &str {
-        "judge"
-    }
-    async fn complete(
-        &self,
-        r: &CompletionRequest,
-        cx: &CallContext,
-    ) -> Result<Completion, ProviderError> {
-        self.prompts.lock().expect("lock").push(
-            r.messages
-                .last()
-                .map(|m| m.content.clone())
-                .unwrap_or_default(),
-        );
-        match self.answers[cx.epoch as usize % self.answers.len()] {
-            "DOWN" => Err(ProviderError::new(
-                ProviderErrorKind::Unavailable,
-                "judge down",
-            )),
-            text => Ok(Completion {
-                text: text.into(),
-                ..Default::default()
-            }),
-        }
-    }
+) -> Arc<ScriptedProvider> {
+    Arc::new(
+        ScriptedProvider::from_fn(move |r, cx| {
+            prompts.lock().expect("lock").push(
+                r.messages
+                    .last()
+                    .map(|m| m.content.clone())
+                    .unwrap_or_default(),
+            );
+            match answers[cx.epoch as usize % answers.len()] {
+                "DOWN" => Err(ProviderError::new(
+                    ProviderErrorKind::Unavailable,
+                    "judge down",
+                )),
+                text => Ok(text.into()),
+            }
+        })
+        .named("judge"),
+    )
 }
 
 /// Judges' answers by model name: "c" always correct, "i" always incorrect, "flaky"
@@ -72,10 +62,7 @@ impl ProviderFactory for Judges {
                 ));
             }
         };
-        Ok(Arc::new(ScriptedJudge {
-            answers,
-            prompts: self.0.clone(),
-        }))
+        Ok(scripted_judge(answers, self.0.clone()))
     }
 }
 
@@ -211,25 +198,6 @@ fn options_are_validated_without_building_judges() {
     );
 }
 
-struct Echo;
-
-#[async_trait]
-impl Provider for Echo {
-    fn name(&self) -> &str {
-        "echo"
-    }
-    async fn complete(
-        &self,
-        _r: &CompletionRequest,
-        _cx: &CallContext,
-    ) -> Result<Completion, ProviderError> {
-        Ok(Completion {
-            text: "Paris".into(),
-            ..Default::default()
-        })
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn runs_count_uncertain_judgements() {
     let benchmark = Benchmark {
@@ -254,7 +222,7 @@ async fn runs_count_uncertain_judgements() {
             &benchmark,
             vec![AgentRuntime::new(
                 AgentConfig::new("a", "echo", "m"),
-                Arc::new(Echo),
+                Arc::new(FixedProvider::new("Paris").named("echo")),
             )],
             options,
         )
@@ -268,7 +236,7 @@ async fn runs_count_uncertain_judgements() {
             &benchmark,
             vec![AgentRuntime::new(
                 AgentConfig::new("a", "echo", "m"),
-                Arc::new(Echo),
+                Arc::new(FixedProvider::new("Paris").named("echo")),
             )],
             RunOptions::default(),
         )

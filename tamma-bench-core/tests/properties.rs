@@ -7,8 +7,8 @@ use std::sync::Arc;
 use tamma_bench_core::model::{Case, CaseInput, Target};
 use tamma_bench_core::scorer::{Normalization, normalize};
 use tamma_bench_core::stats::wilson;
-use tamma_bench_core::store::conformance::{run, trial};
 use tamma_bench_core::store::{MemoryStore, ResultStore};
+use tamma_bench_testkit::conformance::store::{run, trial};
 
 proptest! {
     #[test]

@@ -5,8 +5,8 @@
 
 use futures::TryStreamExt;
 use std::sync::Arc;
-use tamma_bench_core::store::conformance::{run, tenant, trial};
 use tamma_bench_core::store::{ResultStore, SqliteStore, StoreErrorKind};
+use tamma_bench_testkit::conformance::store::{run, tenant, trial};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reopening_keeps_everything_and_migrations_run_once() {

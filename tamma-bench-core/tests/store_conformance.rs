@@ -6,7 +6,7 @@ mod memory {
     use std::sync::Arc;
     use tamma_bench_core::store::{MemoryStore, ResultStore};
 
-    tamma_bench_core::store_conformance_tests!((
+    tamma_bench_testkit::store_conformance_tests!((
         (),
         Arc::new(MemoryStore::new()) as Arc<dyn ResultStore>
     ));
@@ -22,5 +22,5 @@ mod sqlite {
         (dir, Arc::new(store))
     }
 
-    tamma_bench_core::store_conformance_tests!(fresh());
+    tamma_bench_testkit::store_conformance_tests!(fresh());
 }

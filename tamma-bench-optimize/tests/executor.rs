@@ -8,9 +8,7 @@ use tamma_bench_core::executor::{AgentRuntime, Executor, RunOptions};
 use tamma_bench_core::model::{
     Benchmark, Case, CaseInput, Target, TenantContext, TenantId, Tier, Visibility,
 };
-use tamma_bench_core::provider::{
-    CallContext, Completion, CompletionRequest, Provider, ProviderError, Usage,
-};
+use tamma_bench_core::provider::Provider;
 use tamma_bench_core::scorer::ScorerSpec;
 use tamma_bench_core::stats::CompareOptions;
 use tamma_bench_core::store::{MemoryStore, ResultStore};
@@ -19,20 +17,11 @@ use tamma_bench_optimize::insights::{rank_models, regressions};
 use tamma_bench_optimize::source::RepositorySource;
 use tamma_bench_optimize::{OptimizationEvent, SearchSpace};
 use tamma_bench_privacy::{InternalContext, Repository};
+use tamma_bench_testkit::providers::ScriptedProvider;
 
 /// Answers correctly on cases whose number is below `skill` (out of 100).
-struct Skilled(u32);
-
-#[async_trait::async_trait]
-impl Provider for Skilled {
-    fn name(&self) -> &str {
-        "skilled"
-    }
-    async fn complete(
-        &self,
-        r: &CompletionRequest,
-        _: &CallContext,
-    ) -> Result<Completion, ProviderError> {
+fn skilled(skill: u32) -> Arc<dyn Provider> {
+    let p = ScriptedProvider::from_fn(move |r, _| {
         let text = serde_json::to_string(&r.messages).unwrap_or_default();
         let n: u32 = text
             .split("case ")
@@ -40,16 +29,9 @@ impl Provider for Skilled {
             .and_then(|s| s.get(..3))
             .and_then(|s| s.parse().ok())
             .unwrap_or(0);
-        let answer = if n < self.0 { "yes" } else { "no" };
-        Ok(Completion {
-            text: answer.into(),
-            usage: Usage {
-                input_tokens: 10,
-                output_tokens: 1,
-            },
-            ..Default::default()
-        })
-    }
+        Ok(if n < skill { "yes" } else { "no" }.into())
+    });
+    Arc::new(p.named("skilled").with_usage(10, 1))
 }
 
 /// The engine's read side: the repository over `store`, as internal context `cx`.
@@ -114,7 +96,7 @@ fn agents(space: &SearchSpace) -> Vec<AgentRuntime> {
         .expect("candidates")
         .into_iter()
         .zip(skills)
-        .map(|(c, s)| AgentRuntime::new(c.config, Arc::new(Skilled(s)) as Arc<dyn Provider>))
+        .map(|(c, s)| AgentRuntime::new(c.config, skilled(s)))
         .collect()
 }
 
@@ -215,7 +197,7 @@ async fn a_worse_later_run_of_the_same_agent_is_a_regression_and_models_are_rank
             ..RunOptions::default()
         };
         agent.temperature = Some(i as f64); // a new configuration version, same name
-        let rt = AgentRuntime::new(agent.clone(), Arc::new(Skilled(skill)) as Arc<dyn Provider>);
+        let rt = AgentRuntime::new(agent.clone(), skilled(skill));
         executor
             .run(&cx, &benchmark(), vec![rt], options)
             .await
@@ -224,7 +206,7 @@ async fn a_worse_later_run_of_the_same_agent_is_a_regression_and_models_are_rank
     }
     let other = AgentRuntime::new(
         tamma_bench_core::model::AgentConfig::new("other", "inproc", "m-b"),
-        Arc::new(Skilled(60)) as Arc<dyn Provider>,
+        skilled(60),
     );
     let options = RunOptions {
         run_id: Some("run-other".into()),

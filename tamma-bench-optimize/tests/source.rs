@@ -12,29 +12,18 @@ use tamma_bench_core::model::{
     AgentConfig, Benchmark, Case, CaseInput, Outcome, Target, TenantContext, TenantId, Tier,
     Visibility,
 };
-use tamma_bench_core::provider::{
-    CallContext, Completion, CompletionRequest, Provider, ProviderError, Usage,
-};
+use tamma_bench_core::provider::{Completion, Provider, Usage};
 use tamma_bench_core::scorer::ScorerSpec;
 use tamma_bench_core::store::{MemoryStore, ResultStore};
 use tamma_bench_optimize::source::{RepositorySource, ResultSource};
 use tamma_bench_privacy::{InternalContext, Repository};
+use tamma_bench_testkit::providers::ScriptedProvider;
 
 /// Right on every third call, with a usage that grows with the call number.
-#[derive(Default)]
-struct Erratic(AtomicU32);
-
-#[async_trait::async_trait]
-impl Provider for Erratic {
-    fn name(&self) -> &str {
-        "erratic"
-    }
-    async fn complete(
-        &self,
-        _: &CompletionRequest,
-        _: &CallContext,
-    ) -> Result<Completion, ProviderError> {
-        let n = self.0.fetch_add(1, Ordering::SeqCst);
+fn erratic() -> ScriptedProvider {
+    let calls = AtomicU32::new(0);
+    ScriptedProvider::completing(move |_, _| {
+        let n = calls.fetch_add(1, Ordering::SeqCst);
         Ok(Completion {
             text: if n.is_multiple_of(3) { "yes" } else { "no" }.into(),
             usage: Usage {
@@ -43,7 +32,8 @@ impl Provider for Erratic {
             },
             ..Default::default()
         })
-    }
+    })
+    .named("erratic")
 }
 
 fn benchmark() -> Benchmark {
@@ -78,7 +68,7 @@ async fn stored_run(store: Arc<MemoryStore>, cx: &TenantContext, run_id: &str) {
             let mut config = AgentConfig::new(name, "inproc", "m");
             config.price_per_mtok_input = Some(1.0);
             config.price_per_mtok_output = Some(2.0);
-            AgentRuntime::new(config, Arc::new(Erratic::default()) as Arc<dyn Provider>)
+            AgentRuntime::new(config, Arc::new(erratic()) as Arc<dyn Provider>)
         })
         .to_vec();
     let options = RunOptions {

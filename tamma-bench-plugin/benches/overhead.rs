@@ -7,9 +7,6 @@
 #![allow(clippy::unwrap_used)] // a bench: a failure is the bench failing
 #![allow(missing_docs)] // `criterion_main!` writes an undocumented `main`
 
-#[path = "../tests/support/mod.rs"]
-mod support;
-
 #[path = "../tests/fixtures/behaviours/src/provider.rs"]
 mod provider;
 
@@ -17,6 +14,8 @@ use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use serde_json::json;
 use tamma_bench_core::provider::Provider;
 use tamma_bench_plugin::host::PluginLibrary;
+use tamma_bench_testkit::plugins;
+use tamma_bench_testkit::providers::{call_context, request};
 
 fn overhead(c: &mut Criterion) {
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -24,10 +23,10 @@ fn overhead(c: &mut Criterion) {
         .enable_all()
         .build()
         .unwrap();
-    let library = PluginLibrary::open(support::library("tamma-bench-plugin-behaviours")).unwrap();
+    let library = PluginLibrary::open(plugins::library("tamma-bench-plugin-behaviours")).unwrap();
     let plugin = library.provider(&json!({})).unwrap();
     let local = provider::Behaviours::from_config(json!({})).unwrap();
-    let cx = support::cx();
+    let cx = call_context();
     let mut group = c.benchmark_group("provider_call");
     // `echo:` answers without waiting (the plugin replies within `start_call`); `yield:`
     // waits once, like any call that does I/O (the plugin's runtime takes it over, and the
@@ -39,7 +38,7 @@ fn overhead(c: &mut Criterion) {
         ("yield_short", "yield:4".to_owned()),
         ("yield_4KiB", format!("yield:{long}")),
     ] {
-        let req = support::request(&prompt);
+        let req = request(&prompt);
         group.bench_with_input(BenchmarkId::new("in_process", name), &req, |b, req| {
             b.iter(|| runtime.block_on(local.complete(req, &cx)).unwrap());
         });

@@ -3,18 +3,17 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod support;
-
 use serde_json::json;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use support::{cx, request};
 use tamma_bench_core::provider::{Provider, ProviderErrorKind as K};
 use tamma_bench_plugin::host::{LoadError, PluginDirs, PluginLibrary, PluginProvider};
 use tamma_bench_plugin::{PluginKind, Protocol};
+use tamma_bench_testkit::plugins;
+use tamma_bench_testkit::providers::{call_context as cx, request};
 
 fn behaviours() -> PluginProvider {
-    PluginLibrary::open(support::library("tamma-bench-plugin-behaviours"))
+    PluginLibrary::open(plugins::library("tamma-bench-plugin-behaviours"))
         .unwrap()
         .provider(&json!({}))
         .unwrap()
@@ -27,7 +26,7 @@ async fn stats(p: &PluginProvider) -> serde_json::Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_call_round_trips_through_the_library() {
-    let library = PluginLibrary::open(support::library("tamma-bench-plugin-behaviours")).unwrap();
+    let library = PluginLibrary::open(plugins::library("tamma-bench-plugin-behaviours")).unwrap();
     assert_eq!(library.manifest().id, "behaviours");
     assert_eq!(library.manifest().kind, PluginKind::Provider);
     let p = library.provider(&json!({})).unwrap();
@@ -117,7 +116,7 @@ async fn a_panic_in_the_plugin_is_a_typed_error_and_the_host_goes_on() {
         .unwrap();
     assert_eq!(c.text, "still here");
     // A panic while starting is a refusal of the configuration, not a crash.
-    let library = PluginLibrary::open(support::library("tamma-bench-plugin-behaviours")).unwrap();
+    let library = PluginLibrary::open(plugins::library("tamma-bench-plugin-behaviours")).unwrap();
     let e = library.provider(&json!({"panic": true})).unwrap_err();
     assert!(matches!(e, LoadError::Config { .. }), "{e}");
     assert!(
@@ -149,7 +148,7 @@ async fn a_hung_plugin_is_cut_off_by_the_host_timeout_and_cancelled() {
 
 #[test]
 fn an_incompatible_library_is_refused_naming_both_versions() {
-    let path = support::library("tamma-bench-plugin-incompatible");
+    let path = plugins::library("tamma-bench-plugin-incompatible");
     let e = PluginLibrary::open(&path).unwrap_err();
     match &e {
         LoadError::ProtocolMismatch { plugin, host, .. } => {
@@ -168,7 +167,7 @@ fn an_incompatible_library_is_refused_naming_both_versions() {
 
 #[test]
 fn a_library_of_another_abi_major_is_refused_naming_both_versions() {
-    let path = support::library_with_features("tamma-bench-plugin-incompatible", "abi-v2");
+    let path = plugins::library_with_features("tamma-bench-plugin-incompatible", "abi-v2");
     let e = PluginLibrary::open(&path).unwrap_err();
     match &e {
         LoadError::AbiMismatch { plugin, host, .. } => {
@@ -189,7 +188,7 @@ fn a_library_of_another_abi_major_is_refused_naming_both_versions() {
 async fn a_plugin_of_an_older_protocol_minor_loads_and_streams_one_delta() {
     use std::sync::Mutex;
     use tamma_bench_plugin::core::provider::Provider;
-    let path = support::library_with_features("tamma-bench-plugin-incompatible", "protocol-1-0");
+    let path = plugins::library_with_features("tamma-bench-plugin-incompatible", "protocol-1-0");
     let library = PluginLibrary::open(&path).unwrap();
     assert_eq!(library.manifest().protocol.to_string(), "1.0");
     let provider = library.provider(&serde_json::json!({})).unwrap();
@@ -207,7 +206,7 @@ async fn a_plugin_of_an_older_protocol_minor_loads_and_streams_one_delta() {
 #[test]
 fn a_provider_plugin_reports_the_capabilities_its_manifest_names() {
     use tamma_bench_core::provider::{Capabilities, Capability};
-    let openai = PluginLibrary::open(support::library("tamma-bench-plugin-openai")).unwrap();
+    let openai = PluginLibrary::open(plugins::library("tamma-bench-plugin-openai")).unwrap();
     let config = serde_json::json!({"base_url": "http://127.0.0.1:9/v1"});
     let caps = openai.provider(&config).unwrap().capabilities();
     let expected = Capabilities::default()
@@ -220,7 +219,7 @@ fn a_provider_plugin_reports_the_capabilities_its_manifest_names() {
     );
     assert!(behaviours().capabilities().streaming);
     // A plugin of protocol 1.0 has no streaming operation, whatever it claims.
-    let path = support::library_with_features("tamma-bench-plugin-incompatible", "protocol-1-0");
+    let path = plugins::library_with_features("tamma-bench-plugin-incompatible", "protocol-1-0");
     let older = PluginLibrary::open(&path).unwrap();
     assert_eq!(older.manifest().features, ["streaming"]);
     assert_eq!(older.provider_capabilities(), Capabilities::default());
@@ -228,7 +227,7 @@ fn a_provider_plugin_reports_the_capabilities_its_manifest_names() {
 
 #[test]
 fn a_configuration_that_does_not_fit_the_plugins_schema_is_refused_naming_the_field() {
-    let library = PluginLibrary::open(support::library("tamma-bench-plugin-openai")).unwrap();
+    let library = PluginLibrary::open(plugins::library("tamma-bench-plugin-openai")).unwrap();
     let refusal = |config: serde_json::Value| match library.provider(&config) {
         Err(e @ LoadError::Config { .. }) => e.to_string(),
         Err(other) => panic!("expected a configuration refusal, got {other}"),
@@ -253,7 +252,7 @@ fn a_configuration_that_does_not_fit_the_plugins_schema_is_refused_naming_the_fi
 #[test]
 fn a_library_with_a_short_table_is_refused_naming_both_sizes() {
     use tamma_bench_plugin::ffi::PluginV1;
-    let path = support::library_with_features("tamma-bench-plugin-incompatible", "short-table");
+    let path = plugins::library_with_features("tamma-bench-plugin-incompatible", "short-table");
     let e = PluginLibrary::open(&path).unwrap_err();
     let short = std::mem::offset_of!(PluginV1, destroy);
     match &e {
@@ -280,7 +279,7 @@ fn a_library_with_a_short_table_is_refused_naming_both_sizes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn plugins_are_found_by_id_in_a_directory() {
-    let path = support::library("tamma-bench-plugin-arith");
+    let path = plugins::library("tamma-bench-plugin-arith");
     let dirs = PluginDirs::new([path.parent().unwrap().to_owned()]);
     let arith = dirs.find("arith").unwrap();
     assert_eq!(arith.manifest().kind, PluginKind::BenchmarkSource);
@@ -302,7 +301,7 @@ async fn a_scorer_plugin_scores_through_the_library() {
     use tamma_bench_core::provider::Completion;
     use tamma_bench_core::scorer::Scorer;
     let library =
-        PluginLibrary::open(support::library("tamma-bench-plugin-edit-similarity")).unwrap();
+        PluginLibrary::open(plugins::library("tamma-bench-plugin-edit-similarity")).unwrap();
     assert_eq!(library.manifest().kind, PluginKind::Scorer);
     let scorer = library.scorer(&json!({"ignore_case": true})).unwrap();
     let case: Case =
@@ -371,7 +370,7 @@ async fn streamed_deltas_arrive_in_order_and_make_up_the_text() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_plugin_that_does_not_stream_sends_one_delta_by_the_default() {
-    let library = PluginLibrary::open(support::library("tamma-bench-plugin-behaviours")).unwrap();
+    let library = PluginLibrary::open(plugins::library("tamma-bench-plugin-behaviours")).unwrap();
     let p = library.provider(&json!({"streaming": false})).unwrap();
     let (deltas, c) = streamed(&p, "stream:a|b|c").await;
     assert_eq!(deltas, ["abc"], "the whole text at once");

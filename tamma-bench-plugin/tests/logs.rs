@@ -3,12 +3,12 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod support;
-
 use serde_json::json;
 use std::sync::{Arc, Mutex};
 use tamma_bench_core::provider::Provider;
 use tamma_bench_plugin::host::PluginLibrary;
+use tamma_bench_testkit::plugins;
+use tamma_bench_testkit::providers::{call_context, request};
 
 /// Collects the events of the `plugin` target.
 struct Capture(Arc<Mutex<Vec<String>>>);
@@ -35,13 +35,10 @@ fn plugin_logs_reach_the_host_subscriber() {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let subscriber = tracing_subscriber::registry().with(Capture(seen.clone()));
     tracing::subscriber::set_global_default(subscriber).unwrap();
-    let library = PluginLibrary::open(support::library("tamma-bench-plugin-behaviours")).unwrap();
+    let library = PluginLibrary::open(plugins::library("tamma-bench-plugin-behaviours")).unwrap();
     let p = library.provider(&json!({})).unwrap();
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let c = rt.block_on(p.complete(
-        &support::request("log:hello from the plugin"),
-        &support::cx(),
-    ));
+    let c = rt.block_on(p.complete(&request("log:hello from the plugin"), &call_context()));
     assert_eq!(c.unwrap().text, "logged");
     let seen = seen.lock().unwrap();
     assert!(

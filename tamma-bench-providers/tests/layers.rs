@@ -18,7 +18,7 @@ mod storage;
 #[path = "layers/streaming.rs"]
 mod streaming;
 
-use fake::{Fake, cx, err, rate_limited, request};
+use fake::{cx, err, rate_limited, request, scripted};
 use futures::future::join_all;
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,6 +30,7 @@ use tamma_bench_providers::layers::{
     AdaptiveConcurrencyLayer, ConcurrencyLayer, Layer, LimiterRegistry, RateLimitLayer, RetryLayer,
     RetryPolicy, TimeoutLayer,
 };
+use tamma_bench_testkit::providers::ScriptedProvider;
 use tokio::time::Instant;
 
 fn policy(max_attempts: u32) -> RetryPolicy {
@@ -42,7 +43,7 @@ fn policy(max_attempts: u32) -> RetryPolicy {
 
 #[tokio::test(start_paused = true)]
 async fn retry_waits_at_least_the_advertised_retry_after() {
-    let fake = Arc::new(Fake::new().then([rate_limited(Some(Duration::from_secs(5)))]));
+    let fake = Arc::new(scripted().then([rate_limited(Some(Duration::from_secs(5)))]));
     let layer = RetryLayer::new(policy(3)).wrap(fake.clone());
     let started = Instant::now();
     let c = layer
@@ -61,7 +62,7 @@ async fn retry_waits_at_least_the_advertised_retry_after() {
 #[tokio::test(start_paused = true)]
 async fn retry_gives_up_when_the_next_attempt_would_start_after_the_deadline() {
     let fake =
-        Arc::new(Fake::new().then((0..10).map(|_| rate_limited(Some(Duration::from_secs(10))))));
+        Arc::new(scripted().then((0..10).map(|_| rate_limited(Some(Duration::from_secs(10))))));
     let layer = RetryLayer::new(policy(10))
         .with_deadline(Duration::from_secs(25))
         .wrap(fake.clone());
@@ -79,7 +80,7 @@ async fn retry_gives_up_when_the_next_attempt_would_start_after_the_deadline() {
 
 #[tokio::test(start_paused = true)]
 async fn retry_cuts_a_hanging_attempt_at_the_deadline() {
-    let fake = Arc::new(Fake::with_delay(Duration::from_secs(60)));
+    let fake = Arc::new(scripted().with_delay(Duration::from_secs(60)));
     let layer = RetryLayer::new(policy(3))
         .with_deadline(Duration::from_secs(2))
         .wrap(fake);
@@ -92,7 +93,7 @@ async fn retry_cuts_a_hanging_attempt_at_the_deadline() {
 
 #[tokio::test(start_paused = true)]
 async fn retry_never_retries_auth_and_stops_at_max_attempts() {
-    let fake = Arc::new(Fake::new().then([err(ProviderErrorKind::Auth)]));
+    let fake = Arc::new(scripted().then([err(ProviderErrorKind::Auth)]));
     let layer = RetryLayer::new(policy(5)).wrap(fake.clone());
     let e = layer
         .complete(&request("q"), &cx("a", 0))
@@ -100,7 +101,7 @@ async fn retry_never_retries_auth_and_stops_at_max_attempts() {
         .expect_err("auth");
     assert_eq!((e.kind(), fake.calls()), (ProviderErrorKind::Auth, 1));
 
-    let fake = Arc::new(Fake::new().then((0..9).map(|_| err(ProviderErrorKind::Unavailable))));
+    let fake = Arc::new(scripted().then((0..9).map(|_| err(ProviderErrorKind::Unavailable))));
     let layer = RetryLayer::new(policy(4)).wrap(fake.clone());
     let e = layer
         .complete(&request("q"), &cx("a", 0))
@@ -120,7 +121,7 @@ fn limited_agent(name: &str, limit: Option<RateLimitConfig>) -> AgentConfig {
     a
 }
 
-fn offsets(fake: &Fake, start: Instant) -> Vec<Duration> {
+fn offsets(fake: &ScriptedProvider, start: Instant) -> Vec<Duration> {
     let mut v: Vec<Duration> = fake.arrivals().into_iter().map(|t| t - start).collect();
     v.sort();
     v
@@ -128,7 +129,7 @@ fn offsets(fake: &Fake, start: Instant) -> Vec<Duration> {
 
 #[tokio::test(start_paused = true)]
 async fn rate_limit_lets_a_minute_of_burst_through_then_spaces_calls() {
-    let fake = Arc::new(Fake::new());
+    let fake = Arc::new(scripted());
     let agent = limited_agent(
         "a",
         Some(RateLimitConfig {
@@ -170,7 +171,7 @@ async fn rate_limit_lets_a_minute_of_burst_through_then_spaces_calls() {
 
 #[tokio::test(start_paused = true)]
 async fn token_limit_charges_the_estimate_before_and_the_excess_after() {
-    let fake = Arc::new(Fake::new().with_usage(100, 900));
+    let fake = Arc::new(scripted().with_usage(100, 900));
     let agent = limited_agent(
         "a",
         Some(RateLimitConfig {
@@ -206,7 +207,7 @@ async fn agents_on_one_provider_and_key_share_one_budget() {
     other_key.api_key_env = Some("OTHER_KEY".into());
     let registry = LimiterRegistry::from_agents([&a, &b, &other_key]);
     assert!(registry.for_agent(&other_key).is_none());
-    let fake = Arc::new(Fake::new());
+    let fake = Arc::new(scripted());
     let la = RateLimitLayer::new(registry.for_agent(&a).expect("a")).wrap(fake.clone());
     let lb =
         RateLimitLayer::new(registry.for_agent(&b).expect("b shares a's key")).wrap(fake.clone());
@@ -219,7 +220,7 @@ async fn agents_on_one_provider_and_key_share_one_budget() {
 
 #[tokio::test(start_paused = true)]
 async fn concurrency_layer_never_exceeds_its_limit() {
-    let fake = Arc::new(Fake::with_delay(Duration::from_millis(50)));
+    let fake = Arc::new(scripted().with_delay(Duration::from_millis(50)));
     let layer = ConcurrencyLayer::new(3).wrap(fake.clone());
     let calls = (0..20).map(|i| {
         let layer = &layer;
@@ -232,7 +233,9 @@ async fn concurrency_layer_never_exceeds_its_limit() {
 #[tokio::test(start_paused = true)]
 async fn adaptive_concurrency_halves_on_rate_limits_then_recovers_with_history() {
     let fake = Arc::new(
-        Fake::with_delay(Duration::from_millis(10)).then((0..8).map(|_| rate_limited(None))),
+        scripted()
+            .with_delay(Duration::from_millis(10))
+            .then((0..8).map(|_| rate_limited(None))),
     );
     let config = AdaptiveConcurrencyConfig {
         min: 1,
@@ -304,7 +307,7 @@ async fn adaptive_concurrency_halves_on_rate_limits_then_recovers_with_history()
 #[tokio::test(start_paused = true)]
 async fn timeout_fails_a_call_that_does_not_answer_in_time() {
     let layer = TimeoutLayer::new(Duration::from_secs(1))
-        .wrap(Arc::new(Fake::with_delay(Duration::from_secs(30))));
+        .wrap(Arc::new(scripted().with_delay(Duration::from_secs(30))));
     let started = Instant::now();
     let e = layer
         .complete(&request("q"), &cx("a", 0))
@@ -313,6 +316,6 @@ async fn timeout_fails_a_call_that_does_not_answer_in_time() {
     assert_eq!(e.kind(), ProviderErrorKind::Timeout);
     assert!(e.is_retryable());
     assert!(started.elapsed() < Duration::from_secs(2));
-    let fast = TimeoutLayer::new(Duration::from_secs(1)).wrap(Arc::new(Fake::new()));
+    let fast = TimeoutLayer::new(Duration::from_secs(1)).wrap(Arc::new(scripted()));
     assert!(fast.complete(&request("q"), &cx("a", 0)).await.is_ok());
 }

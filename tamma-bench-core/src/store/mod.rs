@@ -2,11 +2,11 @@
 //!
 //! A store appends trials idempotently keyed by `(run, agent, case, epoch)`, lists the
 //! keys already completed (for resume), and reads runs and trials back scoped to one
-//! tenant. Every implementation passes the behaviour suite in [`conformance`].
+//! tenant. Every implementation passes the store conformance suite of the test kit
+//! (`tamma-bench-testkit`, `store_conformance_tests!`).
 
 pub mod audit;
 pub mod cache;
-pub mod conformance;
 mod memory;
 mod sqlite;
 

@@ -7,11 +7,11 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use tamma_bench_core::model::TenantContext;
 use tamma_bench_core::model::Trial;
-use tamma_bench_core::store::conformance::{run, trial};
 use tamma_bench_core::store::{AuditRecord, AuditStore, ResultStore, StoreErrorKind};
 use tamma_bench_privacy::audit::{
     AuditAction, AuditClass, AuditEntry, CHAIN_START, Decision, chain_next, verify_chain,
 };
+use tamma_bench_testkit::conformance::store::{run, trial};
 
 const WRITERS: usize = 8;
 const ENTRIES_PER_WRITER: usize = 25;

@@ -14,5 +14,5 @@ mod rls_properties;
 mod support;
 
 mod conformance {
-    tamma_bench_core::store_conformance_tests!(crate::support::fresh_store().await);
+    tamma_bench_testkit::store_conformance_tests!(crate::support::fresh_store().await);
 }

@@ -4,9 +4,9 @@
 use crate::support::TestDb;
 use tamma_bench_core::model::{TenantId, Visibility};
 use tamma_bench_core::provider::Completion;
-use tamma_bench_core::store::conformance::{run, trial};
 use tamma_bench_core::store::{AuditRecord, AuditStore, ResponseCache, ResultStore};
 use tamma_bench_postgres::{PostgresStore, migrate};
+use tamma_bench_testkit::conformance::store::{run, trial};
 use tokio_postgres::Client;
 
 /// The tenant-scoped tables.

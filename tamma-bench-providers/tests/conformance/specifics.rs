@@ -3,16 +3,16 @@
 //! prompts and thoughts, and what each vendor receives for a tool message that answers no
 //! call.
 
-use crate::common::{
-    call, cx, error_of, provider, serve, simple_request, tool_conversation_request,
-};
-use crate::vendors::{anthropic, gemini, openai};
+use crate::{anthropic, gemini, openai};
 use serde_json::{Value, json};
 use std::time::Duration;
 use tamma_bench_core::model::{Message, Role};
 use tamma_bench_core::provider::Provider;
 use tamma_bench_core::provider::ProviderErrorKind as K;
 use tamma_bench_providers::http::{HttpConfig, OpenAiProvider};
+use tamma_bench_testkit::conformance::provider::calls::{
+    call, cx, error_of, provider, serve, simple_request, tool_conversation_request,
+};
 use wiremock::ResponseTemplate;
 
 fn ok(body: Value) -> ResponseTemplate {

@@ -1,6 +1,6 @@
 //! The agents-file `[agent.layers]` table, `wrap`, and composition in any order.
 
-use crate::fake::{Fake, cx, err, request};
+use crate::fake::{cx, err, request, scripted};
 use std::sync::Arc;
 use std::time::Duration;
 use tamma_bench_core::load::load_agents;
@@ -113,7 +113,7 @@ fn wrap_refuses_invalid_values_naming_the_field() {
         max: 2,
         initial: None,
     });
-    let e = wrap(Arc::new(Fake::new()), &agent, &cx).expect_err("min > max");
+    let e = wrap(Arc::new(scripted()), &agent, &cx).expect_err("min > max");
     assert!(
         matches!(
             e,
@@ -126,7 +126,7 @@ fn wrap_refuses_invalid_values_naming_the_field() {
     );
     agent.layers.adaptive_concurrency = None;
     agent.layers.cache = Some(Default::default());
-    let e = wrap(Arc::new(Fake::new()), &agent, &cx).expect_err("no cache given");
+    let e = wrap(Arc::new(scripted()), &agent, &cx).expect_err("no cache given");
     assert!(
         matches!(
             e,
@@ -148,11 +148,11 @@ fn a_stack_says_it_retries_only_when_the_agent_asks_for_a_retry_layer() {
         limiters: &limiters,
     };
     let plain = AgentConfig::new("b", "openai", "m");
-    let stack = wrap(Arc::new(Fake::new()), &plain, &cx).expect("wraps");
+    let stack = wrap(Arc::new(scripted()), &plain, &cx).expect("wraps");
     assert!(!stack.provider.capabilities().retries);
     let mut retrying = plain.clone();
     retrying.layers.retry = Some(Default::default());
-    let stack = wrap(Arc::new(Fake::new()), &retrying, &cx).expect("wraps");
+    let stack = wrap(Arc::new(scripted()), &retrying, &cx).expect("wraps");
     assert!(stack.provider.capabilities().retries);
 }
 
@@ -217,7 +217,7 @@ async fn layers_compose_in_any_order() {
     for (n, order) in orders.iter().enumerate() {
         // A transient failure, then success: every order retries it, stores only the
         // success, and answers the repeat from the cache.
-        let fake = Arc::new(Fake::new().then([err(ProviderErrorKind::Unavailable)]));
+        let fake = Arc::new(scripted().then([err(ProviderErrorKind::Unavailable)]));
         let mut p: Arc<dyn Provider> = fake.clone();
         for (pos, &i) in order.iter().enumerate() {
             p = LAYERS[i](p);

@@ -10,31 +10,19 @@ use tamma_bench_core::provider::{
     CallContext, Capabilities, Capability, Completion, CompletionRequest, OnDelta, Provider,
     ProviderError, ProviderErrorKind, Usage,
 };
-use tokio::time::Instant;
 
-/// Answers from a script of results, then with `answer to CASE epoch N`; counts calls,
-/// tracks calls in flight and when each call arrived.
+/// Answers from a script of results, then with `answer to CASE epoch N`, streaming word by
+/// word; counts calls. (The other layer tests use [`scripted`].)
 #[derive(Default)]
 pub struct Fake {
     script: Mutex<VecDeque<Result<Completion, ProviderError>>>,
-    delay: Duration,
     usage: Usage,
     calls: AtomicUsize,
-    in_flight: AtomicUsize,
-    max_in_flight: AtomicUsize,
-    arrivals: Mutex<Vec<Instant>>,
 }
 
 impl Fake {
     pub fn new() -> Self {
         Self::default()
-    }
-
-    pub fn with_delay(delay: Duration) -> Self {
-        Self {
-            delay,
-            ..Self::default()
-        }
     }
 
     /// Reports `usage` on its default answers.
@@ -55,21 +43,8 @@ impl Fake {
         self
     }
 
-    /// Queues more results.
-    pub fn push(&self, result: Result<Completion, ProviderError>) {
-        self.script.lock().expect("lock").push_back(result);
-    }
-
     pub fn calls(&self) -> usize {
         self.calls.load(Ordering::SeqCst)
-    }
-
-    pub fn max_in_flight(&self) -> usize {
-        self.max_in_flight.load(Ordering::SeqCst)
-    }
-
-    pub fn arrivals(&self) -> Vec<Instant> {
-        self.arrivals.lock().expect("lock").clone()
     }
 }
 
@@ -89,13 +64,6 @@ impl Provider for Fake {
         cx: &CallContext,
     ) -> Result<Completion, ProviderError> {
         self.calls.fetch_add(1, Ordering::SeqCst);
-        self.arrivals.lock().expect("lock").push(Instant::now());
-        let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
-        self.max_in_flight.fetch_max(now, Ordering::SeqCst);
-        if !self.delay.is_zero() {
-            tokio::time::sleep(self.delay).await;
-        }
-        self.in_flight.fetch_sub(1, Ordering::SeqCst);
         let scripted = self.script.lock().expect("lock").pop_front();
         scripted.unwrap_or_else(|| {
             Ok(Completion {
@@ -212,4 +180,13 @@ impl Provider for Keyed {
             ..Default::default()
         })
     }
+}
+
+/// The test kit's scripted provider named `fake`, answering [`answer`] in 12.5 ms once its
+/// script is spent; it counts calls, tracks calls in flight and when each call arrived
+/// (tokio's clock). [`Fake`] is kept for the streaming tests: it streams word by word.
+pub fn scripted() -> tamma_bench_testkit::providers::ScriptedProvider {
+    tamma_bench_testkit::providers::ScriptedProvider::from_fn(|_, cx| Ok(answer(cx)))
+        .named("fake")
+        .with_latency_ms(12.5)
 }

@@ -1,6 +1,6 @@
 //! Layers that keep or price what the provider answered: cache, cost, record.
 
-use crate::fake::{Fake, answer, cx, err, request};
+use crate::fake::{answer, cx, err, request, scripted};
 use futures::future::join_all;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -10,6 +10,7 @@ use tamma_bench_core::provider::{Completion, Provider, ProviderErrorKind};
 use tamma_bench_core::store::{ResponseCache, SqliteResponseCache};
 use tamma_bench_providers::layers::{CacheLayer, CostLayer, Layer, RecordLayer};
 use tamma_bench_providers::replay::ReplayProvider;
+use tamma_bench_testkit::providers::ScriptedProvider;
 
 fn sqlite_cache(dir: &tempfile::TempDir) -> Arc<dyn ResponseCache> {
     Arc::new(SqliteResponseCache::open(dir.path().join("cache.db")).expect("open cache"))
@@ -18,7 +19,7 @@ fn sqlite_cache(dir: &tempfile::TempDir) -> Arc<dyn ResponseCache> {
 #[tokio::test]
 async fn cache_answers_the_same_request_and_epoch_and_marks_the_hit() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let fake = Arc::new(Fake::new());
+    let fake = Arc::new(scripted());
     let layer = CacheLayer::new(sqlite_cache(&dir), "openai\n").wrap(fake.clone());
     let first = layer
         .complete(&request("q"), &cx("a", 0))
@@ -52,7 +53,7 @@ async fn cache_answers_the_same_request_and_epoch_and_marks_the_hit() {
 #[tokio::test]
 async fn cache_misses_on_another_epoch_request_tenant_or_provider() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let fake = Arc::new(Fake::new());
+    let fake = Arc::new(scripted());
     let cache = sqlite_cache(&dir);
     let layer = CacheLayer::new(cache.clone(), "openai\n").wrap(fake.clone());
     layer
@@ -100,7 +101,7 @@ async fn cache_entries_expire_after_their_ttl() {
     let dir = tempfile::tempdir().expect("tempdir");
     let now = Arc::new(AtomicI64::new(1_000_000));
     let clock = now.clone();
-    let fake = Arc::new(Fake::new());
+    let fake = Arc::new(scripted());
     let layer = CacheLayer::new(sqlite_cache(&dir), "openai\n")
         .with_ttl(Some(Duration::from_secs(60)))
         .with_clock(Arc::new(move || clock.load(Ordering::SeqCst)))
@@ -131,7 +132,7 @@ async fn cache_entries_expire_after_their_ttl() {
 #[tokio::test]
 async fn cache_never_stores_errors() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let fake = Arc::new(Fake::new().then([err(ProviderErrorKind::Unavailable)]));
+    let fake = Arc::new(scripted().then([err(ProviderErrorKind::Unavailable)]));
     let layer = CacheLayer::new(sqlite_cache(&dir), "openai\n").wrap(fake.clone());
     assert!(layer.complete(&request("q"), &cx("a", 0)).await.is_err());
     let ok = layer
@@ -149,11 +150,14 @@ async fn cache_never_stores_errors() {
     assert_eq!(fake.calls(), 2);
 }
 
-fn million_each() -> Fake {
-    Fake::new().with_usage(1_000_000, 1_000_000)
+fn million_each() -> ScriptedProvider {
+    scripted().with_usage(1_000_000, 1_000_000)
 }
 
-async fn cost_of(agent: &AgentConfig, fake: Fake) -> Option<f64> {
+async fn cost_of(
+    agent: &AgentConfig,
+    fake: tamma_bench_testkit::providers::ScriptedProvider,
+) -> Option<f64> {
     let layer = CostLayer::for_agent(agent).wrap(Arc::new(fake));
     layer
         .complete(&request("q"), &cx("a", 0))
@@ -186,7 +190,7 @@ async fn cost_comes_from_the_table_the_agent_or_the_provider() {
 async fn record_then_replay_gives_identical_outputs() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("recordings/agent.jsonl");
-    let fake = Arc::new(Fake::new().with_usage(7, 3));
+    let fake = Arc::new(scripted().with_usage(7, 3));
     let layer = RecordLayer::open(&path).expect("open").wrap(fake.clone());
     let keys: Vec<(String, u32)> = ["a", "b", "c"]
         .iter()

@@ -1,10 +1,12 @@
-//! One fixture per vendor: how to build its provider, and its wire format (response
-//! bodies shaped like each vendor's documented responses, the request it must send).
+//! One fixture per vendor's wire format (response bodies shaped like each vendor's
+//! documented responses, the request it must send), with the provider under test that
+//! the caller builds: `vendors::openai(build, debug)` for an in-tree provider or a plugin
+//! alike.
 
+use super::Endpoint;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use tamma_bench_core::provider::Provider;
-use tamma_bench_providers::http::{AnthropicProvider, GeminiProvider, HttpConfig, OpenAiProvider};
 use wiremock::ResponseTemplate;
 
 /// A vendor under test. Every success body answers `Paris` with 12 input and 3 output
@@ -18,10 +20,10 @@ pub struct Vendor {
     pub base_path: &'static str,
     /// The path the provider posts to, for `model`.
     pub path: &'static str,
-    /// Builds the provider.
-    pub build: fn(HttpConfig) -> Arc<dyn Provider>,
+    /// Builds the provider under test.
+    pub build: Build,
     /// `Debug` of the provider built from a configuration.
-    pub debug: fn(HttpConfig) -> String,
+    pub debug: DebugText,
     /// The header that carries the key, and its value for a key.
     pub key_header: (&'static str, fn(&str) -> String),
     /// The success body.
@@ -43,6 +45,13 @@ pub struct Vendor {
     pub expected_tool_conversation: fn() -> Value,
 }
 
+/// Builds the provider under test for an endpoint.
+pub type Build = fn(Endpoint) -> Arc<dyn Provider>;
+
+/// The `Debug` text of the provider under test built for an endpoint (it must redact the
+/// key).
+pub type DebugText = fn(Endpoint) -> String;
+
 /// The tool of the standard request.
 pub fn weather_schema() -> Value {
     json!({"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]})
@@ -57,14 +66,16 @@ fn json_reply(status: u16, body: Value) -> ResponseTemplate {
     ResponseTemplate::new(status).set_body_json(body)
 }
 
-pub fn openai() -> Vendor {
+/// OpenAI's chat completions (and every OpenAI-compatible server), with the provider
+/// under test made by `build`.
+pub fn openai(build: Build, debug: DebugText) -> Vendor {
     Vendor {
         name: "openai",
         model: "gpt-4.1-mini",
         base_path: "/v1",
         path: "/v1/chat/completions",
-        build: |c| Arc::new(OpenAiProvider::new(c).expect("openai provider")),
-        debug: |c| format!("{:?}", OpenAiProvider::new(c).expect("openai provider")),
+        build,
+        debug,
         key_header: ("authorization", |k| format!("Bearer {k}")),
         success: || {
             json!({
@@ -170,19 +181,15 @@ pub fn openai() -> Vendor {
     }
 }
 
-pub fn anthropic() -> Vendor {
+/// Anthropic's messages API, with the provider under test made by `build`.
+pub fn anthropic(build: Build, debug: DebugText) -> Vendor {
     Vendor {
         name: "anthropic",
         model: "claude-sonnet-4-20250514",
         base_path: "",
         path: "/v1/messages",
-        build: |c| Arc::new(AnthropicProvider::new(c).expect("anthropic provider")),
-        debug: |c| {
-            format!(
-                "{:?}",
-                AnthropicProvider::new(c).expect("anthropic provider")
-            )
-        },
+        build,
+        debug,
         key_header: ("x-api-key", |k| k.to_owned()),
         success: || {
             json!({
@@ -288,14 +295,15 @@ pub fn anthropic() -> Vendor {
     }
 }
 
-pub fn gemini() -> Vendor {
+/// Gemini's `generateContent`, with the provider under test made by `build`.
+pub fn gemini(build: Build, debug: DebugText) -> Vendor {
     Vendor {
         name: "gemini",
         model: "gemini-2.0-flash",
         base_path: "",
         path: "/v1beta/models/gemini-2.0-flash:generateContent",
-        build: |c| Arc::new(GeminiProvider::new(c).expect("gemini provider")),
-        debug: |c| format!("{:?}", GeminiProvider::new(c).expect("gemini provider")),
+        build,
+        debug,
         key_header: ("x-goog-api-key", |k| k.to_owned()),
         success: || {
             json!({

@@ -1,8 +1,12 @@
 //! Behaviours of a successful call: the completion read from the vendor's answer, and the
 //! request the vendor receives.
+//!
+//! Each behaviour is named after what it checks.
 
-use crate::common::{KEY, call, cx, provider, serve, standard_request, tool_conversation_request};
-use crate::vendors::Vendor;
+#![allow(missing_docs, clippy::unwrap_used)]
+
+use super::calls::{KEY, call, cx, provider, serve, standard_request, tool_conversation_request};
+use super::vendors::Vendor;
 use serde_json::{Value, json};
 use wiremock::ResponseTemplate;
 

@@ -1,6 +1,8 @@
-//! What every behaviour needs: the key, a server answering one response, requests.
+//! What every behaviour needs: the key, a server answering one response, the provider
+//! pointed at it, the requests it is called with.
 
-use crate::vendors::{Vendor, weather_schema};
+use super::Endpoint;
+use super::vendors::{Vendor, weather_schema};
 use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,7 +11,6 @@ use tamma_bench_core::provider::{
     CallContext, Completion, CompletionRequest, Provider, ProviderError, ResponseFormat, ToolCall,
     ToolDefinition,
 };
-use tamma_bench_providers::http::{HttpConfig, SecretString};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Respond};
 
@@ -27,16 +28,16 @@ pub async fn serve(v: &Vendor, response: impl Respond + 'static) -> MockServer {
     server
 }
 
-/// The configuration of a provider of `v` pointed at `server`, with [`KEY`].
-pub fn config(v: &Vendor, server: &str) -> HttpConfig {
-    HttpConfig::new(format!("{server}{}", v.base_path))
-        .with_api_key(SecretString::new(KEY))
+/// The endpoint of a provider of `v` pointed at `server`, with [`KEY`].
+pub fn endpoint(v: &Vendor, server: &str) -> Endpoint {
+    Endpoint::new(format!("{server}{}", v.base_path))
+        .with_api_key(KEY)
         .with_timeout(Duration::from_secs(10))
 }
 
 /// A provider of `v` pointed at `server`.
 pub fn provider(v: &Vendor, server: &MockServer) -> Arc<dyn Provider> {
-    (v.build)(config(v, &server.uri()))
+    (v.build)(endpoint(v, &server.uri()))
 }
 
 /// Serves `response` and makes the simple request once.

@@ -1,25 +1,101 @@
 //! The behaviour suite every [`ResultStore`] must pass.
 //!
 //! Use [`crate::store_conformance_tests!`] in a test file with an expression that makes
-//! `(guard, Arc<dyn ResultStore>)` for a fresh, empty store (the guard keeps a temporary
-//! directory alive); it expands to one `#[tokio::test]` per behaviour below. The checks
-//! panic with a message on failure, like any test assertion.
+//! `(guard, store)` for a fresh, empty store: `store` is an `Arc<dyn ResultStore>` or a
+//! [`StoreUnderTest`], and the guard keeps whatever the store needs alive (a temporary
+//! directory). It expands to one `#[test]` per behaviour below; the checks panic with a
+//! message on failure, like any test assertion.
+//!
+//! A store serving every tenant (memory, SQLite) is tested as one store. A store bound to
+//! one caller, such as the privacy repository's `TenantStore` (what the executor writes
+//! through), is tested as one view per tenant over the same storage
+//! ([`StoreUnderTest::per_tenant`]): each tenant of a behaviour writes and reads through
+//! its own view, and what such a view legitimately does not do is declared, and checked
+//! as its documented fallback.
 
-#![allow(clippy::unwrap_used, missing_docs)]
+#![allow(clippy::unwrap_used)]
 
-use super::{AppendReport, BeginRun, ResultStore, StoreErrorKind};
-use crate::model::{
-    AgentConfig, Outcome, Run, RunStatus, Score, TenantId, Trial, TrialKey, Visibility, now_ms,
-};
-use crate::provider::{ProviderErrorKind, Usage};
 use futures::TryStreamExt;
 use std::collections::HashSet;
 use std::sync::Arc;
+use tamma_bench_core::model::{
+    AgentConfig, Outcome, Run, RunStatus, Score, TenantId, Trial, TrialKey, Visibility, now_ms,
+};
+use tamma_bench_core::provider::{ProviderErrorKind, Usage};
+use tamma_bench_core::store::{AppendReport, BeginRun, ResultStore, StoreErrorKind};
 
+/// Makes the view of a store that `tenant` writes and reads through.
+type View = dyn Fn(&TenantId) -> Arc<dyn ResultStore> + Send + Sync;
+
+/// The store under test, as each tenant of a behaviour sees it, and what it declares it
+/// does not do.
+#[derive(Clone)]
+pub struct StoreUnderTest {
+    view: Arc<View>,
+    lists_public_runs: bool,
+    rewrites_runs: bool,
+    fingerprint_mismatch: StoreErrorKind,
+}
+
+impl StoreUnderTest {
+    /// One store serving every tenant (it takes the tenant of each call from its
+    /// arguments): every behaviour applies.
+    pub fn shared(store: Arc<dyn ResultStore>) -> Self {
+        Self::per_tenant(move |_| store.clone())
+    }
+
+    /// A store seen through one view per tenant, all over the same storage: `view(t)` is
+    /// what tenant `t` writes and reads through.
+    pub fn per_tenant(
+        view: impl Fn(&TenantId) -> Arc<dyn ResultStore> + Send + Sync + 'static,
+    ) -> Self {
+        Self {
+            view: Arc::new(view),
+            lists_public_runs: true,
+            rewrites_runs: true,
+            fingerprint_mismatch: StoreErrorKind::FingerprintMismatch,
+        }
+    }
+
+    /// The store does not list public runs across tenants: it keeps the trait's default,
+    /// which lists none (fails closed), and the suite checks that.
+    pub fn without_public_listing(mut self) -> Self {
+        self.lists_public_runs = false;
+        self
+    }
+
+    /// The store does not rewrite runs: it keeps the trait's default, which refuses with
+    /// [`StoreErrorKind::Backend`] and writes nothing, and the suite checks that.
+    pub fn without_rewrites(mut self) -> Self {
+        self.rewrites_runs = false;
+        self
+    }
+
+    /// The store reports a run resumed with another fingerprint as `kind` rather than
+    /// [`StoreErrorKind::FingerprintMismatch`] (the message still names the run).
+    pub fn reporting_fingerprint_mismatch_as(mut self, kind: StoreErrorKind) -> Self {
+        self.fingerprint_mismatch = kind;
+        self
+    }
+
+    /// What `tenant` writes and reads through.
+    pub fn as_tenant(&self, tenant: &str) -> Arc<dyn ResultStore> {
+        (self.view)(&self::tenant(tenant))
+    }
+}
+
+impl From<Arc<dyn ResultStore>> for StoreUnderTest {
+    fn from(store: Arc<dyn ResultStore>) -> Self {
+        Self::shared(store)
+    }
+}
+
+/// Tenant `name` (a valid id).
 pub fn tenant(name: &str) -> TenantId {
     TenantId::new(name).unwrap()
 }
 
+/// Run `id` of `tenant_id`: private, running, one agent, 10 cases, one epoch.
 pub fn run(id: &str, tenant_id: &str) -> Run {
     Run {
         id: id.into(),
@@ -37,6 +113,8 @@ pub fn run(id: &str, tenant_id: &str) -> Run {
     }
 }
 
+/// Trial `case` (`case-000007`) of `run`'s agent `a` in `epoch`: outcomes, outputs,
+/// clusters, tags and numbers vary with `case`, so every field is exercised.
 pub fn trial(run: &Run, case: usize, epoch: u32) -> Trial {
     Trial {
         run_id: run.id.clone(),
@@ -93,7 +171,10 @@ async fn all_trials(store: &dyn ResultStore, t: &TenantId, run_id: &str) -> Vec<
     store.trials(t, run_id).try_collect().await.unwrap()
 }
 
-pub async fn begin_run_creates_resumes_and_refuses_mismatches(store: Arc<dyn ResultStore>) {
+/// `begin_run` creates, resumes (running again, more epochs) and refuses a changed
+/// fingerprint or another tenant's id, without naming the owner.
+pub async fn begin_run_creates_resumes_and_refuses_mismatches(s: StoreUnderTest) {
+    let store = s.as_tenant("t1");
     let r = run("r1", "t1");
     assert_eq!(store.begin_run(&r).await.unwrap(), BeginRun::Created);
     store
@@ -120,18 +201,27 @@ pub async fn begin_run_creates_resumes_and_refuses_mismatches(store: Arc<dyn Res
     let mut changed = r.clone();
     changed.fingerprint = "f2".into();
     let e = store.begin_run(&changed).await.unwrap_err();
-    assert_eq!(e.kind, StoreErrorKind::FingerprintMismatch);
-    assert!(e.message.contains("r1"), "the error names the run id: {e}");
-    let other_tenant = run("r1", "t2");
-    let e = store.begin_run(&other_tenant).await.unwrap_err();
-    assert_eq!(e.kind, StoreErrorKind::Conflict);
+    assert_eq!(e.kind(), s.fingerprint_mismatch, "{e}");
     assert!(
-        !e.message.contains("t1"),
+        e.message().contains("r1"),
+        "the error names the run id: {e}"
+    );
+    let other_tenant = run("r1", "t2");
+    let e = s
+        .as_tenant("t2")
+        .begin_run(&other_tenant)
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), StoreErrorKind::Conflict);
+    assert!(
+        !e.message().contains("t1"),
         "the error does not reveal the owner: {e}"
     );
 }
 
-pub async fn appends_are_idempotent_and_first_write_wins(store: Arc<dyn ResultStore>) {
+/// A second append of a key is a duplicate and leaves the stored trial unchanged.
+pub async fn appends_are_idempotent_and_first_write_wins(s: StoreUnderTest) {
+    let store = s.as_tenant("t1");
     let r = run("r1", "t1");
     store.begin_run(&r).await.unwrap();
     let first: Vec<Trial> = (0..3).map(|c| trial(&r, c, 0)).collect();
@@ -163,7 +253,9 @@ pub async fn appends_are_idempotent_and_first_write_wins(store: Arc<dyn ResultSt
     );
 }
 
-pub async fn every_field_round_trips(store: Arc<dyn ResultStore>) {
+/// Every field of runs and trials reads back as written.
+pub async fn every_field_round_trips(s: StoreUnderTest) {
+    let store = s.as_tenant("t1");
     let r = run("r1", "t1");
     store.begin_run(&r).await.unwrap();
     let written: Vec<Trial> = (0..20).map(|c| trial(&r, c, 0)).collect();
@@ -175,7 +267,9 @@ pub async fn every_field_round_trips(store: Arc<dyn ResultStore>) {
     assert_eq!(stored_run, r);
 }
 
-pub async fn completed_keys_are_the_stored_keys(store: Arc<dyn ResultStore>) {
+/// The completed keys of a run are exactly the keys of its stored trials.
+pub async fn completed_keys_are_the_stored_keys(s: StoreUnderTest) {
+    let store = s.as_tenant("t1");
     let r = run("r1", "t1");
     store.begin_run(&r).await.unwrap();
     assert!(
@@ -200,13 +294,16 @@ pub async fn completed_keys_are_the_stored_keys(store: Arc<dyn ResultStore>) {
     assert_eq!(keys, want);
 }
 
-pub async fn reads_and_writes_are_scoped_to_the_tenant(store: Arc<dyn ResultStore>) {
+/// A tenant reads, lists, resumes, annotates and appends to its own runs only; a batch
+/// with a trial forged into another tenant's run writes nothing.
+pub async fn reads_and_writes_are_scoped_to_the_tenant(s: StoreUnderTest) {
+    let (store, other) = (s.as_tenant("t1"), s.as_tenant("t2"));
     let mine = run("r-mine", "t1");
     let theirs = run("r-theirs", "t2");
     store.begin_run(&mine).await.unwrap();
-    store.begin_run(&theirs).await.unwrap();
+    other.begin_run(&theirs).await.unwrap();
     store.append_trials(vec![trial(&mine, 1, 0)]).await.unwrap();
-    store
+    other
         .append_trials(vec![trial(&theirs, 2, 0)])
         .await
         .unwrap();
@@ -222,7 +319,7 @@ pub async fn reads_and_writes_are_scoped_to_the_tenant(store: Arc<dyn ResultStor
             .completed_keys(&t1, "r-theirs")
             .await
             .unwrap_err()
-            .kind,
+            .kind(),
         StoreErrorKind::NotFound
     );
     let leaked: Result<Vec<Trial>, _> = store.trials(&t1, "r-theirs").try_collect().await;
@@ -235,7 +332,7 @@ pub async fn reads_and_writes_are_scoped_to_the_tenant(store: Arc<dyn ResultStor
             .set_run_status(&t1, "r-theirs", RunStatus::Failed)
             .await
             .unwrap_err()
-            .kind,
+            .kind(),
         StoreErrorKind::NotFound
     );
     // A trial claiming a run of another tenant is refused, and nothing of its batch lands.
@@ -245,21 +342,24 @@ pub async fn reads_and_writes_are_scoped_to_the_tenant(store: Arc<dyn ResultStor
         .append_trials(vec![trial(&mine, 4, 0), forged])
         .await
         .unwrap_err();
-    assert_eq!(e.kind, StoreErrorKind::NotFound);
+    assert_eq!(e.kind(), StoreErrorKind::NotFound);
     assert_eq!(
         all_trials(store.as_ref(), &t1, "r-mine").await.len(),
         1,
         "the refused batch wrote nothing"
     );
     assert_eq!(
-        all_trials(store.as_ref(), &tenant("t2"), "r-theirs")
+        all_trials(other.as_ref(), &tenant("t2"), "r-theirs")
             .await
             .len(),
         1
     );
 }
 
-pub async fn concurrent_writers_never_duplicate_or_lose(store: Arc<dyn ResultStore>) {
+/// Eight writers appending overlapping batches at once insert every distinct trial
+/// exactly once.
+pub async fn concurrent_writers_never_duplicate_or_lose(s: StoreUnderTest) {
+    let store = s.as_tenant("t1");
     let r = run("r1", "t1");
     store.begin_run(&r).await.unwrap();
     // 8 writers, each writing 300 trials that overlap with its neighbours' by half.
@@ -297,7 +397,9 @@ pub async fn concurrent_writers_never_duplicate_or_lose(store: Arc<dyn ResultSto
     );
 }
 
-pub async fn large_runs_stream_completely(store: Arc<dyn ResultStore>) {
+/// A run of 5,000 trials streams back whole, without repeats.
+pub async fn large_runs_stream_completely(s: StoreUnderTest) {
+    let store = s.as_tenant("t1");
     let r = run("r1", "t1");
     store.begin_run(&r).await.unwrap();
     for chunk in (0..5000).collect::<Vec<_>>().chunks(1000) {
@@ -315,7 +417,9 @@ pub async fn large_runs_stream_completely(store: Arc<dyn ResultStore>) {
     );
 }
 
-pub async fn runs_list_newest_first_with_status(store: Arc<dyn ResultStore>) {
+/// A tenant's runs list newest first with their status; a tenant without runs has none.
+pub async fn runs_list_newest_first_with_status(s: StoreUnderTest) {
+    let store = s.as_tenant("t1");
     let mut old = run("old", "t1");
     old.created_at_ms -= 10_000;
     let new = run("new", "t1");
@@ -331,21 +435,35 @@ pub async fn runs_list_newest_first_with_status(store: Arc<dyn ResultStore>) {
         vec!["new", "old"]
     );
     assert_eq!(runs[1].status, RunStatus::Completed);
-    assert!(store.list_runs(&tenant("nobody")).await.unwrap().is_empty());
+    let nobody = s.as_tenant("nobody");
+    assert!(
+        nobody
+            .list_runs(&tenant("nobody"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
-pub async fn public_runs_are_listed_across_tenants_and_private_ones_never(
-    store: Arc<dyn ResultStore>,
-) {
+/// Public runs of every tenant are listed newest first, private ones never; a store that
+/// does not list across tenants lists none.
+pub async fn public_runs_are_listed_across_tenants_and_private_ones_never(s: StoreUnderTest) {
     let mut old_public = run("p-old", "t1");
     old_public.visibility = Visibility::Public;
     old_public.created_at_ms -= 10_000;
     let mut new_public = run("p-new", "t2");
     new_public.visibility = Visibility::Public;
     for r in [&old_public, &new_public, &run("private", "t1")] {
-        store.begin_run(r).await.unwrap();
+        s.as_tenant(r.tenant_id.as_str())
+            .begin_run(r)
+            .await
+            .unwrap();
     }
-    let runs = store.list_public_runs().await.unwrap();
+    let runs = s.as_tenant("t1").list_public_runs().await.unwrap();
+    if !s.lists_public_runs {
+        assert!(runs.is_empty(), "fails closed: {runs:?}");
+        return;
+    }
     assert_eq!(
         runs.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
         vec!["p-new", "p-old"],
@@ -376,7 +494,10 @@ fn public_fields(r: &Run) -> impl PartialEq + std::fmt::Debug + '_ {
     )
 }
 
-pub async fn annotations_replace_by_key_and_stay_with_their_tenant(store: Arc<dyn ResultStore>) {
+/// An annotation replaces the older value of its key; another tenant neither reads nor
+/// writes a run's annotations.
+pub async fn annotations_replace_by_key_and_stay_with_their_tenant(s: StoreUnderTest) {
+    let store = s.as_tenant("t1");
     let r = run("r1", "t1");
     store.begin_run(&r).await.unwrap();
     let t1 = tenant("t1");
@@ -400,25 +521,50 @@ pub async fn annotations_replace_by_key_and_stay_with_their_tenant(store: Arc<dy
         "a key is replaced, not appended"
     );
     let other = tenant("t2");
+    let theirs = s.as_tenant("t2");
     assert_eq!(
-        store.run_annotations(&other, "r1").await.unwrap_err().kind,
+        theirs
+            .run_annotations(&other, "r1")
+            .await
+            .unwrap_err()
+            .kind(),
         StoreErrorKind::NotFound
     );
     assert_eq!(
-        store
+        theirs
             .annotate_run(&other, "r1", "x", serde_json::json!(1))
             .await
             .unwrap_err()
-            .kind,
+            .kind(),
         StoreErrorKind::NotFound
     );
 }
 
-pub async fn rewrites_replace_contents_whole_or_not_at_all(store: Arc<dyn ResultStore>) {
+/// A rewrite replaces the agents of a run and the contents of its trials in one
+/// transaction, or nothing when a trial is not stored; another tenant's run is not
+/// found. A store that does not rewrite refuses and writes nothing.
+pub async fn rewrites_replace_contents_whole_or_not_at_all(s: StoreUnderTest) {
+    let store = s.as_tenant("t1");
     let r = run("r1", "t1");
     store.begin_run(&r).await.unwrap();
     let written: Vec<Trial> = (0..6).map(|c| trial(&r, c, 0)).collect();
     store.append_trials(written.clone()).await.unwrap();
+    if !s.rewrites_runs {
+        let mut rewritten = r.clone();
+        rewritten.agents[0].system = Some("must not land".into());
+        let mut t2 = written[2].clone();
+        t2.output = Some("must not land".into());
+        let e = store.rewrite_run(&rewritten, vec![t2]).await.unwrap_err();
+        assert_eq!(e.kind(), StoreErrorKind::Backend, "{e}");
+        let stored_run = store.get_run(&r.tenant_id, &r.id).await.unwrap().unwrap();
+        assert_eq!(stored_run.agents, r.agents, "nothing is rewritten");
+        let read = all_trials(store.as_ref(), &r.tenant_id, &r.id).await;
+        assert!(
+            read.iter().all(|t| written.contains(t)),
+            "nothing is rewritten"
+        );
+        return;
+    }
     let mut rewritten_run = r.clone();
     rewritten_run.agents[0].system = Some("rewritten system".into());
     rewritten_run.epochs = 9;
@@ -459,7 +605,7 @@ pub async fn rewrites_replace_contents_whole_or_not_at_all(store: Arc<dyn Result
         .rewrite_run(&again, vec![t3, missing])
         .await
         .unwrap_err();
-    assert_eq!(e.kind, StoreErrorKind::NotFound);
+    assert_eq!(e.kind(), StoreErrorKind::NotFound);
     let stored_run = store.get_run(&r.tenant_id, &r.id).await.unwrap().unwrap();
     assert_eq!(stored_run.agents, rewritten_run.agents);
     let read = all_trials(store.as_ref(), &r.tenant_id, &r.id).await;
@@ -469,15 +615,17 @@ pub async fn rewrites_replace_contents_whole_or_not_at_all(store: Arc<dyn Result
     );
 
     // Another tenant's run is not found.
-    let e = store
+    let e = s
+        .as_tenant("t2")
         .rewrite_run(&run("r1", "t2"), Vec::new())
         .await
         .unwrap_err();
-    assert_eq!(e.kind, StoreErrorKind::NotFound);
+    assert_eq!(e.kind(), StoreErrorKind::NotFound);
 }
 
-/// Expands to one test per behaviour of the suite. `$make` is evaluated per test and
-/// yields `(guard, Arc<dyn ResultStore>)`.
+/// Expands to one `#[test]` per behaviour of the store conformance suite. `$make` is
+/// evaluated per test and yields `(guard, store)`, `store` being an
+/// `Arc<dyn ResultStore>` or a [`StoreUnderTest`] (the guard is kept to the test's end).
 #[macro_export]
 macro_rules! store_conformance_tests {
     ($make:expr) => {
@@ -497,10 +645,15 @@ macro_rules! store_conformance_tests {
     };
     (@tests $make:expr; $($name:ident),* $(,)?) => {
         $(
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() {
-                let (_guard, store) = $make;
-                $crate::store::conformance::$name(store).await;
+            #[test]
+            fn $name() {
+                // `$make` is evaluated inside the runtime: it may `.await` (a store whose
+                // connections live on the runtime), and its guard drops there too.
+                $crate::block_on(async {
+                    let (_guard, store) = $make;
+                    let store: $crate::conformance::store::StoreUnderTest = store.into();
+                    $crate::conformance::store::$name(store).await;
+                });
             }
         )*
     };

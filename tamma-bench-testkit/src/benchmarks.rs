@@ -1,11 +1,12 @@
-//! The synthetic benchmark of the throughput benches and the peak-memory example:
-//! `cases` arithmetic cases, half of which the answer "4" gets right.
+//! Synthetic benchmarks: the arithmetic benchmark of the throughput benches and the
+//! peak-memory example.
 
 use tamma_bench_core::model::{Benchmark, Case, CaseInput, Target, Visibility};
 use tamma_bench_core::scorer::ScorerSpec;
 
-/// `cases` cases (`case-0000`, ...) run `epochs` times, named `id`.
-pub fn benchmark(id: &str, name: &str, cases: u64, epochs: u32) -> Benchmark {
+/// `cases` arithmetic cases (`case-0000`, ...) run `epochs` times, named `id`: the
+/// answer "4" (see [`crate::providers::FixedProvider`]) gets every other one right.
+pub fn arithmetic(id: &str, name: &str, cases: u64, epochs: u32) -> Benchmark {
     let cases = (0..cases)
         .map(|i| Case {
             id: format!("case-{i:04}"),

@@ -1,5 +1,6 @@
 //! Builds the plugin crates of the workspace (the examples and the fixtures) with the
-//! same cargo and target directory as the test, and finds their libraries.
+//! same cargo, profile and target directory as the running test or bench, and finds
+//! their libraries.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -82,7 +83,6 @@ pub fn library(package: &str) -> PathBuf {
 /// process. A feature set changes the library under the same file name, so each one has
 /// a target directory of its own, `target/plugin-fixtures/<features>`: the default build
 /// of [`library`] and concurrent test processes never see another variant's file.
-#[allow(dead_code)] // not every test binary calls every helper
 pub fn library_with_features(package: &str, features: &str) -> PathBuf {
     static BUILT: Mutex<BTreeMap<String, PathBuf>> = Mutex::new(BTreeMap::new());
     let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
@@ -103,37 +103,4 @@ pub fn library_with_features(package: &str, features: &str) -> PathBuf {
     assert!(path.is_file(), "{} was built", path.display());
     built.insert(key, path.clone());
     path
-}
-
-/// A request of one system and one user message, the user saying `said`.
-#[allow(dead_code)] // not every test binary calls every helper
-pub fn request(said: &str) -> tamma_bench_core::provider::CompletionRequest {
-    use tamma_bench_core::model::{Message, Role};
-    tamma_bench_core::provider::CompletionRequest {
-        model: "m".into(),
-        messages: vec![
-            Message::new(Role::System, "You are terse."),
-            Message::new(Role::User, said),
-        ],
-        temperature: None,
-        top_p: None,
-        max_tokens: None,
-        seed: None,
-        stop: Vec::new(),
-        tools: Vec::new(),
-        response_format: Default::default(),
-    }
-}
-
-/// A call context.
-#[allow(dead_code)] // not every test binary calls every helper
-pub fn cx() -> tamma_bench_core::provider::CallContext {
-    tamma_bench_core::provider::CallContext {
-        run_id: "run".into(),
-        tenant_id: tamma_bench_core::model::TenantId::local(),
-        agent: "agent".into(),
-        case_id: "case".into(),
-        epoch: 0,
-        attempt: 1,
-    }
 }

@@ -1,8 +1,12 @@
 //! Behaviours of failed calls: every HTTP and body failure maps onto its error kind, and
 //! a rate limit carries the wait the server advertised, in each of its header forms.
+//!
+//! Each behaviour is named after what it checks.
 
-use crate::common::{KEY, config, error_of};
-use crate::vendors::Vendor;
+#![allow(missing_docs, clippy::unwrap_used)]
+
+use super::calls::{KEY, endpoint, error_of};
+use super::vendors::Vendor;
 use std::time::{Duration, SystemTime};
 use tamma_bench_core::model::{now_ms, utc_rfc3339};
 use tamma_bench_core::provider::{ProviderError, ProviderErrorKind as K};
@@ -165,7 +169,7 @@ pub async fn the_key_never_appears_in_errors_or_debug(v: &Vendor) {
             assert!(!text.contains(KEY), "{}: key in {text}", v.name);
         }
     }
-    let debug = (v.debug)(config(v, "http://127.0.0.1:9"));
+    let debug = (v.debug)(endpoint(v, "http://127.0.0.1:9"));
     assert!(!debug.contains(KEY), "{debug}");
     assert!(debug.contains("<redacted>"), "{debug}");
 }

@@ -17,6 +17,7 @@ pub struct Script {
 }
 
 impl Script {
+    /// Answers with `responses` in turn (at least one).
     pub fn new(responses: Vec<ResponseTemplate>) -> Self {
         assert!(!responses.is_empty());
         Self {

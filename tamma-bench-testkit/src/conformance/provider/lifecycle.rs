@@ -1,10 +1,15 @@
 //! Behaviours in time: a silent server times out, an absent one is a transport failure,
 //! dropping a call aborts its request and closes its connection, and the executor waits
 //! at least as long as a 429 asked before retrying.
+//!
+//! Each behaviour is named after what it checks.
 
-use crate::common::{KEY, config, cx, provider, serve, simple_request};
-use crate::server::{Script, closed_port, silent_server};
-use crate::vendors::Vendor;
+#![allow(missing_docs, clippy::unwrap_used)]
+
+use super::Endpoint;
+use super::calls::{KEY, cx, endpoint, provider, serve, simple_request};
+use super::server::{Script, closed_port, silent_server};
+use super::vendors::Vendor;
 use futures::StreamExt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -15,7 +20,6 @@ use tamma_bench_core::model::{
 use tamma_bench_core::provider::ProviderErrorKind as K;
 use tamma_bench_core::scorer::ScorerSpec;
 use tamma_bench_core::store::{MemoryStore, ResultStore};
-use tamma_bench_providers::http::{HttpConfig, SecretString};
 use wiremock::ResponseTemplate;
 
 pub async fn a_server_that_never_answers_times_out(v: &Vendor) {
@@ -23,7 +27,7 @@ pub async fn a_server_that_never_answers_times_out(v: &Vendor) {
         .set_body_json((v.success)())
         .set_delay(Duration::from_secs(30));
     let server = serve(v, stall).await;
-    let p = (v.build)(config(v, &server.uri()).with_timeout(Duration::from_millis(300)));
+    let p = (v.build)(endpoint(v, &server.uri()).with_timeout(Duration::from_millis(300)));
     let started = Instant::now();
     let e = p
         .complete(&simple_request(v), &cx())
@@ -38,7 +42,7 @@ pub async fn a_server_that_never_answers_times_out(v: &Vendor) {
 }
 
 pub async fn an_unreachable_server_is_a_transport_failure(v: &Vendor) {
-    let p = (v.build)(config(v, &format!("http://{}", closed_port())));
+    let p = (v.build)(endpoint(v, &format!("http://{}", closed_port())));
     let e = p
         .complete(&simple_request(v), &cx())
         .await
@@ -75,7 +79,7 @@ pub async fn dropping_the_call_aborts_the_request(v: &Vendor) {
 pub async fn dropping_the_call_closes_its_connection(v: &Vendor) {
     let silent = silent_server();
     let base = format!("http://{}{}", silent.addr, v.base_path);
-    let p = (v.build)(HttpConfig::new(base).with_api_key(SecretString::new(KEY)));
+    let p = (v.build)(Endpoint::new(base).with_api_key(KEY));
     let request = simple_request(v);
     let context = cx();
     let call = p.complete(&request, &context);

@@ -1,0 +1,47 @@
+//! Test support of tamma-bench, shared by the workspace's tests, benches and examples
+//! as an ordinary dev-dependency (never a normal dependency of a library crate; it is
+//! not published).
+//!
+//! - [`conformance::store`]: the behaviour suite every `ResultStore` passes, expanded
+//!   into tests by [`store_conformance_tests!`];
+//! - [`conformance::provider`]: the behaviour suite every HTTP provider (in-tree or
+//!   plugin) passes against a loopback server speaking its vendor's wire format,
+//!   expanded by [`provider_conformance_tests!`];
+//! - [`providers`]: small test providers (a fixed answer, an echo, a script of results
+//!   with a record of the calls);
+//! - [`plugins`]: builds the workspace's plugin crates and finds their libraries;
+//! - [`benchmarks`]: synthetic benchmarks of the benches and examples.
+//!
+//! The kit depends on core only: a suite that needs an implementation takes it as an
+//! argument.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use tamma_bench_core::store::{MemoryStore, ResultStore};
+//!
+//! // In a test file: one test per behaviour of the store suite.
+//! tamma_bench_testkit::store_conformance_tests!((
+//!     (),
+//!     Arc::new(MemoryStore::new()) as Arc<dyn ResultStore>
+//! ));
+//! # fn main() {}
+//! ```
+
+pub mod benchmarks;
+pub mod conformance;
+pub mod plugins;
+pub mod providers;
+
+use std::future::Future;
+
+/// Runs `test` to completion on a fresh multi-threaded runtime with two workers, like
+/// `#[tokio::test(flavor = "multi_thread", worker_threads = 2)]`: what the suites' test
+/// macros expand to, so a caller needs no `tokio` of its own.
+pub fn block_on<F: Future>(test: F) -> F::Output {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a test runtime")
+        .block_on(test)
+}
