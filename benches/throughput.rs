@@ -22,7 +22,8 @@ use tamma_bench_core::model::{AgentConfig, Benchmark, TenantContext};
 use tamma_bench_core::provider::{
     CallContext, Completion, CompletionRequest, Provider, ProviderError,
 };
-use tamma_bench_core::store::{MemoryStore, ResultStore, SqliteStore};
+use tamma_bench_core::store::{MemoryStore, ResultStore};
+use tamma_bench_sqlite::SqliteStore;
 
 const CASES: usize = 1_000;
 const EPOCHS: u32 = 20;

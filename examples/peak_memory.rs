@@ -26,7 +26,7 @@ use tamma_bench_core::model::{AgentConfig, TenantContext};
 use tamma_bench_core::provider::{
     CallContext, Completion, CompletionRequest, Provider, ProviderError,
 };
-use tamma_bench_core::store::SqliteStore;
+use tamma_bench_sqlite::SqliteStore;
 
 const CASES: u64 = 1_000;
 

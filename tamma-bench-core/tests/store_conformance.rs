@@ -1,4 +1,5 @@
-//! Every store passes the same behaviour suite.
+//! Every store passes the same behaviour suite: here the memory store (the SQLite store
+//! runs it in `tamma-bench-sqlite`).
 
 #![allow(clippy::unwrap_used)] // test fixtures: a failure is the test failing
 
@@ -10,17 +11,4 @@ mod memory {
         (),
         Arc::new(MemoryStore::new()) as Arc<dyn ResultStore>
     ));
-}
-
-mod sqlite {
-    use std::sync::Arc;
-    use tamma_bench_core::store::{ResultStore, SqliteStore};
-
-    fn fresh() -> (tempfile::TempDir, Arc<dyn ResultStore>) {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let store = SqliteStore::open(dir.path().join("results.db")).expect("opens");
-        (dir, Arc::new(store))
-    }
-
-    tamma_bench_core::store_conformance_tests!(fresh());
 }

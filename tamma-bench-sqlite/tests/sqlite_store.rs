@@ -6,7 +6,8 @@
 use futures::TryStreamExt;
 use std::sync::Arc;
 use tamma_bench_core::store::conformance::{run, tenant, trial};
-use tamma_bench_core::store::{ResultStore, SqliteStore, StoreErrorKind};
+use tamma_bench_core::store::{ResultStore, StoreErrorKind};
+use tamma_bench_sqlite::SqliteStore;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reopening_keeps_everything_and_migrations_run_once() {
