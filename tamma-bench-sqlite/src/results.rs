@@ -167,6 +167,20 @@ fn get_run_any_tenant(conn: &Connection, run_id: &str) -> Result<Option<Run>, St
     .map_err(db_err)
 }
 
+/// The one ownership check: the run `run_id` exists and belongs to `tenant`. Else
+/// [`StoreErrorKind::NotFound`], which does not say whether another tenant has that id.
+fn require_run_of(conn: &Connection, tenant: &TenantId, run_id: &str) -> Result<(), StoreError> {
+    let owned: bool = conn
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM runs WHERE id = ?1 AND tenant_id = ?2)")
+        .and_then(|mut stmt| stmt.query_row(params![run_id, tenant.as_str()], |r| r.get(0)))
+        .map_err(db_err)?;
+    if owned {
+        Ok(())
+    } else {
+        Err(StoreError::run_not_found(run_id))
+    }
+}
+
 #[async_trait]
 impl ResultStore for SqliteStore {
     async fn begin_run(&self, run: &Run) -> Result<BeginRun, StoreError> {
@@ -239,16 +253,10 @@ impl ResultStore for SqliteStore {
             // Every trial must belong to a run of its tenant; checked once per distinct pair.
             let mut checked: Vec<(&str, &TenantId)> = Vec::new();
             for t in &trials {
-                if checked.iter().any(|(r, ten)| *r == t.run_id && *ten == &t.tenant_id) {
-                    continue;
+                if !checked.iter().any(|(r, ten)| *r == t.run_id && *ten == &t.tenant_id) {
+                    require_run_of(&tx, &t.tenant_id, &t.run_id)?;
+                    checked.push((&t.run_id, &t.tenant_id));
                 }
-                let ok: bool = tx
-                    .query_row("SELECT EXISTS (SELECT 1 FROM runs WHERE id = ?1 AND tenant_id = ?2)", params![t.run_id, t.tenant_id.as_str()], |r| r.get(0))
-                    .map_err(db_err)?;
-                if !ok {
-                    return Err(StoreError::run_not_found(&t.run_id));
-                }
-                checked.push((&t.run_id, &t.tenant_id));
             }
             let mut report = AppendReport::default();
             {
@@ -285,10 +293,7 @@ impl ResultStore for SqliteStore {
     ) -> Result<HashSet<TrialKey>, StoreError> {
         let (tenant, run_id) = (tenant.clone(), run_id.to_owned());
         self.with_reader(move |conn| {
-            match get_run_any_tenant(conn, &run_id)? {
-                Some(r) if r.tenant_id == tenant => {}
-                _ => return Err(StoreError::run_not_found(&run_id)),
-            }
+            require_run_of(conn, &tenant, &run_id)?;
             let mut stmt = conn
                 .prepare_cached("SELECT agent, case_id, epoch FROM trials WHERE run_id = ?1")
                 .map_err(db_err)?;
@@ -329,10 +334,7 @@ impl ResultStore for SqliteStore {
             let tx = conn
                 .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
                 .map_err(db_err)?;
-            match get_run_any_tenant(&tx, &run_id)? {
-                Some(r) if r.tenant_id == tenant => {}
-                _ => return Err(StoreError::run_not_found(&run_id)),
-            }
+            require_run_of(&tx, &tenant, &run_id)?;
             tx.execute(
                 "INSERT INTO run_annotations (run_id, key, value_json) VALUES (?1, ?2, ?3) \
                  ON CONFLICT (run_id, key) DO UPDATE SET value_json = excluded.value_json",
@@ -351,10 +353,7 @@ impl ResultStore for SqliteStore {
     ) -> Result<std::collections::BTreeMap<String, serde_json::Value>, StoreError> {
         let (tenant, run_id) = (tenant.clone(), run_id.to_owned());
         self.with_reader(move |conn| {
-            match get_run_any_tenant(conn, &run_id)? {
-                Some(r) if r.tenant_id == tenant => {}
-                _ => return Err(StoreError::run_not_found(&run_id)),
-            }
+            require_run_of(conn, &tenant, &run_id)?;
             let mut stmt = conn
                 .prepare_cached("SELECT key, value_json FROM run_annotations WHERE run_id = ?1")
                 .map_err(db_err)?;
