@@ -26,10 +26,11 @@ use tamma_bench_core::model::{
     Visibility,
 };
 use tamma_bench_core::provider::Usage;
-use tamma_bench_core::store::{ResultStore, SqliteStore};
+use tamma_bench_core::store::ResultStore;
 use tamma_bench_privacy::Repository;
 use tamma_bench_privacy::authz::{AccessPolicy, Action, RunResource};
 use tamma_bench_privacy::crypto::Keyset;
+use tamma_bench_sqlite::SqliteStore;
 
 const TRIALS: u32 = 5_000;
 

@@ -16,7 +16,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tamma_bench_core::executor::{AgentRuntime, Executor, RunOptions};
 use tamma_bench_core::model::{AgentConfig, Benchmark, TenantContext};
-use tamma_bench_core::store::{MemoryStore, ResultStore, SqliteStore};
+use tamma_bench_core::store::{MemoryStore, ResultStore};
+use tamma_bench_sqlite::SqliteStore;
 use tamma_bench_testkit::benchmarks::arithmetic;
 use tamma_bench_testkit::providers::FixedProvider;
 

@@ -20,7 +20,7 @@ use std::sync::Arc;
 use std::time::Instant;
 use tamma_bench_core::executor::{AgentRuntime, Executor, RunOptions};
 use tamma_bench_core::model::{AgentConfig, TenantContext};
-use tamma_bench_core::store::SqliteStore;
+use tamma_bench_sqlite::SqliteStore;
 use tamma_bench_testkit::benchmarks::arithmetic;
 use tamma_bench_testkit::providers::FixedProvider;
 

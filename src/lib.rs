@@ -3,7 +3,9 @@
 //!
 //! This facade re-exports the workspace's crates:
 //! - [`core`]: domain model, extension traits (`Provider`, `Scorer`, `ResultStore`,
-//!   `PrivacyFilter`), executor, statistics, stores;
+//!   `PrivacyFilter`), executor, statistics, in-memory stores;
+//! - [`sqlite`]: the embedded SQLite backend (results, audit log, response cache: one
+//!   file, no server), the CLI's default;
 //! - [`providers`]: provider implementations (`replay`, HTTP providers, layers);
 //! - [`privacy`]: tenancy, privacy filters, repository;
 //! - [`optimize`]: the optimization engine;
@@ -27,5 +29,6 @@ pub use tamma_bench_optimize as optimize;
 pub use tamma_bench_plugin as plugin;
 pub use tamma_bench_privacy as privacy;
 pub use tamma_bench_providers as providers;
+pub use tamma_bench_sqlite as sqlite;
 
 pub mod report;

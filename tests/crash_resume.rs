@@ -8,7 +8,8 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use tamma_bench::core::model::{RunStatus, TenantId};
-use tamma_bench::core::store::{ResultStore, SqliteStore};
+use tamma_bench::core::store::ResultStore;
+use tamma_bench::sqlite::SqliteStore;
 
 const CASES: usize = 100_000;
 

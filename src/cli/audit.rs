@@ -5,10 +5,10 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use serde::Serialize;
 use std::path::PathBuf;
-use tamma_bench::core::store::SqliteAuditStore;
 use tamma_bench::privacy::audit::{
     AuditSigner, AuditVerifier, Tamper, VERIFIER_KEY_VAR, VerifyReport, verify, verify_chain,
 };
+use tamma_bench::sqlite::SqliteAuditStore;
 
 /// Arguments of `audit`.
 #[derive(Debug, Args)]

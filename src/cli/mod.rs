@@ -25,10 +25,11 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
 use tamma_bench::core::model::{Run, TenantContext, TenantId, Tier};
-use tamma_bench::core::store::{ResultStore, SqliteAuditStore, SqliteStore};
+use tamma_bench::core::store::ResultStore;
 use tamma_bench::privacy::audit::{AuditLog, AuditSigner, SIGNING_KEY_VAR};
 use tamma_bench::privacy::crypto::{DATA_KEYS_VAR, EnvKeyProvider};
 use tamma_bench::privacy::{InternalContext, Repository};
+use tamma_bench::sqlite::{SqliteAuditStore, SqliteStore};
 
 /// The exit statuses, shown in `--help`.
 const EXIT_CODES: &str = "\

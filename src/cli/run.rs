@@ -17,13 +17,13 @@ use tamma_bench::core::load::{
     LoadedAgents, check_agents_against, load_agents, load_benchmark_with,
 };
 use tamma_bench::core::model::{RunStatus, RunSummary};
-use tamma_bench::core::store::cache::DEFAULT_CACHE_FILE;
-use tamma_bench::core::store::{ResponseCache, SqliteResponseCache};
+use tamma_bench::core::store::ResponseCache;
 use tamma_bench::plugin::host::PluginDirs;
 use tamma_bench::providers::layers::{
     self, AdaptiveConcurrencyHandle, LayerContext, LimiterRegistry,
 };
 use tamma_bench::providers::{BuildError, BuiltinProviders, build_provider};
+use tamma_bench::sqlite::{DEFAULT_CACHE_FILE, SqliteResponseCache};
 use tokio_util::sync::CancellationToken;
 
 /// Arguments of `run`.

@@ -1,4 +1,5 @@
-//! Every store passes the same behaviour suite.
+//! Every store passes the same behaviour suite: here the memory store (the SQLite store
+//! runs it in `tamma-bench-sqlite`).
 
 #![allow(clippy::unwrap_used)] // test fixtures: a failure is the test failing
 
@@ -12,15 +13,14 @@ mod memory {
     ));
 }
 
-mod sqlite {
-    use std::sync::Arc;
-    use tamma_bench_core::store::{ResultStore, SqliteStore};
+mod memory_response_cache {
+    use tamma_bench_core::store::MemoryResponseCache;
 
-    fn fresh() -> (tempfile::TempDir, Arc<dyn ResultStore>) {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let store = SqliteStore::open(dir.path().join("results.db")).expect("opens");
-        (dir, Arc::new(store))
+    #[tokio::test]
+    async fn expires_purges_and_forgets_tenants() {
+        tamma_bench_testkit::conformance::store::response_cache_expires_purges_and_forgets_tenants(
+            &MemoryResponseCache::new(),
+        )
+        .await;
     }
-
-    tamma_bench_testkit::store_conformance_tests!(fresh());
 }

@@ -8,12 +8,13 @@ use rusqlite::{Connection, params};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use tamma_bench_core::model::{TenantContext, TenantId, Tier};
-use tamma_bench_core::store::{AuditRecord, AuditStore, SqliteAuditStore, StoreErrorKind};
+use tamma_bench_core::store::{AuditRecord, AuditStore, StoreErrorKind};
 use tamma_bench_privacy::audit::merkle::{leaf_hash, verify_consistency, verify_inclusion};
 use tamma_bench_privacy::audit::{
     AuditAction, AuditClass, AuditEntry, AuditLog, AuditSigner, AuditVerifier, Checkpoint,
     Decision, EntryDamage, Tamper, chain_next, verify,
 };
+use tamma_bench_sqlite::SqliteAuditStore;
 
 const ORIGIN: &str = "tamma-bench.test/audit";
 

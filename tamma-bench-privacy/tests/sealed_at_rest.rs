@@ -13,10 +13,11 @@ use std::path::Path;
 use std::sync::Arc;
 use support::{run, trial};
 use tamma_bench_core::model::{Outcome, Run, TenantContext, TenantId, Tier, Trial, Visibility};
-use tamma_bench_core::store::{ResultStore, SqliteStore};
+use tamma_bench_core::store::ResultStore;
 use tamma_bench_privacy::access::{MemoryAudit, Outcome as Decision};
 use tamma_bench_privacy::crypto::{DataKey, EnvKeyProvider, Envelope, KeyId, Keyset};
 use tamma_bench_privacy::{ErrorKind, InternalContext, Repository, RepositoryError};
+use tamma_bench_sqlite::SqliteStore;
 
 fn tenant(s: &str) -> TenantId {
     TenantId::new(s).unwrap()

@@ -35,9 +35,9 @@ fn views(repo: Repository) -> StoreUnderTest {
 
 mod sqlite_sealed_and_audited {
     use super::*;
-    use tamma_bench_core::store::{SqliteAuditStore, SqliteStore};
     use tamma_bench_privacy::audit::{AuditLog, AuditSigner};
     use tamma_bench_privacy::crypto::Keyset;
+    use tamma_bench_sqlite::{SqliteAuditStore, SqliteStore};
 
     /// The CLI's assembly: results and the signed audit log in one SQLite file, fields
     /// sealed under a keyset.

@@ -1,19 +1,21 @@
-//! The `ResultStore` extension point and its implementations: in-memory and SQLite.
+//! The storage contracts and their in-memory implementations.
 //!
-//! A store appends trials idempotently keyed by `(run, agent, case, epoch)`, lists the
-//! keys already completed (for resume), and reads runs and trials back scoped to one
-//! tenant. Every implementation passes the store conformance suite of the test kit
-//! (`tamma-bench-testkit`, `store_conformance_tests!`).
+//! [`ResultStore`] (runs and trials), [`AuditStore`] (the append-only audit log) and
+//! [`ResponseCache`] (the providers' response cache) are what a storage backend
+//! implements; core holds no database. A store appends trials idempotently keyed by
+//! `(run, agent, case, epoch)`, lists the keys already completed (for resume), and reads
+//! runs and trials back scoped to one tenant. Every implementation passes the store
+//! conformance suite of the test kit (`tamma-bench-testkit`, `store_conformance_tests!`):
+//! [`MemoryStore`] here, `SqliteStore` in `tamma-bench-sqlite`, `PostgresStore` in
+//! `tamma-bench-postgres`.
 
 pub mod audit;
 pub mod cache;
 mod memory;
-mod sqlite;
 
-pub use audit::{AuditRecord, AuditStore, MemoryAuditStore, SqliteAuditStore, StoredCheckpoint};
-pub use cache::{MemoryResponseCache, ResponseCache, SqliteResponseCache};
+pub use audit::{AuditRecord, AuditStore, MemoryAuditStore, StoredCheckpoint};
+pub use cache::{MemoryResponseCache, ResponseCache};
 pub use memory::MemoryStore;
-pub use sqlite::SqliteStore;
 
 use crate::error::{Cause, Remedy};
 use crate::model::{Run, RunStatus, TenantId, Trial, TrialKey};
@@ -108,14 +110,17 @@ impl StoreError {
         self.kind.remedy()
     }
 
-    pub(crate) fn run_not_found(run_id: &str) -> Self {
+    /// No run `run_id` for the caller's tenant (the message never says whether another
+    /// tenant has one).
+    pub fn run_not_found(run_id: &str) -> Self {
         Self::new(
             StoreErrorKind::NotFound,
             format!("no run {run_id:?} for this tenant"),
         )
     }
 
-    pub(crate) fn trial_not_found(run_id: &str, key: &TrialKey) -> Self {
+    /// No trial `key` in run `run_id` for the caller's tenant.
+    pub fn trial_not_found(run_id: &str, key: &TrialKey) -> Self {
         Self::new(
             StoreErrorKind::NotFound,
             format!(
@@ -125,7 +130,8 @@ impl StoreError {
         )
     }
 
-    pub(crate) fn fingerprint_mismatch(run: &Run, stored: &Run) -> Self {
+    /// `run` has the id of `stored` but another fingerprint (other files or settings).
+    pub fn fingerprint_mismatch(run: &Run, stored: &Run) -> Self {
         Self::new(
             StoreErrorKind::FingerprintMismatch,
             format!(

@@ -7,8 +7,9 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 use tamma_bench_core::load::load_agents;
 use tamma_bench_core::provider::ProviderErrorKind;
-use tamma_bench_core::store::{ResponseCache, SqliteResponseCache};
+use tamma_bench_core::store::ResponseCache;
 use tamma_bench_providers::layers::{LayerContext, LimiterRegistry, wrap};
+use tamma_bench_sqlite::SqliteResponseCache;
 
 #[derive(Clone, Default)]
 struct Captured(Arc<Mutex<Vec<u8>>>);

@@ -7,9 +7,10 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 use tamma_bench_core::model::{AgentConfig, TenantId};
 use tamma_bench_core::provider::{Completion, Provider, ProviderErrorKind};
-use tamma_bench_core::store::{ResponseCache, SqliteResponseCache};
+use tamma_bench_core::store::ResponseCache;
 use tamma_bench_providers::layers::{CacheLayer, CostLayer, Layer, RecordLayer};
 use tamma_bench_providers::replay::ReplayProvider;
+use tamma_bench_sqlite::SqliteResponseCache;
 use tamma_bench_testkit::providers::ScriptedProvider;
 
 fn sqlite_cache(dir: &tempfile::TempDir) -> Arc<dyn ResponseCache> {

@@ -658,3 +658,29 @@ macro_rules! store_conformance_tests {
         )*
     };
 }
+
+/// The behaviour every [`ResponseCache`](tamma_bench_core::store::ResponseCache) shows, on an empty cache:
+/// an entry answers until it expires, a purge removes the expired ones, and clearing a
+/// tenant forgets its entries only.
+pub async fn response_cache_expires_purges_and_forgets_tenants(
+    cache: &dyn tamma_bench_core::store::ResponseCache,
+) {
+    let t = TenantId::local();
+    let other = tenant("acme");
+    let c = tamma_bench_core::provider::Completion {
+        text: "42".into(),
+        ..Default::default()
+    };
+    assert_eq!(cache.get("k", 0).await.ok().flatten(), None);
+    cache.put("k", &t, &c, 0, Some(100)).await.expect("put");
+    cache
+        .put("forever", &other, &c, 0, None)
+        .await
+        .expect("put");
+    assert_eq!(cache.get("k", 99).await.ok().flatten(), Some(c.clone()));
+    assert_eq!(cache.get("k", 100).await.ok().flatten(), None);
+    assert_eq!(cache.purge_expired(100).await.ok(), Some(1));
+    assert_eq!(cache.get("forever", i64::MAX).await.ok().flatten(), Some(c));
+    assert_eq!(cache.clear_tenant(&other).await.ok(), Some(1));
+    assert_eq!(cache.get("forever", 0).await.ok().flatten(), None);
+}

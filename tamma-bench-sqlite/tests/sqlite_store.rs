@@ -5,7 +5,8 @@
 
 use futures::TryStreamExt;
 use std::sync::Arc;
-use tamma_bench_core::store::{ResultStore, SqliteStore, StoreErrorKind};
+use tamma_bench_core::store::{ResultStore, StoreErrorKind};
+use tamma_bench_sqlite::SqliteStore;
 use tamma_bench_testkit::conformance::store::{run, tenant, trial};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

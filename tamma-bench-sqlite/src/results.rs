@@ -1,137 +1,34 @@
-//! SQLite store: the embedded default. WAL journal, versioned migrations, batched
-//! transactional writes, paged streaming reads.
+//! [`SqliteStore`]: runs, trials and run annotations in the results database. WAL
+//! journal, versioned migrations, batched transactional writes, paged streaming reads.
 
-use super::{AppendReport, BeginRun, ResultStore, StoreError, StoreErrorKind};
-use crate::model::{Outcome, Run, RunStatus, TenantId, Trial, TrialKey, Visibility, now_ms};
-use crate::provider::Usage;
+use crate::connection::{self, SharedConnection};
+use crate::migrations::open_results;
 use async_trait::async_trait;
 use futures::stream::{self, BoxStream, StreamExt};
-use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params};
+use rusqlite::{Connection, OptionalExtension, Row, params};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use tamma_bench_core::model::{
+    Outcome, Run, RunStatus, TenantId, Trial, TrialKey, Visibility, now_ms,
+};
+use tamma_bench_core::provider::Usage;
+use tamma_bench_core::store::{AppendReport, BeginRun, ResultStore, StoreError, StoreErrorKind};
 
-/// Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
-/// Never edit a released entry: append a new one.
-const MIGRATIONS: &[&str] = &[
-    // 1: runs and trials.
-    "CREATE TABLE runs (
-        id TEXT PRIMARY KEY,
-        tenant_id TEXT NOT NULL,
-        benchmark_id TEXT NOT NULL,
-        benchmark_version TEXT NOT NULL,
-        visibility TEXT NOT NULL,
-        fingerprint TEXT NOT NULL,
-        agents_json TEXT NOT NULL,
-        epochs INTEGER NOT NULL,
-        n_cases INTEGER NOT NULL,
-        status TEXT NOT NULL,
-        created_at_ms INTEGER NOT NULL,
-        updated_at_ms INTEGER NOT NULL
-    );
-    CREATE INDEX runs_by_tenant ON runs (tenant_id, created_at_ms);
-    CREATE TABLE trials (
-        run_id TEXT NOT NULL,
-        tenant_id TEXT NOT NULL,
-        agent TEXT NOT NULL,
-        case_id TEXT NOT NULL,
-        epoch INTEGER NOT NULL,
-        outcome_kind TEXT NOT NULL,
-        headline REAL,
-        outcome_json TEXT NOT NULL,
-        output TEXT,
-        input_tokens INTEGER NOT NULL,
-        output_tokens INTEGER NOT NULL,
-        latency_ms REAL NOT NULL,
-        cost_usd REAL NOT NULL,
-        attempts INTEGER NOT NULL,
-        cache_hit INTEGER NOT NULL,
-        finished_at_ms INTEGER NOT NULL,
-        cluster TEXT,
-        tags_json TEXT,
-        UNIQUE (run_id, agent, case_id, epoch)
-    );",
-    // 2: run annotations (internal run-level data: adaptive-concurrency history, ...).
-    "CREATE TABLE run_annotations (
-        run_id TEXT NOT NULL,
-        key TEXT NOT NULL,
-        value_json TEXT NOT NULL,
-        PRIMARY KEY (run_id, key)
-    );",
-    // 3: the audit log (append-only; see store::audit).
-    super::audit::AUDIT_MIGRATION,
-];
-
-/// A [`ResultStore`] in a SQLite file (the default `./tamma-bench.db`).
+/// A [`ResultStore`] in a SQLite file (the CLI's default `./tamma-bench.db`).
 ///
 /// One connection writes and one reads; WAL lets them run side by side, and other
 /// processes may open the same file (writers wait up to the busy timeout).
 pub struct SqliteStore {
     path: PathBuf,
-    writer: Arc<Mutex<Connection>>,
-    reader: Arc<Mutex<Connection>>,
-}
-
-fn lock(c: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
-    // A connection stays usable after a panic in another thread: every change runs in a
-    // transaction that rolls back when dropped.
-    c.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-pub(super) fn open_connection(path: &Path) -> Result<Connection, StoreError> {
-    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
-        | OpenFlags::SQLITE_OPEN_CREATE
-        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let conn = Connection::open_with_flags(path, flags).map_err(|e| {
-        StoreError::new(
-            StoreErrorKind::Backend,
-            format!("cannot open {}: {e}", path.display()),
-        )
-        .with_source(e)
-    })?;
-    conn.busy_timeout(Duration::from_secs(30))
-        .map_err(StoreError::backend)?;
-    conn.execute_batch(
-        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
-    )
-    .map_err(StoreError::backend)?;
-    Ok(conn)
-}
-
-pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
-    let tx = conn
-        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-        .map_err(StoreError::backend)?;
-    let version: usize = tx
-        .query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))
-        .map_err(StoreError::backend)? as usize;
-    if version > MIGRATIONS.len() {
-        return Err(StoreError::new(
-            StoreErrorKind::Backend,
-            format!(
-                "database schema version {version} is newer than this build knows ({}); upgrade tamma-bench",
-                MIGRATIONS.len()
-            ),
-        ));
-    }
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
-        tx.execute_batch(sql).map_err(|e| {
-            StoreError::new(StoreErrorKind::Backend, format!("migration {}: {e}", i + 1))
-                .with_source(e)
-        })?;
-        tx.pragma_update(None, "user_version", (i + 1) as i64)
-            .map_err(StoreError::backend)?;
-    }
-    tx.commit().map_err(StoreError::backend)
+    writer: SharedConnection,
+    reader: SharedConnection,
 }
 
 impl SqliteStore {
     /// Opens (creating if needed) the database at `path` and applies pending migrations.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
         let path = path.as_ref().to_owned();
-        let mut writer = open_connection(&path)?;
-        migrate(&mut writer)?;
+        let writer = open_results(&path)?;
         // Each trial's index entry lands beside its case's earlier epochs, so a batch dirties
         // about one index page per trial, and the same pages again an epoch later. So the
         // writer checkpoints every 10,000 WAL pages (about 40 MB on disk) instead of
@@ -143,11 +40,11 @@ impl SqliteStore {
             .pragma_update(None, "wal_autocheckpoint", 10_000)
             .and_then(|()| writer.pragma_update(None, "cache_size", -8192))
             .map_err(StoreError::backend)?;
-        let reader = open_connection(&path)?;
+        let reader = connection::open(&path)?;
         Ok(Self {
             path,
-            writer: Arc::new(Mutex::new(writer)),
-            reader: Arc::new(Mutex::new(reader)),
+            writer: SharedConnection::new(writer),
+            reader: SharedConnection::new(reader),
         })
     }
 
@@ -161,26 +58,15 @@ impl SqliteStore {
         &self,
         f: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
-        let conn = self.writer.clone();
-        tokio::task::spawn_blocking(move || f(&mut lock(&conn)))
-            .await
-            .map_err(|e| {
-                StoreError::new(StoreErrorKind::Backend, format!("store task failed: {e}"))
-                    .with_source(e)
-            })?
+        self.writer.run(f).await
     }
 
+    /// Runs `f` on the reader connection on the blocking pool.
     async fn with_reader<T: Send + 'static>(
         &self,
         f: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
-        let conn = self.reader.clone();
-        tokio::task::spawn_blocking(move || f(&lock(&conn)))
-            .await
-            .map_err(|e| {
-                StoreError::new(StoreErrorKind::Backend, format!("store task failed: {e}"))
-                    .with_source(e)
-            })?
+        self.reader.run(|c| f(c)).await
     }
 }
 
@@ -281,6 +167,20 @@ fn get_run_any_tenant(conn: &Connection, run_id: &str) -> Result<Option<Run>, St
     .map_err(db_err)
 }
 
+/// The one ownership check: the run `run_id` exists and belongs to `tenant`. Else
+/// [`StoreErrorKind::NotFound`], which does not say whether another tenant has that id.
+fn require_run_of(conn: &Connection, tenant: &TenantId, run_id: &str) -> Result<(), StoreError> {
+    let owned: bool = conn
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM runs WHERE id = ?1 AND tenant_id = ?2)")
+        .and_then(|mut stmt| stmt.query_row(params![run_id, tenant.as_str()], |r| r.get(0)))
+        .map_err(db_err)?;
+    if owned {
+        Ok(())
+    } else {
+        Err(StoreError::run_not_found(run_id))
+    }
+}
+
 #[async_trait]
 impl ResultStore for SqliteStore {
     async fn begin_run(&self, run: &Run) -> Result<BeginRun, StoreError> {
@@ -353,16 +253,10 @@ impl ResultStore for SqliteStore {
             // Every trial must belong to a run of its tenant; checked once per distinct pair.
             let mut checked: Vec<(&str, &TenantId)> = Vec::new();
             for t in &trials {
-                if checked.iter().any(|(r, ten)| *r == t.run_id && *ten == &t.tenant_id) {
-                    continue;
+                if !checked.iter().any(|(r, ten)| *r == t.run_id && *ten == &t.tenant_id) {
+                    require_run_of(&tx, &t.tenant_id, &t.run_id)?;
+                    checked.push((&t.run_id, &t.tenant_id));
                 }
-                let ok: bool = tx
-                    .query_row("SELECT EXISTS (SELECT 1 FROM runs WHERE id = ?1 AND tenant_id = ?2)", params![t.run_id, t.tenant_id.as_str()], |r| r.get(0))
-                    .map_err(db_err)?;
-                if !ok {
-                    return Err(StoreError::run_not_found(&t.run_id));
-                }
-                checked.push((&t.run_id, &t.tenant_id));
             }
             let mut report = AppendReport::default();
             {
@@ -399,10 +293,7 @@ impl ResultStore for SqliteStore {
     ) -> Result<HashSet<TrialKey>, StoreError> {
         let (tenant, run_id) = (tenant.clone(), run_id.to_owned());
         self.with_reader(move |conn| {
-            match get_run_any_tenant(conn, &run_id)? {
-                Some(r) if r.tenant_id == tenant => {}
-                _ => return Err(StoreError::run_not_found(&run_id)),
-            }
+            require_run_of(conn, &tenant, &run_id)?;
             let mut stmt = conn
                 .prepare_cached("SELECT agent, case_id, epoch FROM trials WHERE run_id = ?1")
                 .map_err(db_err)?;
@@ -443,10 +334,7 @@ impl ResultStore for SqliteStore {
             let tx = conn
                 .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
                 .map_err(db_err)?;
-            match get_run_any_tenant(&tx, &run_id)? {
-                Some(r) if r.tenant_id == tenant => {}
-                _ => return Err(StoreError::run_not_found(&run_id)),
-            }
+            require_run_of(&tx, &tenant, &run_id)?;
             tx.execute(
                 "INSERT INTO run_annotations (run_id, key, value_json) VALUES (?1, ?2, ?3) \
                  ON CONFLICT (run_id, key) DO UPDATE SET value_json = excluded.value_json",
@@ -465,10 +353,7 @@ impl ResultStore for SqliteStore {
     ) -> Result<std::collections::BTreeMap<String, serde_json::Value>, StoreError> {
         let (tenant, run_id) = (tenant.clone(), run_id.to_owned());
         self.with_reader(move |conn| {
-            match get_run_any_tenant(conn, &run_id)? {
-                Some(r) if r.tenant_id == tenant => {}
-                _ => return Err(StoreError::run_not_found(&run_id)),
-            }
+            require_run_of(conn, &tenant, &run_id)?;
             let mut stmt = conn
                 .prepare_cached("SELECT key, value_json FROM run_annotations WHERE run_id = ?1")
                 .map_err(db_err)?;
