@@ -139,6 +139,17 @@ pub enum RunError {
     Invalid(String),
 }
 
+impl RunError {
+    /// What a caller can do: the store's or the scorer's remedy; fix an invalid set-up.
+    pub fn remedy(&self) -> crate::error::Remedy {
+        match self {
+            Self::Store(e) => e.remedy(),
+            Self::Scorer(e) => e.remedy(),
+            Self::Invalid(_) => crate::error::Remedy::FixInput,
+        }
+    }
+}
+
 /// Runs benchmarks into a store and publishes [`RunEvent`]s.
 pub struct Executor {
     store: Arc<dyn ResultStore>,
