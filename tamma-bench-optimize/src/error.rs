@@ -1,6 +1,7 @@
 //! Errors of the optimization engine.
 
 use std::path::PathBuf;
+use tamma_bench_core::error::Remedy;
 
 /// What went wrong, and what a caller can do about it.
 #[derive(Debug, thiserror::Error)]
@@ -35,6 +36,17 @@ pub enum OptimizeError {
     /// The request is inconsistent (no configurations, an external context, ...).
     #[error("invalid request: {0}")]
     Invalid(String),
+}
+
+impl OptimizeError {
+    /// What a caller can do: fix the space file, the log path or the request; retry a
+    /// failed evaluation or read.
+    pub fn remedy(&self) -> Remedy {
+        match self {
+            Self::Space { .. } | Self::Log { .. } | Self::Invalid(_) => Remedy::FixInput,
+            Self::Evaluation(_) | Self::Read(_) => Remedy::Retry,
+        }
+    }
 }
 
 impl OptimizeError {

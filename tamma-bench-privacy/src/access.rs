@@ -45,7 +45,20 @@ pub struct AccessEvent {
 /// The audit hook could not record an access; the access is refused.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("audit log unavailable: {0}")]
+#[non_exhaustive]
 pub struct AuditFailure(pub String);
+
+impl AuditFailure {
+    /// The audit hook failed, saying `message`.
+    pub fn new(message: impl Into<String>) -> Self {
+        Self(message.into())
+    }
+
+    /// What a caller can do: retry (the access must not proceed unaudited).
+    pub fn remedy(&self) -> tamma_bench_core::error::Remedy {
+        tamma_bench_core::error::Remedy::Retry
+    }
+}
 
 /// Receives every access of the repository.
 #[async_trait]

@@ -98,6 +98,14 @@ pub enum PolicyError {
     Invalid(String),
 }
 
+impl PolicyError {
+    /// What a caller can do: nothing but report it; the policy files are part of the build
+    /// (or of the host's own configuration, which its operator fixes).
+    pub fn remedy(&self) -> tamma_bench_core::error::Remedy {
+        tamma_bench_core::error::Remedy::GiveUp
+    }
+}
+
 /// The loaded, validated policy and the Cedar authorizer.
 pub struct AccessPolicy {
     policies: PolicySet,

@@ -4,6 +4,7 @@
 use crate::access::AuditFailure;
 use crate::authz::PolicyError;
 use crate::crypto::{CryptoError, CryptoErrorKind};
+use tamma_bench_core::error::{Cause, Remedy};
 use tamma_bench_core::store::{StoreError, StoreErrorKind};
 
 /// What went wrong, and so what a caller can do about it.
@@ -31,15 +32,40 @@ pub enum ErrorKind {
     Corrupt,
 }
 
+impl ErrorKind {
+    /// What a caller can do: fix the id, the permission, the request or the keys; retry
+    /// an unavailable storage, policy or audit; give up on a spent budget or corrupt data.
+    pub fn remedy(self) -> Remedy {
+        match self {
+            Self::NotFound | Self::Denied | Self::Invalid | Self::Key => Remedy::FixInput,
+            Self::Unavailable => Remedy::Retry,
+            Self::BudgetExhausted | Self::Corrupt => Remedy::GiveUp,
+        }
+    }
+}
+
 /// A repository failure.
-#[derive(Debug, Clone, thiserror::Error)]
-#[error("{message}")]
+#[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct RepositoryError {
     /// What kind of failure.
     pub kind: ErrorKind,
     /// Details, safe to show the caller.
     pub message: String,
+    /// The store, audit, policy or crypto error behind it.
+    source: Option<Cause>,
+}
+
+impl std::fmt::Display for RepositoryError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for RepositoryError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source.as_deref().map(|e| e as _)
+    }
 }
 
 impl RepositoryError {
@@ -48,7 +74,29 @@ impl RepositoryError {
         Self {
             kind,
             message: message.into(),
+            source: None,
         }
+    }
+
+    /// Keeps `cause` as this error's [`source`](std::error::Error::source).
+    pub fn with_source(mut self, cause: impl std::error::Error + Send + Sync + 'static) -> Self {
+        self.source = Some(tamma_bench_core::error::cause(cause));
+        self
+    }
+
+    /// What kind of failure.
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    /// Details, safe to show the caller.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// What a caller can do about it.
+    pub fn remedy(&self) -> Remedy {
+        self.kind.remedy()
     }
 
     /// The run is not visible to the caller (whether or not it exists).
@@ -70,7 +118,7 @@ impl RepositoryError {
 
 impl From<StoreError> for RepositoryError {
     fn from(e: StoreError) -> Self {
-        match e.kind() {
+        let converted = match e.kind() {
             // Store messages for these kinds name only the caller's own run id.
             StoreErrorKind::NotFound => Self::new(ErrorKind::NotFound, e.message()),
             StoreErrorKind::Conflict | StoreErrorKind::FingerprintMismatch => {
@@ -80,19 +128,20 @@ impl From<StoreError> for RepositoryError {
                 ErrorKind::Unavailable,
                 format!("storage failed: {}", e.message()),
             ),
-        }
+        };
+        converted.with_source(e)
     }
 }
 
 impl From<AuditFailure> for RepositoryError {
     fn from(e: AuditFailure) -> Self {
-        Self::new(ErrorKind::Unavailable, e.to_string())
+        Self::new(ErrorKind::Unavailable, e.to_string()).with_source(e)
     }
 }
 
 impl From<PolicyError> for RepositoryError {
     fn from(e: PolicyError) -> Self {
-        Self::new(ErrorKind::Unavailable, e.to_string())
+        Self::new(ErrorKind::Unavailable, e.to_string()).with_source(e)
     }
 }
 
@@ -104,6 +153,6 @@ impl From<CryptoError> for RepositoryError {
             CryptoErrorKind::Rng => ErrorKind::Unavailable,
             _ => ErrorKind::Corrupt,
         };
-        Self::new(kind, format!("field encryption: {e}"))
+        Self::new(kind, format!("field encryption: {e}")).with_source(e)
     }
 }

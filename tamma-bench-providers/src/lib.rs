@@ -45,6 +45,13 @@ pub enum BuildError {
     },
 }
 
+impl BuildError {
+    /// What a caller can do: fix the agent's configuration.
+    pub fn remedy(&self) -> tamma_bench_core::error::Remedy {
+        tamma_bench_core::error::Remedy::FixInput
+    }
+}
+
 /// The provider kinds this build knows.
 pub const KNOWN_PROVIDERS: &[&str] = &["replay", "openai", "anthropic", "gemini"];
 

@@ -37,6 +37,7 @@ pub struct RecordedCompletion {
 
 /// A problem in a recording file, located by line and field.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub struct RecordingError {
     /// The file.
     pub path: String,
@@ -46,6 +47,13 @@ pub struct RecordingError {
     pub field: Option<String>,
     /// What is wrong.
     pub message: String,
+}
+
+impl RecordingError {
+    /// What a caller can do: fix (or re-record) the recording file.
+    pub fn remedy(&self) -> tamma_bench_core::error::Remedy {
+        tamma_bench_core::error::Remedy::FixInput
+    }
 }
 
 impl std::fmt::Display for RecordingError {

@@ -167,6 +167,18 @@ pub enum RunError {
     },
 }
 
+impl RunError {
+    /// What a caller can do: the store's or the scorer's remedy; fix an invalid set-up or
+    /// an agent whose provider cannot do what the run needs.
+    pub fn remedy(&self) -> crate::error::Remedy {
+        match self {
+            Self::Store(e) => e.remedy(),
+            Self::Scorer(e) => e.remedy(),
+            Self::Invalid(_) | Self::Unsupported { .. } => crate::error::Remedy::FixInput,
+        }
+    }
+}
+
 /// Runs benchmarks into a store and publishes [`RunEvent`]s.
 pub struct Executor {
     store: Arc<dyn ResultStore>,

@@ -51,7 +51,15 @@ impl fmt::Display for TenantId {
 /// A tenant id that does not follow the rules of [`TenantId::new`].
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("invalid tenant id {0:?}: expected 1-128 characters of [A-Za-z0-9._:-]")]
+#[non_exhaustive]
 pub struct InvalidTenantId(pub String);
+
+impl InvalidTenantId {
+    /// What a caller can do: fix the id.
+    pub fn remedy(&self) -> crate::error::Remedy {
+        crate::error::Remedy::FixInput
+    }
+}
 
 /// Whether a tenant belongs to the operator of the platform (internal) or is a customer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]

@@ -58,6 +58,17 @@ pub enum ScoreError {
     },
 }
 
+impl ScoreError {
+    /// What a caller can do: fix an invalid configuration; retry a failed scoring (a
+    /// judge that was down, a sandbox that failed) on a later run.
+    pub fn remedy(&self) -> crate::error::Remedy {
+        match self {
+            Self::InvalidConfig { .. } => crate::error::Remedy::FixInput,
+            Self::Failed { .. } => crate::error::Remedy::Retry,
+        }
+    }
+}
+
 /// Scores one completion of one case.
 #[async_trait]
 pub trait Scorer: Send + Sync {

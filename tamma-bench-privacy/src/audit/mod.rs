@@ -54,6 +54,7 @@ pub use entry::{
 };
 pub use log::{AuditLog, AuditReceipt, ConsistencyProof, InclusionProof};
 pub use note::{AuditSigner, AuditVerifier};
+use tamma_bench_core::error::Remedy;
 pub use tamma_bench_core::store::AuditStore;
 pub use verify::{EntryDamage, Tamper, VerifyReport, verify, verify_chain};
 
@@ -78,9 +79,22 @@ pub enum AuditErrorKind {
     Proof,
 }
 
+impl AuditErrorKind {
+    /// What a caller can do: retry a failed store; fix a key; give up on a signature,
+    /// entry or proof that does not verify.
+    pub fn remedy(self) -> Remedy {
+        match self {
+            Self::Store => Remedy::Retry,
+            Self::Key => Remedy::FixInput,
+            Self::Signature | Self::Malformed | Self::Proof => Remedy::GiveUp,
+        }
+    }
+}
+
 /// An audit failure. Messages never contain key material.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
+#[non_exhaustive]
 pub struct AuditError {
     kind: AuditErrorKind,
     message: String,
@@ -98,6 +112,11 @@ impl AuditError {
     /// What kind of failure.
     pub fn kind(&self) -> AuditErrorKind {
         self.kind
+    }
+
+    /// What a caller can do about it.
+    pub fn remedy(&self) -> Remedy {
+        self.kind.remedy()
     }
 }
 

@@ -62,6 +62,6 @@ impl AccessAudit for AuditLog {
         self.append(&AuditEntry::from(event))
             .await
             .map(|_| ())
-            .map_err(|e| AuditFailure(e.to_string()))
+            .map_err(|e| AuditFailure::new(e.to_string()))
     }
 }

@@ -44,6 +44,7 @@ pub use provider::{DATA_KEYS_VAR, EnvKeyProvider, FileKeyProvider, KeyProvider};
 pub use records::{
     ALLOW_PLAINTEXT_VAR, RUNS_TABLE, RecordCipher, Resealed, SEALED_FIELDS, TRIALS_TABLE,
 };
+use tamma_bench_core::error::Remedy;
 
 /// What went wrong in field encryption; tells the caller what to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -71,9 +72,24 @@ pub enum CryptoErrorKind {
     Unsealed,
 }
 
+impl CryptoErrorKind {
+    /// What a caller can do: fix the key configuration; retry a failed random number
+    /// generator; give up on damaged, unknown, unauthenticated or unsealed data.
+    pub fn remedy(self) -> Remedy {
+        match self {
+            Self::MissingKey | Self::InvalidKey => Remedy::FixInput,
+            Self::Rng => Remedy::Retry,
+            Self::Malformed | Self::UnsupportedVersion | Self::Decryption | Self::Unsealed => {
+                Remedy::GiveUp
+            }
+        }
+    }
+}
+
 /// A field-encryption failure. Its message never contains key material or plaintext.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
+#[non_exhaustive]
 pub struct CryptoError {
     kind: CryptoErrorKind,
     message: String,
@@ -91,5 +107,10 @@ impl CryptoError {
     /// What kind of failure.
     pub fn kind(&self) -> CryptoErrorKind {
         self.kind
+    }
+
+    /// What a caller can do about it.
+    pub fn remedy(&self) -> Remedy {
+        self.kind.remedy()
     }
 }

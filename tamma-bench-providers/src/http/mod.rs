@@ -59,6 +59,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
+use tamma_bench_core::error::Remedy;
 use tamma_bench_core::model::AgentConfig;
 use tamma_bench_core::provider::ProviderError;
 
@@ -129,6 +130,17 @@ pub enum HttpConfigError {
     /// The HTTP client (TLS set-up) could not be built.
     #[error("cannot build the HTTP client: {0}")]
     Client(String),
+}
+
+impl HttpConfigError {
+    /// What a caller can do: fix the URL or the key; give up when the HTTP client itself
+    /// cannot be built.
+    pub fn remedy(&self) -> Remedy {
+        match self {
+            Self::BaseUrl { .. } | Self::MissingKey { .. } | Self::InvalidKey => Remedy::FixInput,
+            Self::Client(_) => Remedy::GiveUp,
+        }
+    }
 }
 
 /// One vendor API: its HTTP client, the base URL, the headers every request carries

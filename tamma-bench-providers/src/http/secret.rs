@@ -59,6 +59,13 @@ pub enum KeyError {
     },
 }
 
+impl KeyError {
+    /// What a caller can do: set the variable.
+    pub fn remedy(&self) -> tamma_bench_core::error::Remedy {
+        tamma_bench_core::error::Remedy::FixInput
+    }
+}
+
 /// Reads the key named `variable` through `lookup` (the process environment in
 /// production, a map in tests).
 pub(crate) fn key_from(
