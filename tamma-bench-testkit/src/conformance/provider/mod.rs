@@ -62,11 +62,9 @@ impl Endpoint {
 /// Expands to one `#[test]` per generic behaviour of the provider conformance suite,
 /// each running against the [`Vendor`] that `$vendor` (evaluated per test) makes.
 ///
-/// ```ignore
-/// mod openai {
-///     tamma_bench_testkit::provider_conformance_tests!(super::openai());
-/// }
-/// ```
+/// Used as `provider_conformance_tests!(super::openai());` inside a test module, where
+/// `openai()` returns the vendor fixture (see `tamma-bench-providers/tests/conformance/`
+/// and `tamma-bench-plugin/tests/conformance.rs`, which both expand it).
 #[macro_export]
 macro_rules! provider_conformance_tests {
     ($vendor:expr) => {
