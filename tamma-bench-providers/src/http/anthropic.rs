@@ -1,15 +1,14 @@
 //! Anthropic Messages API: `POST {base_url}/v1/messages`.
 
 use super::errors::{VendorError, says_context_length};
-use super::{Endpoint, HttpConfig, HttpConfigError, Reply, SecretString};
-use crate::BuildError;
-use async_trait::async_trait;
+use super::{Endpoint, Reply, Vendor};
+use reqwest::Url;
 use reqwest::header::HeaderName;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use tamma_bench_core::model::{AgentConfig, Message, Role};
+use tamma_bench_core::model::{Message, Role};
 use tamma_bench_core::provider::{
-    CallContext, Completion, CompletionRequest, Provider, ProviderError, ProviderErrorKind,
+    Capabilities, Capability, Completion, CompletionRequest, ProviderError, ProviderErrorKind,
     ToolCall, Usage,
 };
 
@@ -20,82 +19,65 @@ pub const API_VERSION: &str = "2023-06-01";
 /// `max_tokens` when the request sets none (the API requires one).
 pub const DEFAULT_MAX_TOKENS: u32 = 1024;
 
-/// Anthropic's Messages API.
-///
-/// Sends the key as `x-api-key` with `anthropic-version: 2023-06-01`; system messages go
-/// to the top-level `system`; `tool_use` blocks become tool calls, and go back as
-/// `tool_use` blocks of the assistant message, with tool results as `tool_result` blocks
-/// of a user message; input tokens count cache reads and writes. A `refusal` stop reason
-/// is a [`ProviderErrorKind::ContentFilter`] error; 529 "overloaded" is retryable. The API
-/// has no seed and no JSON mode: those request fields are not sent.
-#[derive(Debug)]
-pub struct AnthropicProvider {
-    endpoint: Endpoint,
+super::vendor_provider! {
+    /// Anthropic's Messages API.
+    ///
+    /// Sends the key as `x-api-key` with `anthropic-version: 2023-06-01`; system messages go
+    /// to the top-level `system`; `tool_use` blocks become tool calls, and go back as
+    /// `tool_use` blocks of the assistant message, with tool results as `tool_result` blocks
+    /// of a user message; input tokens count cache reads and writes. A `refusal` stop reason
+    /// is a [`ProviderErrorKind::ContentFilter`] error; 529 "overloaded" is retryable. The API
+    /// has no seed and no JSON mode: those request fields are not sent.
+    ///
+    /// An agent naming no `api_key_env` reads its key from `ANTHROPIC_API_KEY`.
+    AnthropicProvider,
+    Anthropic
 }
 
-impl AnthropicProvider {
-    /// A provider for the server `config` describes (Anthropic's when it names none).
-    pub fn new(config: HttpConfig) -> Result<Self, HttpConfigError> {
-        if config.api_key.is_none() {
-            return Err(HttpConfigError::MissingKey {
-                vendor: "anthropic",
-            });
-        }
-        let key = |key: &SecretString| -> (HeaderName, String) {
-            (
-                HeaderName::from_static("x-api-key"),
-                key.expose().to_owned(),
-            )
-        };
-        let fixed = [("anthropic-version", API_VERSION)];
-        let endpoint = Endpoint::new("anthropic", config, DEFAULT_BASE_URL, key, &fixed)?;
-        Ok(Self { endpoint })
-    }
+/// Anthropic's Messages wire format.
+#[derive(Debug, Default)]
+pub(crate) struct Anthropic;
 
-    /// The provider of an `anthropic` agent: its `base_url`, and the key in the variable
-    /// `api_key_env` names (`ANTHROPIC_API_KEY` when it names none).
-    pub fn from_agent(agent: &AgentConfig) -> Result<Self, BuildError> {
-        Self::from_agent_with(agent, &super::secret::process_env)
-    }
+impl Vendor for Anthropic {
+    const NAME: &'static str = "anthropic";
+    const DEFAULT_BASE_URL: &'static str = DEFAULT_BASE_URL;
+    const NEEDS_KEY: bool = true;
+    const KEY_VARIABLE: &'static str = "ANTHROPIC_API_KEY";
+    const FIXED_HEADERS: &'static [(&'static str, &'static str)] =
+        &[("anthropic-version", API_VERSION)];
+    const KEY_HEADER: HeaderName = HeaderName::from_static("x-api-key");
+    type Request<'a> = MessagesRequest<'a>;
+    type Response = MessagesResponse;
 
-    pub(crate) fn from_agent_with(
-        agent: &AgentConfig,
-        env: &dyn Fn(&str) -> Option<String>,
-    ) -> Result<Self, BuildError> {
-        let config = super::config_from_agent(agent, Some("ANTHROPIC_API_KEY"), env)?;
-        Self::new(config).map_err(|e| super::build_error(agent, e))
-    }
-}
-
-#[async_trait]
-impl Provider for AnthropicProvider {
-    fn name(&self) -> &str {
-        "anthropic"
-    }
-
-    /// Tools and token usage travel in the request; the Messages API has no seed; answers are not streamed yet.
-    fn capabilities(&self) -> tamma_bench_core::provider::Capabilities {
-        use tamma_bench_core::provider::{Capabilities, Capability};
+    /// Tools and token usage travel in the request; the Messages API has no seed; answers
+    /// are not streamed yet.
+    fn capabilities() -> Capabilities {
         Capabilities::default()
             .with(Capability::Tools)
             .with(Capability::Usage)
     }
 
-    async fn complete(
+    fn url(&self, endpoint: &Endpoint, _request: &CompletionRequest) -> Url {
+        endpoint.url(&["v1", "messages"])
+    }
+
+    fn request<'a>(
         &self,
-        request: &CompletionRequest,
-        _cx: &CallContext,
+        request: &'a CompletionRequest,
+    ) -> Result<MessagesRequest<'a>, ProviderError> {
+        Ok(MessagesRequest::from(request))
+    }
+
+    fn error(body: &[u8]) -> VendorError {
+        vendor_error(body)
+    }
+
+    fn completion(
+        _endpoint: &Endpoint,
+        reply: &Reply,
+        response: MessagesResponse,
     ) -> Result<Completion, ProviderError> {
-        let url = self.endpoint.url(&["v1", "messages"]);
-        let reply = self
-            .endpoint
-            .post(url, &MessagesRequest::from(request))
-            .await?;
-        if !reply.status.is_success() {
-            return Err(self.endpoint.failure(&reply, vendor_error(&reply.body)));
-        }
-        let response: MessagesResponse = self.endpoint.decode(&reply)?;
-        completion(&reply, response)
+        completion(reply, response)
     }
 }
 
@@ -162,7 +144,7 @@ fn vendor_error(body: &[u8]) -> VendorError {
 }
 
 #[derive(Serialize)]
-struct MessagesRequest<'a> {
+pub(crate) struct MessagesRequest<'a> {
     model: &'a str,
     max_tokens: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -296,7 +278,7 @@ impl<'a> From<&'a CompletionRequest> for MessagesRequest<'a> {
 }
 
 #[derive(Deserialize)]
-struct MessagesResponse {
+pub(crate) struct MessagesResponse {
     content: Vec<Block>,
     #[serde(default)]
     stop_reason: Option<String>,

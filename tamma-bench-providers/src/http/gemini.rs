@@ -1,16 +1,15 @@
 //! Google Gemini: `POST {base_url}/v1beta/models/{model}:generateContent`.
 
 use super::errors::{VendorError, says_context_length};
-use super::{Endpoint, HttpConfig, HttpConfigError, Reply, SecretString};
-use crate::BuildError;
-use async_trait::async_trait;
+use super::{Endpoint, Reply, Vendor};
+use reqwest::Url;
 use reqwest::header::HeaderName;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::HashMap;
-use tamma_bench_core::model::{AgentConfig, Message, Role};
+use tamma_bench_core::model::{Message, Role};
 use tamma_bench_core::provider::{
-    CallContext, Completion, CompletionRequest, Provider, ProviderError, ProviderErrorKind,
+    Capabilities, Capability, Completion, CompletionRequest, ProviderError, ProviderErrorKind,
     ResponseFormat, ToolCall, Usage,
 };
 
@@ -28,82 +27,68 @@ const FILTERED: [&str; 7] = [
     "OTHER_BLOCK",
 ];
 
-/// Google's Gemini API (`generateContent`).
-///
-/// Sends the key in `x-goog-api-key` (never in the URL); system messages become
-/// `systemInstruction`; sampling goes in `generationConfig`; `functionCall` parts become
-/// tool calls, and go back as `functionCall` parts of the `model` turn, with tool results
-/// as `functionResponse` parts of a `user` turn named after the called function (a tool
-/// result answering no call of the conversation is an
-/// [`ProviderErrorKind::InvalidRequest`] error); output tokens include thinking tokens. A
-/// filtered candidate (`SAFETY`, `RECITATION`, ...) or a blocked prompt is a
-/// [`ProviderErrorKind::ContentFilter`] error.
-#[derive(Debug)]
-pub struct GeminiProvider {
-    endpoint: Endpoint,
+super::vendor_provider! {
+    /// Google's Gemini API (`generateContent`).
+    ///
+    /// Sends the key in `x-goog-api-key` (never in the URL); system messages become
+    /// `systemInstruction`; sampling goes in `generationConfig`; `functionCall` parts become
+    /// tool calls, and go back as `functionCall` parts of the `model` turn, with tool results
+    /// as `functionResponse` parts of a `user` turn named after the called function (a tool
+    /// result answering no call of the conversation is an
+    /// [`ProviderErrorKind::InvalidRequest`] error); output tokens include thinking tokens. A
+    /// filtered candidate (`SAFETY`, `RECITATION`, ...) or a blocked prompt is a
+    /// [`ProviderErrorKind::ContentFilter`] error.
+    ///
+    /// An agent naming no `api_key_env` reads its key from `GEMINI_API_KEY`.
+    GeminiProvider,
+    Gemini
 }
 
-impl GeminiProvider {
-    /// A provider for the server `config` describes (Google's when it names none).
-    pub fn new(config: HttpConfig) -> Result<Self, HttpConfigError> {
-        if config.api_key.is_none() {
-            return Err(HttpConfigError::MissingKey { vendor: "gemini" });
-        }
-        let key = |key: &SecretString| -> (HeaderName, String) {
-            (
-                HeaderName::from_static("x-goog-api-key"),
-                key.expose().to_owned(),
-            )
-        };
-        let endpoint = Endpoint::new("gemini", config, DEFAULT_BASE_URL, key, &[])?;
-        Ok(Self { endpoint })
-    }
+/// Gemini's `generateContent` wire format.
+#[derive(Debug, Default)]
+pub(crate) struct Gemini;
 
-    /// The provider of a `gemini` agent: its `base_url`, and the key in the variable
-    /// `api_key_env` names (`GEMINI_API_KEY` when it names none).
-    pub fn from_agent(agent: &AgentConfig) -> Result<Self, BuildError> {
-        Self::from_agent_with(agent, &super::secret::process_env)
-    }
+impl Vendor for Gemini {
+    const NAME: &'static str = "gemini";
+    const DEFAULT_BASE_URL: &'static str = DEFAULT_BASE_URL;
+    const NEEDS_KEY: bool = true;
+    const KEY_VARIABLE: &'static str = "GEMINI_API_KEY";
+    const KEY_HEADER: HeaderName = HeaderName::from_static("x-goog-api-key");
+    type Request<'a> = GenerateRequest<'a>;
+    type Response = GenerateResponse;
 
-    pub(crate) fn from_agent_with(
-        agent: &AgentConfig,
-        env: &dyn Fn(&str) -> Option<String>,
-    ) -> Result<Self, BuildError> {
-        let config = super::config_from_agent(agent, Some("GEMINI_API_KEY"), env)?;
-        Self::new(config).map_err(|e| super::build_error(agent, e))
-    }
-}
-
-#[async_trait]
-impl Provider for GeminiProvider {
-    fn name(&self) -> &str {
-        "gemini"
-    }
-
-    /// Tools, token usage and a seed (`generationConfig.seed`) travel in the request; answers are not streamed yet.
-    fn capabilities(&self) -> tamma_bench_core::provider::Capabilities {
-        use tamma_bench_core::provider::{Capabilities, Capability};
+    /// Tools, token usage and a seed (`generationConfig.seed`) travel in the request;
+    /// answers are not streamed yet.
+    fn capabilities() -> Capabilities {
         Capabilities::default()
             .with(Capability::Tools)
             .with(Capability::Usage)
             .with(Capability::Seed)
     }
 
-    async fn complete(
-        &self,
-        request: &CompletionRequest,
-        _cx: &CallContext,
-    ) -> Result<Completion, ProviderError> {
+    fn url(&self, endpoint: &Endpoint, request: &CompletionRequest) -> Url {
         let model = request.model.trim_start_matches("models/");
         let method = format!("{model}:generateContent");
-        let url = self.endpoint.url(&["v1beta", "models", &method]);
-        let body = GenerateRequest::try_from(request)?;
-        let reply = self.endpoint.post(url, &body).await?;
-        if !reply.status.is_success() {
-            return Err(self.endpoint.failure(&reply, vendor_error(&reply.body)));
-        }
-        let response: GenerateResponse = self.endpoint.decode(&reply)?;
-        completion(&self.endpoint, &reply, response)
+        endpoint.url(&["v1beta", "models", &method])
+    }
+
+    fn request<'a>(
+        &self,
+        request: &'a CompletionRequest,
+    ) -> Result<GenerateRequest<'a>, ProviderError> {
+        GenerateRequest::try_from(request)
+    }
+
+    fn error(body: &[u8]) -> VendorError {
+        vendor_error(body)
+    }
+
+    fn completion(
+        endpoint: &Endpoint,
+        reply: &Reply,
+        response: GenerateResponse,
+    ) -> Result<Completion, ProviderError> {
+        completion(endpoint, reply, response)
     }
 }
 
@@ -202,7 +187,7 @@ fn vendor_error(body: &[u8]) -> VendorError {
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct GenerateRequest<'a> {
+pub(crate) struct GenerateRequest<'a> {
     contents: Vec<Content<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     system_instruction: Option<SystemInstruction>,
@@ -406,7 +391,7 @@ impl<'a> TryFrom<&'a CompletionRequest> for GenerateRequest<'a> {
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct GenerateResponse {
+pub(crate) struct GenerateResponse {
     #[serde(default)]
     candidates: Vec<Candidate>,
     #[serde(default)]

@@ -2,6 +2,9 @@
 //! Ollama, llama.cpp, LM Studio, Together, Groq, OpenRouter), [`AnthropicProvider`]
 //! (Messages API) and [`GeminiProvider`] (`generateContent`).
 //!
+//! Each vendor file holds only its wire format (a `Vendor`); `HttpProvider` holds the
+//! glue they share (building from an agent, posting, mapping the reply), once.
+//!
 //! All three build their pooled HTTP/1.1 client the same way (rustls, platform roots, no
 //! redirects) and share one mapping of failures onto
 //! [`ProviderErrorKind`](tamma_bench_core::provider::ProviderErrorKind): 401/403 auth; 429 rate limited with the advertised wait; context length and content
@@ -61,7 +64,178 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 use tamma_bench_core::error::Remedy;
 use tamma_bench_core::model::AgentConfig;
-use tamma_bench_core::provider::ProviderError;
+use tamma_bench_core::provider::{Capabilities, Completion, CompletionRequest, ProviderError};
+
+/// One vendor's wire format: everything an [`HttpProvider`] needs to know about it. Each
+/// vendor file implements this and nothing else; the glue (building from an agent,
+/// posting, mapping failures) lives once in [`HttpProvider`].
+pub(crate) trait Vendor: std::fmt::Debug + Default + Send + Sync + Sized + 'static {
+    /// The provider's name (`openai`, `anthropic`, `gemini`).
+    const NAME: &'static str;
+    /// The vendor's public endpoint, used when the configuration names none.
+    const DEFAULT_BASE_URL: &'static str;
+    /// Whether the API refuses every call without a key.
+    const NEEDS_KEY: bool;
+    /// The environment variable that holds the key by default.
+    const KEY_VARIABLE: &'static str;
+    /// Headers every request carries besides the key (an API version, say).
+    const FIXED_HEADERS: &'static [(&'static str, &'static str)] = &[];
+    /// The body sent.
+    type Request<'a>: Serialize + Send + Sync;
+    /// The body of a success reply.
+    type Response: DeserializeOwned;
+
+    /// The header that carries the key.
+    const KEY_HEADER: HeaderName;
+
+    /// The value of [`Self::KEY_HEADER`]: the key itself unless the vendor says otherwise.
+    fn key_value(key: &SecretString) -> String {
+        key.expose().to_owned()
+    }
+    /// Adapts the per-provider state to the endpoint it calls; nothing to adapt unless
+    /// the vendor says otherwise.
+    fn configure(&mut self, _endpoint: &Endpoint) {}
+    /// The variable holding the key of `agent` when its `api_key_env` names none:
+    /// [`Self::KEY_VARIABLE`] unless the vendor says otherwise.
+    fn default_key_env(_agent: &AgentConfig) -> Option<&'static str> {
+        Some(Self::KEY_VARIABLE)
+    }
+    /// What the vendor's API supports.
+    fn capabilities() -> Capabilities;
+    /// Where `request` is posted.
+    fn url(&self, endpoint: &Endpoint, request: &CompletionRequest) -> Url;
+    /// The body sent for `request`.
+    fn request<'a>(
+        &self,
+        request: &'a CompletionRequest,
+    ) -> Result<Self::Request<'a>, ProviderError>;
+    /// What the body of a failure reply says.
+    fn error(body: &[u8]) -> VendorError;
+    /// The completion of a decoded success reply.
+    fn completion(
+        endpoint: &Endpoint,
+        reply: &Reply,
+        response: Self::Response,
+    ) -> Result<Completion, ProviderError>;
+}
+
+/// A provider speaking vendor `V`'s API; each public provider type wraps one (see
+/// [`vendor_provider`]).
+#[derive(Debug)]
+pub(crate) struct HttpProvider<V> {
+    endpoint: Endpoint,
+    vendor: V,
+}
+
+impl<V: Vendor> HttpProvider<V> {
+    /// A provider for the server `config` describes (the vendor's public endpoint when it
+    /// names none).
+    pub(crate) fn new(config: HttpConfig) -> Result<Self, HttpConfigError> {
+        if V::NEEDS_KEY && config.api_key.is_none() {
+            return Err(HttpConfigError::MissingKey { vendor: V::NAME });
+        }
+        let endpoint = Endpoint::new(
+            V::NAME,
+            config,
+            V::DEFAULT_BASE_URL,
+            |key| (V::KEY_HEADER, V::key_value(key)),
+            V::FIXED_HEADERS,
+        )?;
+        let mut vendor = V::default();
+        vendor.configure(&endpoint);
+        Ok(Self { endpoint, vendor })
+    }
+
+    /// The provider of `agent`, with `env` as the environment: its `base_url`, and the key
+    /// in the variable `api_key_env` names (or the vendor's default variable).
+    pub(crate) fn from_agent_with(
+        agent: &AgentConfig,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self, BuildError> {
+        let config = config_from_agent(agent, V::default_key_env(agent), env)?;
+        Self::new(config).map_err(|e| build_error(agent, e))
+    }
+
+    /// The vendor's wire format and state.
+    #[cfg(test)]
+    pub(crate) fn vendor(&self) -> &V {
+        &self.vendor
+    }
+
+    /// Posts `request` in the vendor's shape and maps the reply to a completion or an error.
+    pub(crate) async fn complete(
+        &self,
+        request: &CompletionRequest,
+    ) -> Result<Completion, ProviderError> {
+        let url = self.vendor.url(&self.endpoint, request);
+        let body = self.vendor.request(request)?;
+        let reply = self.endpoint.post(url, &body).await?;
+        if !reply.status.is_success() {
+            return Err(self.endpoint.failure(&reply, V::error(&reply.body)));
+        }
+        let response: V::Response = self.endpoint.decode(&reply)?;
+        V::completion(&self.endpoint, &reply, response)
+    }
+}
+
+/// Declares a public provider type wrapping [`HttpProvider`] over a vendor: its
+/// constructors `new` and `from_agent`, and its [`Provider`] implementation.
+macro_rules! vendor_provider {
+    ($(#[$doc:meta])* $name:ident, $vendor:ty) => {
+        $(#[$doc])*
+        #[derive(Debug)]
+        pub struct $name(pub(super) $crate::http::HttpProvider<$vendor>);
+
+        impl $name {
+            /// A provider for the server `config` describes (the vendor's public endpoint
+            /// when it names none).
+            pub fn new(
+                config: $crate::http::HttpConfig,
+            ) -> Result<Self, $crate::http::HttpConfigError> {
+                $crate::http::HttpProvider::new(config).map(Self)
+            }
+
+            /// The provider of an agent of this kind: its `base_url`, and the key in the
+            /// variable `api_key_env` names (the vendor's default variable when it names
+            /// none, as the type describes).
+            pub fn from_agent(
+                agent: &::tamma_bench_core::model::AgentConfig,
+            ) -> Result<Self, $crate::BuildError> {
+                Self::from_agent_with(agent, &$crate::http::secret::process_env)
+            }
+
+            pub(crate) fn from_agent_with(
+                agent: &::tamma_bench_core::model::AgentConfig,
+                env: &dyn Fn(&str) -> Option<String>,
+            ) -> Result<Self, $crate::BuildError> {
+                $crate::http::HttpProvider::from_agent_with(agent, env).map(Self)
+            }
+        }
+
+        #[::async_trait::async_trait]
+        impl ::tamma_bench_core::provider::Provider for $name {
+            fn name(&self) -> &str {
+                <$vendor as $crate::http::Vendor>::NAME
+            }
+
+            fn capabilities(&self) -> ::tamma_bench_core::provider::Capabilities {
+                <$vendor as $crate::http::Vendor>::capabilities()
+            }
+
+            async fn complete(
+                &self,
+                request: &::tamma_bench_core::provider::CompletionRequest,
+                _cx: &::tamma_bench_core::provider::CallContext,
+            ) -> Result<
+                ::tamma_bench_core::provider::Completion,
+                ::tamma_bench_core::provider::ProviderError,
+            > {
+                self.0.complete(request).await
+            }
+        }
+    };
+}
+use vendor_provider;
 
 /// Where and how an HTTP provider connects.
 #[derive(Debug, Clone)]

@@ -1,71 +1,47 @@
 //! OpenAI-compatible chat completions: `POST {base_url}/chat/completions`.
 
 use super::errors::{VendorError, says_context_length};
-use super::{Endpoint, HttpConfig, HttpConfigError, Reply};
-use crate::BuildError;
-use async_trait::async_trait;
+use super::{Endpoint, Reply, SecretString, Vendor};
+use reqwest::Url;
 use reqwest::header::{AUTHORIZATION, HeaderName};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tamma_bench_core::model::{AgentConfig, Message, Role};
 use tamma_bench_core::provider::{
-    CallContext, Completion, CompletionRequest, Provider, ProviderError, ProviderErrorKind,
+    Capabilities, Capability, Completion, CompletionRequest, ProviderError, ProviderErrorKind,
     ResponseFormat, ToolCall, Usage,
 };
 
 /// The public OpenAI API.
 pub const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
 
-/// A server speaking OpenAI's Chat Completions API (OpenAI itself, vLLM, Ollama,
-/// llama.cpp, LM Studio, Together, Groq, OpenRouter, ...).
-///
-/// Sends the key as `Authorization: Bearer`; a local server may need none. The output
-/// limit goes in `max_completion_tokens` to `api.openai.com` and in `max_tokens`
-/// elsewhere. A
-/// `finish_reason` of `content_filter` is a [`ProviderErrorKind::ContentFilter`] error;
-/// `usage.cost` (OpenRouter) becomes the completion's cost. An assistant message's tool
-/// calls go in its `tool_calls` (arguments as a JSON string), and a tool result in a
-/// `tool` message naming the call's `tool_call_id`.
-#[derive(Debug)]
-pub struct OpenAiProvider {
-    endpoint: Endpoint,
+super::vendor_provider! {
+    /// A server speaking OpenAI's Chat Completions API (OpenAI itself, vLLM, Ollama,
+    /// llama.cpp, LM Studio, Together, Groq, OpenRouter, ...).
+    ///
+    /// Sends the key as `Authorization: Bearer`; a local server may need none. The output
+    /// limit goes in `max_completion_tokens` to `api.openai.com` and in `max_tokens`
+    /// elsewhere. A
+    /// `finish_reason` of `content_filter` is a [`ProviderErrorKind::ContentFilter`] error;
+    /// `usage.cost` (OpenRouter) becomes the completion's cost. An assistant message's tool
+    /// calls go in its `tool_calls` (arguments as a JSON string), and a tool result in a
+    /// `tool` message naming the call's `tool_call_id`.
+    ///
+    /// An agent naming no `api_key_env` reads its key from `OPENAI_API_KEY` when it names
+    /// no `base_url` (OpenAI itself), and calls another server without a key.
+    OpenAiProvider,
+    OpenAi
+}
+
+/// OpenAI's Chat Completions wire format.
+#[derive(Debug, Default)]
+pub(crate) struct OpenAi {
     /// OpenAI itself takes `max_completion_tokens` (its reasoning models refuse
     /// `max_tokens`); compatible servers take `max_tokens`.
     completion_tokens_field: bool,
 }
 
-impl OpenAiProvider {
-    /// A provider for the server `config` describes (OpenAI's when it names none).
-    pub fn new(config: HttpConfig) -> Result<Self, HttpConfigError> {
-        let bearer = |key: &super::SecretString| -> (HeaderName, String) {
-            (AUTHORIZATION, format!("Bearer {}", key.expose()))
-        };
-        let endpoint = Endpoint::new("openai", config, DEFAULT_BASE_URL, bearer, &[])?;
-        let completion_tokens_field = endpoint.host() == Some("api.openai.com");
-        Ok(Self {
-            endpoint,
-            completion_tokens_field,
-        })
-    }
-
-    /// The provider of an `openai` agent: its `base_url`, and the key in the variable
-    /// `api_key_env` names. Without `api_key_env`, OpenAI itself (no `base_url`) reads
-    /// `OPENAI_API_KEY`, and another server is called without a key.
-    pub fn from_agent(agent: &AgentConfig) -> Result<Self, BuildError> {
-        Self::from_agent_with(agent, &super::secret::process_env)
-    }
-
-    pub(crate) fn from_agent_with(
-        agent: &AgentConfig,
-        env: &dyn Fn(&str) -> Option<String>,
-    ) -> Result<Self, BuildError> {
-        let default_env = agent.base_url.is_none().then_some("OPENAI_API_KEY");
-        let config = super::config_from_agent(agent, default_env, env)?;
-        Self::new(config).map_err(|e| super::build_error(agent, e))
-    }
-}
-
-impl OpenAiProvider {
+impl OpenAi {
     /// The body sent for `request`.
     pub(super) fn wire<'a>(&self, request: &'a CompletionRequest) -> ChatRequest<'a> {
         let mut wire = ChatRequest::from(request);
@@ -76,33 +52,59 @@ impl OpenAiProvider {
     }
 }
 
-#[async_trait]
-impl Provider for OpenAiProvider {
-    fn name(&self) -> &str {
-        "openai"
+impl Vendor for OpenAi {
+    const NAME: &'static str = "openai";
+    const DEFAULT_BASE_URL: &'static str = DEFAULT_BASE_URL;
+    /// A local server may need none.
+    const NEEDS_KEY: bool = false;
+    const KEY_VARIABLE: &'static str = "OPENAI_API_KEY";
+    const KEY_HEADER: HeaderName = AUTHORIZATION;
+    type Request<'a> = ChatRequest<'a>;
+    type Response = ChatResponse;
+
+    fn key_value(key: &SecretString) -> String {
+        format!("Bearer {}", key.expose())
+    }
+
+    fn configure(&mut self, endpoint: &Endpoint) {
+        self.completion_tokens_field = endpoint.host() == Some("api.openai.com");
+    }
+
+    /// Without `api_key_env`, OpenAI itself (no `base_url`) reads `OPENAI_API_KEY`, and
+    /// another server is called without a key.
+    fn default_key_env(agent: &AgentConfig) -> Option<&'static str> {
+        agent.base_url.is_none().then_some(Self::KEY_VARIABLE)
     }
 
     /// Tools, token usage and a seed travel in the request; answers are not streamed yet.
-    fn capabilities(&self) -> tamma_bench_core::provider::Capabilities {
-        use tamma_bench_core::provider::{Capabilities, Capability};
+    fn capabilities() -> Capabilities {
         Capabilities::default()
             .with(Capability::Tools)
             .with(Capability::Usage)
             .with(Capability::Seed)
     }
 
-    async fn complete(
+    fn url(&self, endpoint: &Endpoint, _request: &CompletionRequest) -> Url {
+        endpoint.url(&["chat", "completions"])
+    }
+
+    fn request<'a>(
         &self,
-        request: &CompletionRequest,
-        _cx: &CallContext,
+        request: &'a CompletionRequest,
+    ) -> Result<ChatRequest<'a>, ProviderError> {
+        Ok(self.wire(request))
+    }
+
+    fn error(body: &[u8]) -> VendorError {
+        vendor_error(body)
+    }
+
+    fn completion(
+        endpoint: &Endpoint,
+        reply: &Reply,
+        response: ChatResponse,
     ) -> Result<Completion, ProviderError> {
-        let url = self.endpoint.url(&["chat", "completions"]);
-        let reply = self.endpoint.post(url, &self.wire(request)).await?;
-        if !reply.status.is_success() {
-            return Err(self.endpoint.failure(&reply, vendor_error(&reply.body)));
-        }
-        let response: ChatResponse = self.endpoint.decode(&reply)?;
-        completion(&self.endpoint, &reply, response)
+        completion(endpoint, reply, response)
     }
 }
 
@@ -196,7 +198,7 @@ fn vendor_error(body: &[u8]) -> VendorError {
 }
 
 #[derive(Serialize)]
-pub(super) struct ChatRequest<'a> {
+pub(crate) struct ChatRequest<'a> {
     model: &'a str,
     messages: Vec<ChatMessage<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -337,7 +339,7 @@ impl<'a> From<&'a CompletionRequest> for ChatRequest<'a> {
 }
 
 #[derive(Deserialize)]
-struct ChatResponse {
+pub(crate) struct ChatResponse {
     choices: Vec<Choice>,
     #[serde(default)]
     usage: Option<ChatUsage>,

@@ -121,7 +121,7 @@ async fn openai_itself_gets_max_completion_tokens_and_compatible_servers_max_tok
         ("http://127.0.0.1:8089/v1", "max_tokens"),
     ] {
         let p = OpenAiProvider::new(super::HttpConfig::new(base)).expect("build");
-        let wire = p.wire(&request);
+        let wire = p.0.vendor().wire(&request);
         let json = serde_json::to_value(&wire).expect("json");
         assert_eq!(json[field], 5, "{base}: {json}");
         assert_eq!(json.as_object().map(|o| o.len()), Some(3), "{json}");
