@@ -12,6 +12,7 @@ use tamma_bench::core::load::load_benchmark;
 use tamma_bench::optimize::host::{SpaceStudy, StudyReport, run_space_study};
 use tamma_bench::optimize::source::RepositorySource;
 use tamma_bench::optimize::{SearchSpace, StrategyKind};
+use tamma_bench::privacy::InternalContext;
 use tamma_bench::providers::build_provider;
 
 /// Arguments of `optimize`.
@@ -98,7 +99,9 @@ pub async fn execute(args: OptimizeArgs) -> Result<Exit> {
     // Rounds are written and read back through the repository: authorized, audited,
     // redacted and sealed like any run; the engine reads as an internal context.
     let repo = args.store.repository_at(true)?;
-    let executor = Arc::new(Executor::new(Arc::new(repo.store_for(&cx))));
+    // Rounds are internal data: the study's store keeps every one private.
+    let icx = InternalContext::new(cx.clone())?;
+    let executor = Arc::new(Executor::new(Arc::new(repo.store_for_study(&icx))));
     let source = Arc::new(RepositorySource::for_context(repo, cx.clone())?);
     let id = args.study_id.clone().unwrap_or_else(|| {
         format!(

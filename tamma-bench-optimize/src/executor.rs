@@ -1,5 +1,6 @@
 //! Evaluations through the real executor: one run per study round and case range, stored
-//! like any run (`STUDY-rROUND-gGROUP`), read back through a [`ResultSource`].
+//! like any run (`STUDY-rROUND-gGROUP`), read back through a [`ResultSource`]. Every round
+//! is stored private whatever the benchmark's visibility: optimization data is internal.
 
 use crate::error::OptimizeError;
 use crate::observations::Measurement;
@@ -9,7 +10,7 @@ use async_trait::async_trait;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use tamma_bench_core::executor::{AgentRuntime, Executor, RunOptions};
-use tamma_bench_core::model::{Benchmark, TenantContext};
+use tamma_bench_core::model::{Benchmark, TenantContext, Visibility};
 
 /// Runs study batches with an [`Executor`] as an internal tenant.
 pub struct ExecutorEvaluator {
@@ -100,6 +101,9 @@ impl Evaluator for ExecutorEvaluator {
         let mut remaining = remaining_usd;
         for (g, ((from, cases), members)) in groups.into_iter().enumerate() {
             let mut bench = self.benchmark.clone();
+            // A round is optimization data, internal whatever the benchmark's
+            // visibility: stored private, no other tenant ever reads it.
+            bench.visibility = Visibility::Private;
             bench.cases = cases
                 .iter()
                 .map(|&c| self.benchmark.cases[c].clone())

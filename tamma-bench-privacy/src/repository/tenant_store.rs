@@ -13,7 +13,9 @@ use crate::views::InternalContext;
 use async_trait::async_trait;
 use futures::stream::{self, BoxStream, StreamExt};
 use std::collections::{BTreeMap, HashSet};
-use tamma_bench_core::model::{Run, RunStatus, TenantContext, TenantId, Trial, TrialKey};
+use tamma_bench_core::model::{
+    Run, RunStatus, TenantContext, TenantId, Trial, TrialKey, Visibility,
+};
 use tamma_bench_core::store::{AppendReport, BeginRun, ResultStore, StoreError, StoreErrorKind};
 
 /// The repository as a [`ResultStore`] for one caller ([`Repository::store_for`]).
@@ -29,6 +31,9 @@ use tamma_bench_core::store::{AppendReport, BeginRun, ResultStore, StoreError, S
 pub struct TenantStore {
     repo: Repository,
     cx: TenantContext,
+    /// Whether every run written is an optimization study's round
+    /// ([`Repository::store_for_study`]): internal data, stored private.
+    study_rounds: bool,
 }
 
 impl Repository {
@@ -37,6 +42,20 @@ impl Repository {
         TenantStore {
             repo: self.clone(),
             cx: cx.clone(),
+            study_rounds: false,
+        }
+    }
+
+    /// This repository as a [`ResultStore`] for an optimization study's rounds, acting
+    /// for `icx`: every run it writes is stored private whatever its benchmark's
+    /// visibility, so no other tenant ever reads a round (the policy's
+    /// `private-runs-stay-with-their-owner`), on any read path. Optimization data is
+    /// internal.
+    pub fn store_for_study(&self, icx: &InternalContext) -> TenantStore {
+        TenantStore {
+            repo: self.clone(),
+            cx: icx.context().clone(),
+            study_rounds: true,
         }
     }
 }
@@ -147,6 +166,16 @@ impl TenantStore {
 #[async_trait]
 impl ResultStore for TenantStore {
     async fn begin_run(&self, run: &Run) -> Result<BeginRun, StoreError> {
+        let round;
+        let run = if self.study_rounds && run.visibility != Visibility::Private {
+            round = Run {
+                visibility: Visibility::Private,
+                ..run.clone()
+            };
+            &round
+        } else {
+            run
+        };
         match self.repo.begin_run(&self.cx, run).await.map_err(to_store)? {
             // The repository returns the resumed run opened: only projected here.
             BeginRun::Resumed(opened) => {
