@@ -4,9 +4,6 @@
 
 #![allow(clippy::unwrap_used)] // test fixtures: a failure is the test failing
 
-use std::path::Path;
-use std::process::{Command, Output};
-
 fn benchmark(id: &str, visibility: &str) -> String {
     format!(
         "id = \"{id}\"\nname = \"B\"\nversion = \"1\"\nvisibility = \"{visibility}\"\ncases = \"cases.jsonl\"\n"
@@ -33,25 +30,8 @@ const ALPHA: &str = r#"{"case_id": "c1", "output": "1 mail ops@corp.example", "u
 {"case_id": "c2", "output": "x sk-ant-api03-SECRETSECRET123", "usage": {"input_tokens": 10, "output_tokens": 2}, "latency_ms": 100}
 "#;
 
-fn tb(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tamma-bench"))
-        .args(args)
-        .arg("--db")
-        .arg(dir.join("tamma-bench.db"))
-        .current_dir(dir)
-        .output()
-        .expect("run tamma-bench")
-}
-
-fn ok(out: Output) -> String {
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("utf-8")
-}
+mod support;
+use support::{ok, tb};
 
 /// A database with a private run `secret` of tenant `acme`, a public run `open` of
 /// tenant `acme`, and a private run `mine` of tenant `zed`.

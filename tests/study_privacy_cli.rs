@@ -5,28 +5,10 @@
 
 #![allow(clippy::unwrap_used)] // test fixtures: a failure is the test failing
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::PathBuf;
 
-fn tb(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tamma-bench"))
-        .args(args)
-        .arg("--db")
-        .arg(dir.join("tamma-bench.db"))
-        .current_dir(dir)
-        .output()
-        .expect("run tamma-bench")
-}
-
-fn ok(out: Output) -> String {
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("utf-8")
-}
+mod support;
+use support::{ok, tb};
 
 fn run_ids(json: &str) -> Vec<String> {
     let v: serde_json::Value = serde_json::from_str(json).expect("runs --json");

@@ -1,0 +1,26 @@
+//! Running the `tamma-bench` binary in the CLI tests that share these helpers.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+/// Runs the binary in `dir` with `args`, on the results database `dir/tamma-bench.db`.
+pub fn tb(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tamma-bench"))
+        .args(args)
+        .arg("--db")
+        .arg(dir.join("tamma-bench.db"))
+        .current_dir(dir)
+        .output()
+        .expect("run tamma-bench")
+}
+
+/// The standard output of a run that must have succeeded (its standard error otherwise).
+pub fn ok(out: Output) -> String {
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8")
+}
