@@ -60,6 +60,8 @@ pub mod model;
 #[cfg(feature = "runtime")]
 pub mod privacy;
 pub mod provider;
+#[cfg(feature = "runtime")]
+pub mod queue;
 pub mod scorer;
 #[cfg(feature = "runtime")]
 pub mod stats;
