@@ -4,6 +4,8 @@
 //! This facade re-exports the workspace's crates:
 //! - [`core`]: domain model, extension traits (`Provider`, `Scorer`, `ResultStore`,
 //!   `PrivacyFilter`), executor, statistics, in-memory stores;
+//! - `postgres` (feature `postgres`): the PostgreSQL backend, for many workers sharing
+//!   one database, with row-level security;
 //! - [`sqlite`]: the embedded SQLite backend (results, audit log, response cache: one
 //!   file, no server), the CLI's default;
 //! - [`providers`]: provider implementations (`replay`, HTTP providers, layers);
@@ -27,6 +29,8 @@
 pub use tamma_bench_core as core;
 pub use tamma_bench_optimize as optimize;
 pub use tamma_bench_plugin as plugin;
+#[cfg(feature = "postgres")]
+pub use tamma_bench_postgres as postgres;
 pub use tamma_bench_privacy as privacy;
 pub use tamma_bench_providers as providers;
 pub use tamma_bench_sqlite as sqlite;

@@ -79,6 +79,7 @@ fn allowed() -> BTreeMap<&'static str, BTreeSet<&'static str>> {
             BTreeSet::from([
                 core,
                 SQLITE,
+                POSTGRES,
                 "tamma-bench-providers",
                 "tamma-bench-privacy",
                 "tamma-bench-optimize",

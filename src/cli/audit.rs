@@ -8,7 +8,6 @@ use std::path::PathBuf;
 use tamma_bench::privacy::audit::{
     AuditSigner, AuditVerifier, Tamper, VERIFIER_KEY_VAR, VerifyReport, verify, verify_chain,
 };
-use tamma_bench::sqlite::SqliteAuditStore;
 
 /// Arguments of `audit`.
 #[derive(Debug, Args)]
@@ -36,6 +35,16 @@ pub struct VerifyArgs {
     /// SQLite database file.
     #[arg(long, value_name = "PATH", default_value = "tamma-bench.db")]
     pub db: PathBuf,
+    /// The database instead of --db: `postgres://ROLE@HOST/DB` or `sqlite:PATH`.
+    #[arg(
+        long,
+        value_name = "URL",
+        env = super::DATABASE_VAR,
+        conflicts_with = "db",
+        value_parser = super::Database::parse,
+        hide_env_values = true
+    )]
+    pub database: Option<super::Database>,
     /// The verifier key (`NAME+HEX8+BASE64`); default: $TAMMA_BENCH_AUDIT_VERIFIER_KEY.
     /// Without one, only the hash chain is checked (not the signed checkpoints, so a
     /// rewritten chain or a truncation goes unnoticed), and a warning says so.
@@ -100,19 +109,19 @@ async fn run_verify(args: VerifyArgs) -> Result<Exit> {
     if verifier.is_none() && !args.checkpoints.is_empty() {
         bail!("--checkpoint needs the verifier key: pass --key or set {VERIFIER_KEY_VAR}");
     }
-    if !args.db.exists() {
-        bail!("no database at {}", args.db.display());
-    }
     let trusted = args
         .checkpoints
         .iter()
         .map(|p| std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display())))
         .collect::<Result<Vec<_>>>()?;
-    let store = SqliteAuditStore::open(&args.db)
-        .with_context(|| format!("cannot open the database {}", args.db.display()))?;
+    let database = args
+        .database
+        .clone()
+        .unwrap_or_else(|| super::Database::Sqlite(args.db.clone()));
+    let store = database.open(false).await?.audit;
     let report: VerifyReport = match &verifier {
-        Some(v) => verify(&store, v, &trusted).await?,
-        None => verify_chain(&store).await?,
+        Some(v) => verify(store.as_ref(), v, &trusted).await?,
+        None => verify_chain(store.as_ref()).await?,
     };
     if verifier.is_none() {
         eprintln!(

@@ -50,7 +50,7 @@ pub struct CompareArgs {
 
 /// Compares and prints.
 pub async fn execute(args: CompareArgs) -> Result<Exit> {
-    let repo = args.store.repository()?;
+    let repo = args.store.repository().await?;
     let cx = args.store.context();
     let options = CompareOptions {
         alpha: args.alpha,

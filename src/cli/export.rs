@@ -62,7 +62,7 @@ const CSV_HEADER: [&str; 16] = [
 /// fields of its own.
 pub async fn execute(args: ExportArgs) -> Result<Exit> {
     let cx = args.store.context();
-    let repo = args.store.repository()?;
+    let repo = args.store.repository().await?;
     let id = args.run_id.as_str();
     let source = match args.store.internal_context() {
         Some(icx) => Source::Internal(repo.internal_trials(&icx, id).await?),

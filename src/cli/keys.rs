@@ -49,12 +49,12 @@ async fn reseal(args: ResealArgs) -> Result<Exit> {
     if std::env::var_os(DATA_KEYS_VAR).is_none() {
         bail!("keys reseal needs the data keys: set ${DATA_KEYS_VAR}");
     }
-    let repo = args.store.repository()?;
+    let repo = args.store.repository().await?;
     let report = repo.reseal(&icx).await.with_context(|| {
         format!(
             "re-sealing the runs of tenant {} in {}",
             icx.context().tenant_id,
-            args.store.db.display()
+            args.store.database().display()
         )
     })?;
     if args.json {

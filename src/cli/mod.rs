@@ -5,6 +5,7 @@
 mod audit;
 mod bounds;
 mod compare;
+mod db;
 mod export;
 mod interrupt;
 mod keys;
@@ -25,7 +26,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
 use tamma_bench::core::model::{Run, TenantContext, TenantId, Tier};
-use tamma_bench::core::store::ResultStore;
+use tamma_bench::core::store::{AuditStore, ResultStore};
 use tamma_bench::privacy::audit::{AuditLog, AuditSigner, SIGNING_KEY_VAR};
 use tamma_bench::privacy::crypto::{DATA_KEYS_VAR, EnvKeyProvider};
 use tamma_bench::privacy::{InternalContext, Repository};
@@ -85,6 +86,9 @@ pub enum Command {
     Keys(keys::KeysArgs),
     /// Inspect a plugin library: check that it fits this host and print its manifest.
     Plugin(plugin::PluginArgs),
+    /// Maintain a Postgres database: `db migrate` creates or upgrades its schema as the
+    /// owner and grants the application role what it needs.
+    Db(db::DbArgs),
 }
 
 /// Where results are stored and who is asking: shared by every command that reads or
@@ -94,6 +98,17 @@ pub struct StoreArgs {
     /// SQLite database file.
     #[arg(long, value_name = "PATH", default_value = "tamma-bench.db")]
     pub db: PathBuf,
+    /// The database instead of --db: `postgres://ROLE@HOST/DB` (the application role of
+    /// a migrated Postgres database: see `tamma-bench db migrate`), or `sqlite:PATH`.
+    #[arg(
+        long,
+        value_name = "URL",
+        env = DATABASE_VAR,
+        conflicts_with = "db",
+        value_parser = Database::parse,
+        hide_env_values = true
+    )]
+    pub database: Option<Database>,
     /// Act as tenant ID (1-128 characters of [A-Za-z0-9._:-]), an external tenant on the
     /// free tier unless --internal is given; default: the local operator.
     #[arg(long, value_name = "ID", value_parser = parse_tenant)]
@@ -102,6 +117,104 @@ pub struct StoreArgs {
     /// (agent configuration, cost, raw outputs) are shown.
     #[arg(long)]
     pub internal: bool,
+}
+
+/// The environment variable that selects the database when `--database` is not given.
+pub const DATABASE_VAR: &str = "TAMMA_BENCH_DATABASE";
+
+/// Which database a command uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Database {
+    /// An SQLite file (the default, no server).
+    Sqlite(PathBuf),
+    /// A Postgres database, as the application role.
+    Postgres(String),
+}
+
+impl Database {
+    /// `postgres://...` / `postgresql://...` or `sqlite:PATH`.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        if s.starts_with("postgres://") || s.starts_with("postgresql://") {
+            s.parse::<tamma_bench::postgres::Config>()
+                .map_err(|e| format!("invalid Postgres URL: {e}"))?;
+            Ok(Self::Postgres(s.to_owned()))
+        } else if let Some(path) = s.strip_prefix("sqlite:") {
+            let path = path.strip_prefix("//").unwrap_or(path);
+            if path.is_empty() {
+                return Err("sqlite: needs a file path (sqlite:PATH)".into());
+            }
+            Ok(Self::Sqlite(PathBuf::from(path)))
+        } else {
+            Err("expected postgres://ROLE@HOST/DB or sqlite:PATH".into())
+        }
+    }
+
+    /// Where it is, for messages (a Postgres URL without its password).
+    pub fn display(&self) -> String {
+        match self {
+            Self::Sqlite(p) => p.display().to_string(),
+            Self::Postgres(url) => redact_url(url),
+        }
+    }
+
+    /// The results store, the audit store and (for `run`) the response cache beside
+    /// them. An SQLite file must exist unless `create` is set.
+    pub async fn open(&self, create: bool) -> Result<Opened> {
+        match self {
+            Self::Sqlite(path) => {
+                if !create && !path.exists() {
+                    bail!(
+                        "no database at {}: nothing has been run here yet (pass --db PATH to use another)",
+                        path.display()
+                    );
+                }
+                let store = SqliteStore::open(path)
+                    .with_context(|| format!("cannot open the database {}", path.display()))?;
+                let audit = SqliteAuditStore::open(path)
+                    .with_context(|| format!("cannot open the audit log in {}", path.display()))?;
+                Ok(Opened {
+                    store: Arc::new(store),
+                    audit: Arc::new(audit),
+                    postgres: None,
+                })
+            }
+            Self::Postgres(url) => {
+                let store = tamma_bench::postgres::PostgresStore::open(url)
+                    .await
+                    .with_context(|| format!("cannot open the database {}", redact_url(url)))?;
+                Ok(Opened {
+                    store: Arc::new(store.clone()),
+                    audit: Arc::new(store.audit_store()),
+                    postgres: Some(store),
+                })
+            }
+        }
+    }
+}
+
+/// A database's stores, opened.
+pub struct Opened {
+    /// Results.
+    pub store: Arc<dyn ResultStore>,
+    /// The audit log.
+    pub audit: Arc<dyn AuditStore>,
+    /// The Postgres store, when the database is Postgres (its pool serves the response
+    /// cache and the queue too).
+    pub postgres: Option<tamma_bench::postgres::PostgresStore>,
+}
+
+/// `url` without its password.
+fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
 }
 
 impl StoreArgs {
@@ -121,49 +234,48 @@ impl StoreArgs {
         InternalContext::new(self.context()).ok()
     }
 
-    /// The tenant-aware repository over the store (which must exist).
-    pub fn repository(&self) -> Result<Repository> {
-        self.repository_at(false)
+    /// The database: `--database` (or `$TAMMA_BENCH_DATABASE`), else the `--db` file.
+    pub fn database(&self) -> Database {
+        self.database
+            .clone()
+            .unwrap_or_else(|| Database::Sqlite(self.db.clone()))
     }
 
-    /// The tenant-aware repository over the store, creating the database when `create`
-    /// is set. Every access is appended to the tamper-evident audit log in the same
-    /// database, its checkpoints signed with `$TAMMA_BENCH_AUDIT_SIGNING_KEY` when set
+    /// The tenant-aware repository over the store (which must exist).
+    pub async fn repository(&self) -> Result<Repository> {
+        self.repository_at(false).await
+    }
+
+    /// The tenant-aware repository over the store, creating an SQLite database when
+    /// `create` is set. Every access is appended to the tamper-evident audit log in the
+    /// same database, its checkpoints signed with `$TAMMA_BENCH_AUDIT_SIGNING_KEY` when set
     /// (else unsigned: chained entries, no checkpoints); sensitive and restricted fields
     /// are sealed with the keyset of `$TAMMA_BENCH_DATA_KEYS` when set, plaintext in
     /// sealed columns refused unless `$TAMMA_BENCH_DATA_KEYS_ALLOW_PLAINTEXT=1`. A set but
     /// unusable key is an error, never a silent fallback.
-    pub fn repository_at(&self, create: bool) -> Result<Repository> {
-        let store: Arc<dyn ResultStore> = self.open(create)?;
-        let audit = SqliteAuditStore::open(&self.db)
-            .with_context(|| format!("cannot open the audit log in {}", self.db.display()))?;
-        let signer = AuditSigner::from_env_if_set()
-            .with_context(|| format!("the audit signing key ${SIGNING_KEY_VAR}"))?;
-        let log = AuditLog::with_signer(Arc::new(audit), signer);
-        let repo = Repository::new(store)?
-            .with_audit(Arc::new(log))
-            .allow_plaintext_legacy(keys::allow_plaintext_from_env()?);
-        match EnvKeyProvider::new()
-            .keyset_if_set()
-            .with_context(|| format!("the data keys ${DATA_KEYS_VAR}"))?
-        {
-            Some(keys) => Ok(repo.with_keyset(&keys)),
-            None => Ok(repo),
-        }
+    pub async fn repository_at(&self, create: bool) -> Result<Repository> {
+        let opened = self.database().open(create).await?;
+        repository_over(opened.store, opened.audit)
     }
+}
 
-    /// Opens the store, creating the database file when `create` is set. Without it, a
-    /// missing file is an error rather than a new empty database.
-    pub fn open(&self, create: bool) -> Result<Arc<SqliteStore>> {
-        if !create && !self.db.exists() {
-            bail!(
-                "no database at {}: nothing has been run here yet (pass --db PATH to use another)",
-                self.db.display()
-            );
-        }
-        let store = SqliteStore::open(&self.db)
-            .with_context(|| format!("cannot open the database {}", self.db.display()))?;
-        Ok(Arc::new(store))
+/// The repository over `store`, audited into `audit`, with the keys of the environment.
+pub fn repository_over(
+    store: Arc<dyn ResultStore>,
+    audit: Arc<dyn AuditStore>,
+) -> Result<Repository> {
+    let signer = AuditSigner::from_env_if_set()
+        .with_context(|| format!("the audit signing key ${SIGNING_KEY_VAR}"))?;
+    let log = AuditLog::with_signer(audit, signer);
+    let repo = Repository::new(store)?
+        .with_audit(Arc::new(log))
+        .allow_plaintext_legacy(keys::allow_plaintext_from_env()?);
+    match EnvKeyProvider::new()
+        .keyset_if_set()
+        .with_context(|| format!("the data keys ${DATA_KEYS_VAR}"))?
+    {
+        Some(keys) => Ok(repo.with_keyset(&keys)),
+        None => Ok(repo),
     }
 }
 
@@ -211,6 +323,7 @@ pub async fn dispatch(cli: Cli) -> Result<Exit> {
         Command::Audit(args) => audit::execute(args).await,
         Command::Keys(args) => keys::execute(args).await,
         Command::Plugin(args) => plugin::execute(&args),
+        Command::Db(args) => db::execute(args).await,
     }
 }
 

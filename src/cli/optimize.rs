@@ -98,7 +98,7 @@ pub async fn execute(args: OptimizeArgs) -> Result<Exit> {
     }
     // Rounds are written and read back through the repository: authorized, audited,
     // redacted and sealed like any run; the engine reads as an internal context.
-    let repo = args.store.repository_at(true)?;
+    let repo = args.store.repository_at(true).await?;
     // Rounds are internal data: the study's store keeps every one private.
     let icx = InternalContext::new(cx.clone())?;
     let executor = Arc::new(Executor::new(Arc::new(repo.store_for_study(&icx))));

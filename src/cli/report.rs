@@ -28,7 +28,7 @@ pub struct ReportArgs {
 /// runs without internal fields (no cost, tokens or Pareto front).
 pub async fn execute(args: ReportArgs) -> Result<Exit> {
     let cx = args.store.context();
-    let repo = args.store.repository()?;
+    let repo = args.store.repository().await?;
     let data = collect(&repo, &cx, &args.run_ids).await?;
     let html = render(&data);
     let (pending, mut file) = PendingFile::create(&args.out)?;

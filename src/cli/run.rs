@@ -102,10 +102,23 @@ pub async fn execute(args: RunArgs) -> Result<Exit> {
     let cases = super::plugin::PluginCases(&plugins);
     let benchmark = load_benchmark_with(&args.benchmark, Some(&cases))?;
     check_agents_against(&loaded, &benchmark)?;
-    let built = build_agents(&loaded, &args.store.db, &plugins)?;
+    let opened = args.store.database().open(true).await?;
+    // The response cache (only opened when an agent asks for one) lives in the same
+    // Postgres database, or in a file beside the SQLite one.
+    let cache = if !loaded.agents.iter().any(|a| a.layers.cache.is_some()) {
+        None
+    } else if let Some(pg) = &opened.postgres {
+        Some(Arc::new(pg.response_cache(cx.tenant_id.clone())) as Arc<dyn ResponseCache>)
+    } else {
+        let path = args.store.db.with_file_name(DEFAULT_CACHE_FILE);
+        let cache = SqliteResponseCache::open(&path)
+            .with_context(|| format!("cannot open the response cache {}", path.display()))?;
+        Some(Arc::new(cache) as Arc<dyn ResponseCache>)
+    };
+    let built = build_agents(&loaded, cache, &plugins)?;
     // The executor writes through the repository: authorized, audited, secrets redacted
     // and sensitive fields sealed at write.
-    let repo = args.store.repository_at(true)?;
+    let repo = super::repository_over(opened.store, opened.audit)?;
     let executor = Executor::new(Arc::new(repo.store_for(&cx)));
 
     let bar = progress_bar(!args.json && std::io::stderr().is_terminal());
@@ -199,19 +212,13 @@ struct BuiltAgents {
 }
 
 /// One provider per agent, wrapped in the layers its `[agent.layers]` asks for; a build
-/// error is located in the agents file. The response cache (only opened when an agent
-/// asks for one) lives beside the results database.
-fn build_agents(loaded: &LoadedAgents, db: &Path, plugins: &PluginDirs) -> Result<BuiltAgents> {
+/// error is located in the agents file.
+fn build_agents(
+    loaded: &LoadedAgents,
+    cache: Option<Arc<dyn ResponseCache>>,
+    plugins: &PluginDirs,
+) -> Result<BuiltAgents> {
     let limiters = LimiterRegistry::from_agents(&loaded.agents);
-    let cache: Option<Arc<dyn ResponseCache>> =
-        if loaded.agents.iter().any(|a| a.layers.cache.is_some()) {
-            let path = db.with_file_name(DEFAULT_CACHE_FILE);
-            Some(Arc::new(SqliteResponseCache::open(&path).with_context(
-                || format!("cannot open the response cache {}", path.display()),
-            )?))
-        } else {
-            None
-        };
     let cx = LayerContext {
         base_dir: &loaded.base_dir,
         cache,

@@ -47,7 +47,7 @@ struct ShowOutput<'a> {
 /// public fields of its own and public runs for an external tenant.
 pub async fn list(args: RunsArgs) -> Result<Exit> {
     let cx = args.store.context();
-    let repo = args.store.repository()?;
+    let repo = args.store.repository().await?;
     let Some(icx) = args.store.internal_context() else {
         return list_external(&repo.runs(&cx).await?, args.json);
     };
@@ -90,7 +90,7 @@ pub async fn list(args: RunsArgs) -> Result<Exit> {
 /// results for an external tenant.
 pub async fn show(args: ShowArgs) -> Result<Exit> {
     let cx = args.store.context();
-    let repo = args.store.repository()?;
+    let repo = args.store.repository().await?;
     let Some(icx) = args.store.internal_context() else {
         let run = repo.run(&cx, &args.run_id).await?;
         let results = repo.results(&cx, &args.run_id).await?;

@@ -10,7 +10,8 @@
 //! - [`providers`]: small test providers (a fixed answer, an echo, a script of results
 //!   with a record of the calls);
 //! - [`plugins`]: builds the workspace's plugin crates and finds their libraries;
-//! - [`benchmarks`]: synthetic benchmarks of the benches and examples.
+//! - [`benchmarks`]: synthetic benchmarks of the benches and examples;
+//! - [`postgres`]: a fresh Postgres database with owner and application roles per test.
 //!
 //! The kit depends on core only: a suite that needs an implementation takes it as an
 //! argument.
@@ -30,6 +31,7 @@
 pub mod benchmarks;
 pub mod conformance;
 pub mod plugins;
+pub mod postgres;
 pub mod providers;
 
 use std::future::Future;
