@@ -11,6 +11,7 @@
 //!   with a record of the calls);
 //! - [`plugins`]: builds the workspace's plugin crates and finds their libraries;
 //! - [`benchmarks`]: synthetic benchmarks of the benches and examples;
+//! - [`loopback`]: a loopback server speaking OpenAI's wire format with a fixed delay;
 //! - [`postgres`]: a fresh Postgres database with owner and application roles per test.
 //!
 //! The kit depends on core only: a suite that needs an implementation takes it as an
@@ -30,6 +31,7 @@
 
 pub mod benchmarks;
 pub mod conformance;
+pub mod loopback;
 pub mod plugins;
 pub mod postgres;
 pub mod providers;
