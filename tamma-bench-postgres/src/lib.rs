@@ -29,9 +29,11 @@
 mod audit;
 mod cache;
 mod migrate;
+mod queue;
 mod results;
 
 pub use audit::PostgresAuditStore;
+pub use queue::{NOTIFY_CHANNEL, PostgresQueue};
 pub use cache::PostgresResponseCache;
 pub use migrate::{MigrationReport, SCHEMA_VERSION, migrate};
 pub use tokio_postgres::Config;
@@ -46,11 +48,13 @@ use tokio_postgres::NoTls;
 pub const DEFAULT_MAX_CONNECTIONS: usize = 8;
 
 /// Results in PostgreSQL, connected as the application role through a pool. Cheap to
-/// clone: clones share the pool. [`PostgresStore::audit_store`] and
-/// [`PostgresStore::response_cache`] share it too.
+/// clone: clones share the pool. [`PostgresStore::audit_store`],
+/// [`PostgresStore::response_cache`] and [`PostgresStore::queue`] share it too.
 #[derive(Clone)]
 pub struct PostgresStore {
     pool: Pool,
+    /// How the pool connects: a queue's listener opens its own connection with it.
+    config: Config,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -83,7 +87,7 @@ impl PostgresStore {
     /// tables): connect the owner only to [`migrate`].
     pub async fn connect(config: Config, max_connections: usize) -> Result<Self, StoreError> {
         let manager = Manager::from_config(
-            config,
+            config.clone(),
             NoTls,
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
@@ -96,7 +100,7 @@ impl PostgresStore {
             .create_timeout(Some(Duration::from_secs(30)))
             .build()
             .map_err(|e| backend(format!("cannot build the connection pool: {e}")))?;
-        let store = Self { pool };
+        let store = Self { pool, config };
         let client = store.client().await?;
         migrate::check_app_connection(&client).await?;
         Ok(store)
