@@ -33,9 +33,9 @@ mod queue;
 mod results;
 
 pub use audit::PostgresAuditStore;
-pub use queue::{NOTIFY_CHANNEL, PostgresQueue};
 pub use cache::PostgresResponseCache;
 pub use migrate::{MigrationReport, SCHEMA_VERSION, migrate};
+pub use queue::{NOTIFY_CHANNEL, PostgresQueue};
 pub use tokio_postgres::Config;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};

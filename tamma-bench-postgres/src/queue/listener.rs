@@ -7,6 +7,7 @@ use super::NOTIFY_CHANNEL;
 use super::rows::pg_err;
 use futures::StreamExt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 use tamma_bench_core::queue::{QueueError, QueueErrorKind};
 use tokio::sync::{Notify, oneshot};
@@ -29,16 +30,50 @@ struct Session {
     driver: JoinHandle<Result<(), tokio_postgres::Error>>,
 }
 
-/// Wakes every waiter now, and the next one to come if none waits (a notification that
-/// arrives between a worker's empty claim and its wait is not lost).
-fn wake_all(wake: &Notify) {
-    wake.notify_waiters();
-    wake.notify_one();
+/// What [`wait_for_work`](tamma_bench_core::queue::JobQueue::wait_for_work) waits on: a
+/// notification wakes every waiter, or, when none waits, the next one to come (a
+/// notification that arrives between a worker's empty claim and its wait is not lost,
+/// and one that woke its waiters leaves nothing behind).
+#[derive(Default)]
+pub(super) struct Wake {
+    notify: Notify,
+    waiting: AtomicUsize,
+}
+
+/// Counts a waiter until dropped (a wait cancelled by its caller's `select!` too).
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl Wake {
+    fn wake(&self) {
+        if self.waiting.load(Ordering::SeqCst) > 0 {
+            self.notify.notify_waiters();
+        } else {
+            self.notify.notify_one();
+        }
+    }
+
+    /// Returns at the next wake-up (or at once, for one that came while nobody waited),
+    /// or after `timeout`.
+    pub(super) async fn wait(&self, timeout: Duration) {
+        let notified = self.notify.notified();
+        tokio::pin!(notified);
+        // Registered before it is counted: a wake-up that sees the count reaches it.
+        notified.as_mut().enable();
+        self.waiting.fetch_add(1, Ordering::SeqCst);
+        let _counted = Waiting(&self.waiting);
+        let _ = tokio::time::timeout(timeout, notified).await;
+    }
 }
 
 /// Connects, listens, and keeps listening until dropped. Fails when the first connection
 /// fails: after that, drops are reconnected in the background.
-pub(super) async fn start(config: &Config, wake: Arc<Notify>) -> Result<Listener, QueueError> {
+pub(super) async fn start(config: &Config, wake: Arc<Wake>) -> Result<Listener, QueueError> {
     let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
         QueueError::new(
             QueueErrorKind::Backend,
@@ -65,7 +100,7 @@ pub(super) async fn start(config: &Config, wake: Arc<Notify>) -> Result<Listener
 async fn listen(
     runtime: &tokio::runtime::Handle,
     config: &Config,
-    wake: &Arc<Notify>,
+    wake: &Arc<Wake>,
 ) -> Result<Session, tokio_postgres::Error> {
     let (client, mut connection) = config.connect(NoTls).await?;
     let wake = wake.clone();
@@ -73,7 +108,7 @@ async fn listen(
         let mut messages = futures::stream::poll_fn(move |cx| connection.poll_message(cx));
         while let Some(message) = messages.next().await {
             match message? {
-                AsyncMessage::Notification(_) => wake_all(&wake),
+                AsyncMessage::Notification(_) => wake.wake(),
                 // Notices and whatever a later protocol adds: nothing to do.
                 _ => {}
             }
@@ -92,7 +127,7 @@ async fn listen(
 async fn supervise(
     runtime: tokio::runtime::Handle,
     config: Config,
-    wake: Arc<Notify>,
+    wake: Arc<Wake>,
     mut session: Session,
     mut stop: oneshot::Receiver<()>,
 ) {
@@ -105,7 +140,9 @@ async fn supervise(
             ended = &mut session.driver => ended,
         };
         match ended {
-            Ok(Err(e)) => tracing::warn!(error = %e, "the queue's LISTEN connection failed; reconnecting"),
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "the queue's LISTEN connection failed; reconnecting")
+            }
             _ => tracing::warn!("the queue's LISTEN connection closed; reconnecting"),
         }
         drop(session.client);
@@ -124,6 +161,6 @@ async fn supervise(
             }
         };
         tracing::info!("the queue listens again");
-        wake_all(&wake);
+        wake.wake();
     }
 }

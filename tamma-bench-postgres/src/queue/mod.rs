@@ -14,7 +14,9 @@ mod rows;
 use crate::{DEFAULT_MAX_CONNECTIONS, PostgresStore};
 use async_trait::async_trait;
 use deadpool_postgres::{Object, Pool, Transaction};
-use rows::{EVENT_COLUMNS, JOB_COLUMNS, TOKEN, event_from_row, get, job_from_row, pg_err, pool_err};
+use rows::{
+    EVENT_COLUMNS, JOB_COLUMNS, TOKEN, event_from_row, get, job_from_row, pg_err, pool_err,
+};
 use std::sync::Arc;
 use std::time::Duration;
 use tamma_bench_core::error::Remedy;
@@ -23,7 +25,6 @@ use tamma_bench_core::queue::{
     Job, JobEvent, JobFilter, JobId, JobOutcome, JobQueue, JobState, Lease, LeaseStatus,
     MAX_PAYLOAD_BYTES, NewJob, QueueConfig, QueueError, QueueErrorKind, TierStats, clip_error,
 };
-use tokio::sync::Notify;
 
 /// The channel submissions, finishes and cancellations notify (payload: the tier), and
 /// every queue handle listens on.
@@ -47,7 +48,7 @@ pub struct PostgresQueue {
 struct Inner {
     pool: Pool,
     config: QueueConfig,
-    wake: Arc<Notify>,
+    wake: Arc<listener::Wake>,
     _listener: listener::Listener,
 }
 
@@ -66,7 +67,7 @@ impl PostgresStore {
     /// every submission after this returns wakes [`JobQueue::wait_for_work`]).
     pub async fn queue(&self, config: QueueConfig) -> Result<PostgresQueue, QueueError> {
         config.validate()?;
-        let wake = Arc::new(Notify::new());
+        let wake = Arc::new(listener::Wake::default());
         let listener = listener::start(&self.config, wake.clone()).await?;
         Ok(PostgresQueue {
             inner: Arc::new(Inner {
@@ -86,9 +87,9 @@ impl PostgresQueue {
     /// row-level security would not bind).
     pub async fn open(url: &str, config: QueueConfig) -> Result<Self, QueueError> {
         config.validate()?;
-        let pg: crate::Config = url.parse().map_err(|e| {
-            QueueError::invalid(format!("invalid Postgres connection string: {e}"))
-        })?;
+        let pg: crate::Config = url
+            .parse()
+            .map_err(|e| QueueError::invalid(format!("invalid Postgres connection string: {e}")))?;
         let store = PostgresStore::connect(pg, DEFAULT_MAX_CONNECTIONS).await?;
         store.queue(config).await
     }
@@ -343,9 +344,7 @@ impl JobQueue for PostgresQueue {
         let client = self.client().await?;
         let row = client
             .query_opt(
-                &format!(
-                    "SELECT {JOB_COLUMNS} FROM tamma_job_finish($1, $2, $3, $4, $5, $6, $7)"
-                ),
+                &format!("SELECT {JOB_COLUMNS} FROM tamma_job_finish($1, $2, $3, $4, $5, $6, $7)"),
                 &[
                     &lease.job.tenant_id.as_str(),
                     &lease.job.id.as_str(),
@@ -390,22 +389,26 @@ impl JobQueue for PostgresQueue {
                 ));
             }
             JobState::Running if job.cancel_requested => return Ok(job),
-            JobState::Running => tx.query_one(
-                &format!(
-                    "UPDATE jobs SET cancel_requested = true WHERE tenant_id = $1 AND id = $2 \
+            JobState::Running => {
+                tx.query_one(
+                    &format!(
+                        "UPDATE jobs SET cancel_requested = true WHERE tenant_id = $1 AND id = $2 \
                      RETURNING {JOB_COLUMNS}"
-                ),
-                &[&tenant, &id_str],
-            )
-            .await,
-            _ => tx.query_one(
-                &format!(
-                    "UPDATE jobs SET state = 'cancelled', finished_at_ms = $3 \
+                    ),
+                    &[&tenant, &id_str],
+                )
+                .await
+            }
+            _ => {
+                tx.query_one(
+                    &format!(
+                        "UPDATE jobs SET state = 'cancelled', finished_at_ms = $3 \
                      WHERE tenant_id = $1 AND id = $2 RETURNING {JOB_COLUMNS}"
-                ),
-                &[&tenant, &id_str, &now],
-            )
-            .await,
+                    ),
+                    &[&tenant, &id_str, &now],
+                )
+                .await
+            }
         }
         .map_err(pg_err)?;
         let job = job_from_row(&row)?;
@@ -501,9 +504,8 @@ impl JobQueue for PostgresQueue {
         rows.iter()
             .map(|row| {
                 let count = |i: usize| -> Result<u64, QueueError> {
-                    u64::try_from(get::<i64>(row, i)?).map_err(|_| {
-                        QueueError::new(QueueErrorKind::Corrupt, "a negative count")
-                    })
+                    u64::try_from(get::<i64>(row, i)?)
+                        .map_err(|_| QueueError::new(QueueErrorKind::Corrupt, "a negative count"))
                 };
                 Ok(TierStats {
                     tier: get(row, 0)?,
@@ -516,6 +518,6 @@ impl JobQueue for PostgresQueue {
     }
 
     async fn wait_for_work(&self, timeout: Duration) {
-        let _ = tokio::time::timeout(timeout, self.inner.wake.notified()).await;
+        self.inner.wake.wait(timeout).await;
     }
 }

@@ -71,8 +71,7 @@ pub(super) fn job_from_row(row: &Row) -> Result<Job, QueueError> {
 pub(super) fn event_from_row(row: &Row) -> Result<JobEvent, QueueError> {
     let kind: &str = get(row, 3)?;
     Ok(JobEvent {
-        job_id: JobId::new(get::<String>(row, 0)?)
-            .map_err(|e| corrupt(format!("job id: {e}")))?,
+        job_id: JobId::new(get::<String>(row, 0)?).map_err(|e| corrupt(format!("job id: {e}")))?,
         seq: unsigned(get(row, 1)?, "seq")?,
         at_ms: get(row, 2)?,
         kind: JobEventKind::parse(kind).ok_or_else(|| corrupt(format!("event kind {kind:?}")))?,
