@@ -1,8 +1,8 @@
 //! PostgreSQL backend of tamma-bench: the shared store for many worker processes and
 //! machines. Results ([`PostgresStore`], a [`ResultStore`]), the audit log
-//! ([`PostgresAuditStore`]) and the response cache ([`PostgresResponseCache`]) in one
-//! database, with versioned migrations and row-level security as a second wall behind
-//! the tenant-aware repository.
+//! ([`PostgresAuditStore`]), the response cache ([`PostgresResponseCache`]) and the job
+//! queue ([`PostgresQueue`], a [`JobQueue`]) in one database, with versioned migrations
+//! and row-level security as a second wall behind the tenant-aware repository.
 //!
 //! Two roles: the **owner** runs [`migrate`] once per deployment (and per upgrade); the
 //! workers connect as the **application role**, which owns nothing and has neither
@@ -25,6 +25,9 @@
 //! let runs = store.list_public_runs().await?;
 //! # Ok(()) }
 //! ```
+//!
+//! [`ResultStore`]: tamma_bench_core::store::ResultStore
+//! [`JobQueue`]: tamma_bench_core::queue::JobQueue
 
 mod audit;
 mod cache;

@@ -107,10 +107,9 @@ async fn listen(
     let driver = runtime.spawn(async move {
         let mut messages = futures::stream::poll_fn(move |cx| connection.poll_message(cx));
         while let Some(message) = messages.next().await {
-            match message? {
-                AsyncMessage::Notification(_) => wake.wake(),
-                // Notices and whatever a later protocol adds: nothing to do.
-                _ => {}
+            // Notices (and whatever a later protocol adds) need nothing.
+            if let AsyncMessage::Notification(_) = message? {
+                wake.wake();
             }
         }
         Ok(())

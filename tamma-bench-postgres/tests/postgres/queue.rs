@@ -110,12 +110,11 @@ async fn jobs_and_their_events_show_no_other_tenants_rows_to_raw_sql() {
     app.batch_execute("ROLLBACK").await.unwrap();
     let refused = [
         // Another tenant's job, or one that would run as another tenant.
-        format!(
-            "INSERT INTO jobs (tenant_id, id, context_json, tier, priority, kind, run_id, \
-             payload_json, state, attempts, max_attempts, submitted_at_ms, available_at_ms) \
-             VALUES ('globex', 'forged', '{{\"tenant_id\": \"globex\"}}', 'external-free', 10, \
-             'run', 'r', '{{}}', 'queued', 0, 3, 0, 0)"
-        ),
+        "INSERT INTO jobs (tenant_id, id, context_json, tier, priority, kind, run_id, \
+         payload_json, state, attempts, max_attempts, submitted_at_ms, available_at_ms) \
+         VALUES ('globex', 'forged', '{\"tenant_id\": \"globex\"}', 'external-free', 10, \
+         'run', 'r', '{}', 'queued', 0, 3, 0, 0)"
+            .to_owned(),
         // A job that skips the queue: running with a lease of its own making.
         "INSERT INTO jobs (tenant_id, id, context_json, tier, priority, kind, run_id, \
          payload_json, state, attempts, max_attempts, lease_token, submitted_at_ms, \
@@ -399,15 +398,17 @@ async fn many_claimers_on_separate_connections_never_double_claim_or_overfill_a_
         t.await.unwrap();
     }
     let db_peak = watcher.await.unwrap();
-    let s = seen.lock().unwrap();
-    assert_eq!(s.claimed.len(), JOBS, "each job claimed once");
-    assert_eq!(s.claimed.iter().collect::<HashSet<_>>().len(), JOBS);
-    assert!(s.peak["narrow"] <= 3 && s.peak["wide"] <= 5, "{:?}", s.peak);
-    assert!(
-        db_peak.get("narrow").copied().unwrap_or(0) <= 3
-            && db_peak.get("wide").copied().unwrap_or(0) <= 5,
-        "{db_peak:?}"
-    );
+    {
+        let s = seen.lock().unwrap();
+        assert_eq!(s.claimed.len(), JOBS, "each job claimed once");
+        assert_eq!(s.claimed.iter().collect::<HashSet<_>>().len(), JOBS);
+        assert!(s.peak["narrow"] <= 3 && s.peak["wide"] <= 5, "{:?}", s.peak);
+        assert!(
+            db_peak.get("narrow").copied().unwrap_or(0) <= 3
+                && db_peak.get("wide").copied().unwrap_or(0) <= 5,
+            "{db_peak:?}"
+        );
+    }
     let succeeded = JobFilter {
         states: vec![JobState::Succeeded],
         limit: None,
