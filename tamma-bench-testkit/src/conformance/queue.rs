@@ -727,14 +727,19 @@ pub async fn history_is_numbered_in_order_with_states(queues: &dyn QueueFactory)
 /// Tasks claiming at once over several handles never hold one job twice, never exceed a
 /// tier's concurrency, and finish every job.
 pub async fn concurrent_claims_never_duplicate_or_overfill(queues: &dyn QueueFactory) {
+    // No submission limits: one tenant submits 20 jobs into each tier.
+    let mut unlimited = config();
+    for t in &mut unlimited.tiers {
+        t.submissions_per_minute = None;
+    }
     let handles: Vec<Arc<dyn JobQueue>> =
-        futures::future::join_all((0..3).map(|_| queues.open(config()))).await;
+        futures::future::join_all((0..3).map(|_| queues.open(unlimited.clone()))).await;
     let cx = internal("tamma");
     for n in 0..60 {
         let tier = [tiers::INTERNAL, tiers::PREMIUM, tiers::FREE][n % 3];
         submit(handles[n % 3].as_ref(), &cx, job_in(tier, n)).await;
     }
-    let concurrency: HashMap<String, usize> = config()
+    let concurrency: HashMap<String, usize> = unlimited
         .tiers
         .iter()
         .map(|t| (t.name.clone(), t.concurrency as usize))
