@@ -229,8 +229,8 @@ $$;
 
 -- Ends the lease of the holder of p_token with p_outcome ('succeeded', 'failed',
 -- 'cancelled', 'released'); a failure with p_retry and attempts left is queued again
--- after p_backoff_ms. A job whose cancellation was asked for is not queued again: it
--- ends cancelled. Returns the job as left, or no row when the lease is not held.
+-- after p_backoff_ms. A job whose cancellation was asked for ends cancelled when it
+-- fails or is released (its error kept). Returns the job as left, or no row when the lease is not held.
 -- Notifies tamma_jobs (a slot is free, or a job is queued again).
 CREATE FUNCTION tamma_job_finish(p_tenant text, p_id text, p_token text, p_outcome text,
                                  p_error text, p_retry boolean, p_backoff_ms bigint)
@@ -256,11 +256,10 @@ BEGIN
     END IF;
     v_now := tamma_now_ms();
     v_kind := p_outcome;
-    IF p_outcome = 'failed' AND p_retry AND v_job.attempts < v_job.max_attempts THEN
-        v_kind := 'retried';
-    END IF;
-    IF v_kind IN ('retried', 'released') AND v_job.cancel_requested THEN
+    IF p_outcome IN ('failed', 'released') AND v_job.cancel_requested THEN
         v_kind := 'cancelled';
+    ELSIF p_outcome = 'failed' AND p_retry AND v_job.attempts < v_job.max_attempts THEN
+        v_kind := 'retried';
     END IF;
     v_state := CASE v_kind WHEN 'retried' THEN 'queued' WHEN 'released' THEN 'queued'
                            ELSE v_kind END;

@@ -181,6 +181,9 @@ impl JobQueue for PostgresQueue {
         if max_attempts == 0 {
             return Err(QueueError::invalid("max_attempts must be at least 1"));
         }
+        if job.run_id.as_deref() == Some("") {
+            return Err(QueueError::invalid("the run id must not be empty"));
+        }
         let context = serde_json::to_string(cx)
             .map_err(|e| QueueError::invalid(format!("the context is not JSON: {e}")))?;
         let id = JobId::generate();
@@ -262,20 +265,12 @@ impl JobQueue for PostgresQueue {
             return Err(QueueError::invalid("a worker id has 1-256 bytes"));
         }
         let config = &self.inner.config;
-        let chosen = match tiers {
-            None => config.tiers.iter().collect::<Vec<_>>(),
-            Some(names) => names
-                .iter()
-                .map(|n| {
-                    config.tier(n).ok_or_else(|| {
-                        QueueError::new(
-                            QueueErrorKind::UnknownTier,
-                            format!("unknown tier {n:?} in the worker's tiers"),
-                        )
-                    })
-                })
-                .collect::<Result<_, _>>()?,
-        };
+        // The configured tiers the worker takes from (a name not configured matches none).
+        let chosen: Vec<_> = config
+            .tiers
+            .iter()
+            .filter(|t| tiers.is_none_or(|only| only.contains(&t.name)))
+            .collect();
         if chosen.is_empty() {
             return Ok(None);
         }

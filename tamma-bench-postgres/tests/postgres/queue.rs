@@ -551,3 +551,51 @@ async fn after_the_server_terminates_the_connections_calls_and_wake_ups_work_aga
     .await;
     assert!(waited < Duration::from_secs(10), "woken again: {waited:?}");
 }
+
+#[tokio::test]
+async fn a_late_heartbeat_renews_an_expired_lease_only_into_a_free_slot() {
+    // One tier "t" with one slot; the second handle's configuration ranks its jobs
+    // higher (a job keeps the priority it was submitted with).
+    let tier = |priority| QueueConfig {
+        tiers: vec![TierConfig {
+            name: "t".into(),
+            priority,
+            concurrency: 1,
+            submissions_per_minute: None,
+        }],
+        lease_ms: 400,
+        aging_ms: 3_600_000,
+        ..QueueConfig::default()
+    };
+    let db = TestDb::create().await;
+    let low = queue(&db, tier(1)).await;
+    let high = queue(&db, tier(100)).await;
+    let cx = TenantContext::internal(TenantId::new("tamma").unwrap(), "op");
+    let in_t = |n| NewJob {
+        tier: Some("t".into()),
+        ..job(n)
+    };
+
+    // Expired, not taken over, the slot free: the late heartbeat renews it.
+    low.submit(&cx, in_t(0)).await.unwrap();
+    let a = low.claim("w1", None).await.unwrap().unwrap();
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(
+        low.heartbeat(&a).await.unwrap(),
+        LeaseStatus::Held {
+            cancel_requested: false
+        }
+    );
+    let renewed = low.get(&cx, &a.job.id).await.unwrap().unwrap();
+    assert!(renewed.lease_until_ms > a.job.lease_until_ms);
+
+    // Expired again, and meanwhile a higher job took the slot: the heartbeat would
+    // overfill the tier, so the lease is lost (and the old job is taken over later).
+    let b = high.submit(&cx, in_t(1)).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let taken = high.claim("w2", None).await.unwrap().unwrap();
+    assert_eq!(taken.job.id, b.id, "the higher job, not the expired one");
+    assert_eq!(low.heartbeat(&a).await.unwrap(), LeaseStatus::Lost);
+    let stats = high.stats().await.unwrap();
+    assert_eq!((stats[0].running, stats[0].queued), (1, 0));
+}
