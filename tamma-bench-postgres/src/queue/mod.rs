@@ -40,6 +40,25 @@ const WINDOW_MS: i64 = 60_000;
 /// A [`JobQueue`] in the store's PostgreSQL database, for any number of worker processes
 /// on any number of machines. Connected as the application role; cheap to clone (clones
 /// share the pool and the listening connection, which closes with the last clone).
+///
+/// ```no_run
+/// # async fn f() -> Result<(), tamma_bench_core::queue::QueueError> {
+/// use tamma_bench_core::model::TenantContext;
+/// use tamma_bench_core::queue::{JobKind, JobOutcome, JobQueue, NewJob, QueueConfig};
+/// use tamma_bench_postgres::PostgresQueue;
+///
+/// let url = "postgres://tamma_app@db.internal/tamma";
+/// let queue = PostgresQueue::open(url, QueueConfig::default()).await?;
+/// let cx = TenantContext::local_operator();
+/// queue
+///     .submit(&cx, NewJob::new(JobKind::Run, serde_json::json!({"benchmark": "b.toml"})))
+///     .await?;
+/// // In a worker (usually through core's `run_worker`):
+/// if let Some(lease) = queue.claim("worker-1", None).await? {
+///     queue.finish(&lease, JobOutcome::Succeeded).await?;
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Clone)]
 pub struct PostgresQueue {
     inner: Arc<Inner>,
