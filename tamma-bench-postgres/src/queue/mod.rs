@@ -209,7 +209,7 @@ impl JobQueue for PostgresQueue {
         let run_id = job.run_id.unwrap_or_else(|| id.to_string());
         let mut client = self.client().await?;
         let tx = tenant_tx(&mut client, &cx.tenant_id).await?;
-        if let Some(limit) = tier.submissions_per_minute {
+        if tier.submissions_per_minute.is_some() {
             // Serialize this tenant's submissions to the tier: the count below is exact.
             tx.execute(
                 "SELECT pg_advisory_xact_lock($1, hashtext($2::text || '/' || $3::text))",
@@ -217,7 +217,9 @@ impl JobQueue for PostgresQueue {
             )
             .await
             .map_err(pg_err)?;
-            let now = now_ms(&tx).await?;
+        }
+        let now = now_ms(&tx).await?;
+        if let Some(limit) = tier.submissions_per_minute {
             // The limit-th newest submission in the window: while it is there, the window
             // is full; it leaves at its submission plus the window.
             let full = tx
@@ -244,7 +246,6 @@ impl JobQueue for PostgresQueue {
                 ));
             }
         }
-        let now = now_ms(&tx).await?;
         let row = tx
             .query_one(
                 &format!(

@@ -599,3 +599,40 @@ async fn a_late_heartbeat_renews_an_expired_lease_only_into_a_free_slot() {
     let stats = high.stats().await.unwrap();
     assert_eq!((stats[0].running, stats[0].queued), (1, 0));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_submissions_of_one_tenant_never_pass_its_rate_limit() {
+    let db = TestDb::create().await;
+    let mut handles = Vec::new();
+    for _ in 0..4 {
+        handles.push(queue(&db, QueueConfig::default()).await);
+    }
+    let cx = free("acme");
+    let attempts = futures::future::join_all((0..30).map(|n| {
+        let (q, cx) = (handles[n % 4].clone(), cx.clone());
+        async move { q.submit(&cx, job(n)).await }
+    }))
+    .await;
+    let accepted = attempts.iter().filter(|r| r.is_ok()).count();
+    assert_eq!(accepted, 10, "the free tier's 10 a minute, exactly");
+    for e in attempts.iter().filter_map(|r| r.as_ref().err()) {
+        assert_eq!(
+            e.kind(),
+            tamma_bench_core::queue::QueueErrorKind::RateLimited,
+            "{e}"
+        );
+        let wait = e.retry_after().unwrap();
+        assert!(
+            wait > Duration::from_secs(50) && wait <= Duration::from_secs(60),
+            "until the first submission is a minute old: {wait:?}"
+        );
+    }
+    assert_eq!(
+        handles[0]
+            .list(&cx, &JobFilter::default())
+            .await
+            .unwrap()
+            .len(),
+        10
+    );
+}
