@@ -1,7 +1,7 @@
 //! The Postgres queue beyond the conformance suite: row-level security of `jobs` and
 //! `job_events` against raw SQL, the worker functions' narrowness, many claimers on
 //! separate connections, `LISTEN/NOTIFY` between handles, and recovery after the server
-//! terminates the application role's connections.
+//! terminates the application role's connections, and core's worker loop woken by notifications.
 
 use crate::rls::set_tenant;
 use crate::support::{TestDb, connect};
@@ -9,6 +9,9 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tamma_bench_core::model::{TenantContext, TenantId, Tier};
+use tamma_bench_core::queue::worker::{
+    JobFailure, JobRunner, RunEnd, Stop, WorkerOptions, run_worker,
+};
 use tamma_bench_core::queue::{
     Job, JobFilter, JobKind, JobOutcome, JobQueue, JobState, LeaseStatus, NewJob, QueueConfig,
     TierConfig,
@@ -635,4 +638,61 @@ async fn concurrent_submissions_of_one_tenant_never_pass_its_rate_limit() {
             .len(),
         10
     );
+}
+
+/// A runner that finishes every job after a moment.
+struct Quick;
+
+#[async_trait::async_trait]
+impl JobRunner for Quick {
+    async fn run(&self, _job: &Job, _stop: Stop) -> Result<RunEnd, JobFailure> {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        Ok(RunEnd::Finished)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_workers_in_two_processes_are_woken_by_notifications_not_their_poll() {
+    let db = TestDb::create().await;
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let mut workers = Vec::new();
+    for w in 0..2 {
+        let q: Arc<dyn JobQueue> = Arc::new(queue(&db, QueueConfig::default()).await);
+        let options = WorkerOptions {
+            slots: 2,
+            // Longer than the test may take: only a notification gets them going.
+            idle_poll: Duration::from_secs(120),
+            ..WorkerOptions::new(format!("worker-{w}"))
+        };
+        workers.push(tokio::spawn(run_worker(
+            q,
+            Arc::new(Quick),
+            options,
+            shutdown.clone(),
+        )));
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let submitter = queue(&db, QueueConfig::default()).await;
+    let cx = TenantContext::internal(TenantId::new("tamma").unwrap(), "op");
+    for n in 0..10 {
+        submitter.submit(&cx, job(n)).await.unwrap();
+    }
+    let succeeded = JobFilter {
+        states: vec![JobState::Succeeded],
+        limit: None,
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while submitter.list(&cx, &succeeded).await.unwrap().len() < 10 {
+        assert!(Instant::now() < deadline, "the idle workers were not woken");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    shutdown.cancel();
+    let mut claimed = 0;
+    let mut done = 0;
+    for w in workers {
+        let report = w.await.unwrap();
+        claimed += report.claimed;
+        done += report.succeeded;
+    }
+    assert_eq!((claimed, done), (10, 10));
 }
