@@ -1,7 +1,8 @@
 //! The Postgres queue beyond the conformance suite: row-level security of `jobs` and
 //! `job_events` against raw SQL, the worker functions' narrowness, many claimers on
-//! separate connections, `LISTEN/NOTIFY` between handles, and recovery after the server
-//! terminates the application role's connections, and core's worker loop woken by notifications.
+//! separate connections, late heartbeats, the rate limit under concurrent submissions,
+//! `LISTEN/NOTIFY` between handles (and core's worker loop woken by it), and recovery
+//! after the server terminates the application role's connections.
 
 use crate::rls::set_tenant;
 use crate::support::{TestDb, connect};
