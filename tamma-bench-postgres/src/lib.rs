@@ -1,8 +1,8 @@
 //! PostgreSQL backend of tamma-bench: the shared store for many worker processes and
 //! machines. Results ([`PostgresStore`], a [`ResultStore`]), the audit log
-//! ([`PostgresAuditStore`]) and the response cache ([`PostgresResponseCache`]) in one
-//! database, with versioned migrations and row-level security as a second wall behind
-//! the tenant-aware repository.
+//! ([`PostgresAuditStore`]), the response cache ([`PostgresResponseCache`]) and the job
+//! queue ([`PostgresQueue`], a [`JobQueue`]) in one database, with versioned migrations
+//! and row-level security as a second wall behind the tenant-aware repository.
 //!
 //! Two roles: the **owner** runs [`migrate`] once per deployment (and per upgrade); the
 //! workers connect as the **application role**, which owns nothing and has neither
@@ -25,15 +25,20 @@
 //! let runs = store.list_public_runs().await?;
 //! # Ok(()) }
 //! ```
+//!
+//! [`ResultStore`]: tamma_bench_core::store::ResultStore
+//! [`JobQueue`]: tamma_bench_core::queue::JobQueue
 
 mod audit;
 mod cache;
 mod migrate;
+mod queue;
 mod results;
 
 pub use audit::PostgresAuditStore;
 pub use cache::PostgresResponseCache;
 pub use migrate::{MigrationReport, SCHEMA_VERSION, migrate};
+pub use queue::{NOTIFY_CHANNEL, PostgresQueue};
 pub use tokio_postgres::Config;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
@@ -46,11 +51,13 @@ use tokio_postgres::NoTls;
 pub const DEFAULT_MAX_CONNECTIONS: usize = 8;
 
 /// Results in PostgreSQL, connected as the application role through a pool. Cheap to
-/// clone: clones share the pool. [`PostgresStore::audit_store`] and
-/// [`PostgresStore::response_cache`] share it too.
+/// clone: clones share the pool. [`PostgresStore::audit_store`],
+/// [`PostgresStore::response_cache`] and [`PostgresStore::queue`] share it too.
 #[derive(Clone)]
 pub struct PostgresStore {
     pool: Pool,
+    /// How the pool connects: a queue's listener opens its own connection with it.
+    config: Config,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -83,7 +90,7 @@ impl PostgresStore {
     /// tables): connect the owner only to [`migrate`].
     pub async fn connect(config: Config, max_connections: usize) -> Result<Self, StoreError> {
         let manager = Manager::from_config(
-            config,
+            config.clone(),
             NoTls,
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
@@ -96,7 +103,7 @@ impl PostgresStore {
             .create_timeout(Some(Duration::from_secs(30)))
             .build()
             .map_err(|e| backend(format!("cannot build the connection pool: {e}")))?;
-        let store = Self { pool };
+        let store = Self { pool, config };
         let client = store.client().await?;
         migrate::check_app_connection(&client).await?;
         Ok(store)

@@ -34,10 +34,15 @@ const MIGRATIONS: &[Migration] = &[
         name: "response_cache",
         sql: include_str!("../migrations/0003_response_cache.sql"),
     },
+    Migration {
+        version: 4,
+        name: "jobs",
+        sql: include_str!("../migrations/0004_jobs.sql"),
+    },
 ];
 
 /// The schema version this build writes and reads.
-pub const SCHEMA_VERSION: i32 = 3;
+pub const SCHEMA_VERSION: i32 = 4;
 
 /// The advisory lock key migrators serialize on ("tamma-mg").
 const MIGRATION_LOCK: i64 = 0x7461_6d6d_612d_6d67;
@@ -54,10 +59,18 @@ pub struct MigrationReport {
 /// The privileges of the application role, granted afresh on every [`migrate`] after its
 /// earlier privileges on these objects are revoked: least privilege by construction. No
 /// DELETE except on the cache; UPDATE only of the columns the store rewrites; the audit
-/// tables SELECT and INSERT; the public views SELECT.
+/// tables SELECT and INSERT; the public views SELECT; the jobs SELECT, INSERT and UPDATE
+/// of what a cancellation changes, their events SELECT and INSERT (append-only), and the
+/// worker functions EXECUTE.
 const APP_GRANTS: &str = "
     REVOKE ALL ON tamma_schema_version, runs, trials, run_annotations, public_runs,
-        public_trials, audit_entries, audit_checkpoints, response_cache FROM {app};
+        public_trials, audit_entries, audit_checkpoints, response_cache, jobs, job_events
+        FROM {app};
+    REVOKE ALL ON FUNCTION tamma_job_claim(text, text[], integer[], bigint, bigint),
+        tamma_job_heartbeat(text, text, text, bigint, integer),
+        tamma_job_finish(text, text, text, text, text, boolean, bigint),
+        tamma_job_stats(text[]),
+        tamma_job_event(text, text, text, text, text, text, bigint) FROM {app};
     GRANT SELECT ON tamma_schema_version TO {app};
     GRANT SELECT, INSERT ON runs TO {app};
     GRANT UPDATE (status, epochs, updated_at_ms, agents_json) ON runs TO {app};
@@ -70,6 +83,13 @@ const APP_GRANTS: &str = "
     GRANT USAGE ON SEQUENCE audit_checkpoints_seq_seq TO {app};
     GRANT SELECT, INSERT, DELETE ON response_cache TO {app};
     GRANT UPDATE (completion_json, created_at_ms, expires_at_ms) ON response_cache TO {app};
+    GRANT SELECT, INSERT ON jobs TO {app};
+    GRANT UPDATE (state, cancel_requested, finished_at_ms) ON jobs TO {app};
+    GRANT SELECT, INSERT ON job_events TO {app};
+    GRANT EXECUTE ON FUNCTION tamma_job_claim(text, text[], integer[], bigint, bigint),
+        tamma_job_heartbeat(text, text, text, bigint, integer),
+        tamma_job_finish(text, text, text, text, text, boolean, bigint),
+        tamma_job_stats(text[]) TO {app};
 ";
 
 /// Connects one client with `config` (the connection runs on a spawned task).
@@ -235,7 +255,8 @@ pub(crate) async fn check_app_connection(client: &Client) -> Result<(), StoreErr
             "SELECT r.rolsuper, r.rolbypassrls,
                     EXISTS (SELECT 1 FROM pg_class c
                             WHERE c.relname IN ('runs', 'trials', 'run_annotations', 'response_cache',
-                                                'audit_entries', 'audit_checkpoints')
+                                                'audit_entries', 'audit_checkpoints', 'jobs',
+                                                'job_events')
                               AND c.relnamespace IN (SELECT n.oid FROM pg_namespace n
                                                     WHERE n.nspname = ANY (current_schemas(false)))
                               AND pg_has_role(current_user, c.relowner, 'USAGE'))

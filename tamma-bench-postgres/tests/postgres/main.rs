@@ -9,10 +9,15 @@ mod audit;
 mod cache;
 mod concurrency;
 mod migrations;
+mod queue;
 mod rls;
 mod rls_properties;
 mod support;
 
 mod conformance {
     tamma_bench_testkit::store_conformance_tests!(crate::support::fresh_store().await);
+}
+
+mod queue_conformance {
+    tamma_bench_testkit::queue_conformance_tests!(crate::support::fresh_queues().await);
 }

@@ -30,7 +30,8 @@ async fn migrations_are_recorded_and_a_second_run_applies_nothing() {
         .query(
             "SELECT DISTINCT pg_get_userbyid(relowner)::text FROM pg_class \
              WHERE relname IN ('runs', 'trials', 'run_annotations', 'response_cache', \
-             'audit_entries', 'audit_checkpoints', 'public_runs', 'public_trials')",
+             'audit_entries', 'audit_checkpoints', 'public_runs', 'public_trials', 'jobs', \
+             'job_events')",
             &[],
         )
         .await
@@ -43,7 +44,7 @@ async fn migrations_are_recorded_and_a_second_run_applies_nothing() {
     let unforced: i64 = owner
         .query_one(
             "SELECT count(*) FROM pg_class WHERE relname IN \
-             ('runs', 'trials', 'run_annotations', 'response_cache') \
+             ('runs', 'trials', 'run_annotations', 'response_cache', 'jobs', 'job_events') \
              AND NOT (relrowsecurity AND relforcerowsecurity)",
             &[],
         )
@@ -51,6 +52,16 @@ async fn migrations_are_recorded_and_a_second_run_applies_nothing() {
         .unwrap()
         .get(0);
     assert_eq!(unforced, 0);
+    let forced: i64 = owner
+        .query_one(
+            "SELECT count(*) FROM pg_class WHERE relname IN ('jobs', 'job_events') \
+             AND relrowsecurity AND relforcerowsecurity",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(forced, 2, "the queue's tables exist, under forced RLS");
 }
 
 #[tokio::test]

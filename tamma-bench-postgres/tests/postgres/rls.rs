@@ -2,26 +2,44 @@
 //! the query says.
 
 use crate::support::TestDb;
-use tamma_bench_core::model::{TenantId, Visibility};
+use tamma_bench_core::model::{TenantContext, TenantId, Visibility};
 use tamma_bench_core::provider::Completion;
+use tamma_bench_core::queue::{JobKind, JobQueue, NewJob, QueueConfig};
 use tamma_bench_core::store::{AuditRecord, AuditStore, ResponseCache, ResultStore};
 use tamma_bench_postgres::{PostgresStore, migrate};
 use tamma_bench_testkit::conformance::store::{run, trial};
 use tokio_postgres::Client;
 
 /// The tenant-scoped tables.
-pub const TENANT_TABLES: [&str; 4] = ["runs", "trials", "run_annotations", "response_cache"];
+pub const TENANT_TABLES: [&str; 6] = [
+    "runs",
+    "trials",
+    "run_annotations",
+    "response_cache",
+    "jobs",
+    "job_events",
+];
 
 /// The tenants [`seed`] writes.
 pub const TENANTS: [&str; 3] = ["acme", "globex", "initech"];
 
 /// Rows [`seed`] writes per tenant, by table of [`TENANT_TABLES`].
-pub const SEEDED_PER_TENANT: [i64; 4] = [2, 10, 2, 3];
+pub const SEEDED_PER_TENANT: [i64; 6] = [2, 10, 2, 3, 2, 2];
 
 /// Through the store: per tenant, a public and a private run with 5 trials each, an
-/// annotation on each run, 3 cache entries; and one audit entry.
+/// annotation on each run, 3 cache entries, two queued jobs (one per run, each with its
+/// `submitted` event); and one audit entry.
 pub async fn seed(store: &PostgresStore) {
+    let queue = store.queue(QueueConfig::default()).await.unwrap();
     for t in TENANTS {
+        let cx = TenantContext::internal(TenantId::new(t).unwrap(), "operator");
+        for suffix in ["pub", "priv"] {
+            let job = NewJob {
+                run_id: Some(format!("{t}-{suffix}")),
+                ..NewJob::new(JobKind::Run, serde_json::json!({ "secret": t }))
+            };
+            queue.submit(&cx, job).await.unwrap();
+        }
         for (suffix, visibility) in [("pub", Visibility::Public), ("priv", Visibility::Private)] {
             let mut r = run(&format!("{t}-{suffix}"), t);
             r.visibility = visibility;

@@ -2,11 +2,13 @@
 //! no row of another tenant comes back and no write for another tenant lands.
 //!
 //! Over 10,000 generated statements, across three seeded tenants (each with a public and
-//! a private run) and a fourth that owns nothing: SELECTs with generated WHERE clauses
-//! (spoofed tenant filters among them) over every tenant-scoped table and the public
-//! views, with no tenant, an empty one or a tenant set; UPDATEs and DELETEs filtered for
-//! others; INSERTs of rows for another tenant or into another tenant's run. Each runs in
-//! a transaction that is rolled back, on one connection.
+//! a private run, and a queued job for each) and a fourth that owns nothing: SELECTs with
+//! generated WHERE clauses (spoofed tenant filters among them) over every tenant-scoped
+//! table (the queue's jobs and their events among them) and the public views, with no
+//! tenant, an empty one or a tenant set; UPDATEs and DELETEs filtered for others (and any
+//! change of a job's append-only history); INSERTs of rows for another tenant or into
+//! another tenant's run. Each runs in a transaction that is rolled back, on one
+//! connection.
 
 use crate::rls::{SEEDED_PER_TENANT, TENANT_TABLES, TENANTS, seed};
 use crate::support::TestDb;
@@ -58,6 +60,8 @@ impl Target {
         match self {
             Self::Table(0) | Self::PublicRuns => Some("id"),
             Self::Table(3) => None,
+            // A job's events name the job, not the run: a run id matches none of them.
+            Self::Table(5) => Some("job_id"),
             _ => Some("run_id"),
         }
     }
@@ -230,9 +234,19 @@ fn insert_sql(table: usize, owner: &str, run: &str, n: u64) -> String {
             "INSERT INTO run_annotations (tenant_id, run_id, key, value_json) \
              VALUES ('{owner}', '{run}', 'forged-{n}', '1') RETURNING tenant_id"
         ),
-        _ => format!(
+        "response_cache" => format!(
             "INSERT INTO response_cache (tenant_id, key, completion_json, created_at_ms) \
              VALUES ('{owner}', 'forged-{n}', '{{}}', 0) RETURNING tenant_id"
+        ),
+        "jobs" => format!(
+            "INSERT INTO jobs (tenant_id, id, context_json, tier, priority, kind, run_id, \
+             payload_json, state, attempts, max_attempts, submitted_at_ms, available_at_ms) \
+             VALUES ('{owner}', 'forged-{n}', '{{\"tenant_id\": \"{owner}\"}}', 'external-free', \
+             10, 'run', '{run}', '{{}}', 'queued', 0, 3, 0, 0) RETURNING tenant_id"
+        ),
+        _ => format!(
+            "INSERT INTO job_events (tenant_id, job_id, seq, at_ms, kind, state) \
+             VALUES ('{owner}', 'forged-{n}', 1, 0, 'submitted', 'queued') RETURNING tenant_id"
         ),
     }
 }
@@ -354,10 +368,24 @@ impl Checker<'_> {
                         "UPDATE run_annotations SET value_json = '0' WHERE {} RETURNING tenant_id",
                         filter.sql(target)
                     ),
-                    _ => format!(
+                    "response_cache" => format!(
                         "DELETE FROM response_cache WHERE {} RETURNING tenant_id",
                         filter.sql(target)
                     ),
+                    "jobs" => format!(
+                        "UPDATE jobs SET cancel_requested = true WHERE {} RETURNING tenant_id",
+                        filter.sql(target)
+                    ),
+                    _ => {
+                        // A job's history is append-only: no change is allowed at all.
+                        let sql = format!(
+                            "UPDATE job_events SET message = 'changed' WHERE {} RETURNING tenant_id",
+                            filter.sql(target)
+                        );
+                        return self
+                            .expect_refused(begin, &sql, scope, &[SqlState::INSUFFICIENT_PRIVILEGE])
+                            .await;
+                    }
                 };
                 let rows = self
                     .query(begin, &sql)

@@ -194,3 +194,24 @@ pub async fn fresh_store() -> (TestDb, Arc<dyn ResultStore>) {
     let store = db.store(4).await;
     (db, Arc::new(store))
 }
+
+/// A fresh database for the queue conformance suite: `(guard, factory)`, the factory
+/// opening a new handle (its own pool and listener, as another process would) per call.
+pub async fn fresh_queues() -> (
+    TestDb,
+    impl tamma_bench_testkit::conformance::queue::QueueFactory,
+) {
+    let db = TestDb::create().await;
+    let app = db.app_config();
+    let factory = tamma_bench_testkit::conformance::queue::factory(move |config| {
+        let app = app.clone();
+        async move {
+            let store = PostgresStore::connect(app, 4)
+                .await
+                .expect("the application role connects");
+            let queue = store.queue(config).await.expect("the queue opens");
+            Arc::new(queue) as Arc<dyn tamma_bench_core::queue::JobQueue>
+        }
+    });
+    (db, factory)
+}
