@@ -202,7 +202,8 @@ mod tests {
         let (addr, log) = start_server(Duration::from_millis(30));
         crate::block_on(async move {
             let mut stream = TcpStream::connect(addr).await.expect("connects");
-            let request = "POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-length: 2\r\n\r\n{}";
+            let request =
+                "POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-length: 2\r\n\r\n{}";
             for n in 1..=2u64 {
                 let sent = Instant::now();
                 stream.write_all(request.as_bytes()).await.expect("writes");

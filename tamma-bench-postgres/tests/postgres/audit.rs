@@ -1,6 +1,6 @@
 //! The audit log: append-only, one chain, verified by tamma-bench-privacy's verifier.
 
-use crate::support::TestDb;
+use crate::support::{Migrated, TestDb};
 use std::sync::Arc;
 use tamma_bench_core::model::TenantContext;
 use tamma_bench_core::store::{AuditRecord, AuditStore, StoreErrorKind, StoredCheckpoint};

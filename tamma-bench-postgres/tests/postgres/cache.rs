@@ -1,6 +1,6 @@
 //! The response cache: per-tenant handles under row-level security.
 
-use crate::support::TestDb;
+use crate::support::{Migrated, TestDb};
 use tamma_bench_core::model::TenantId;
 use tamma_bench_core::provider::Completion;
 use tamma_bench_core::store::ResponseCache;

@@ -1,7 +1,7 @@
 //! Many writers at once on one pool, as several worker processes would be: no trial
 //! duplicated or lost, and one unbroken audit chain.
 
-use crate::support::TestDb;
+use crate::support::{Migrated, TestDb};
 use futures::TryStreamExt;
 use std::collections::HashSet;
 use std::sync::Arc;

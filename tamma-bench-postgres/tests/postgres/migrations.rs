@@ -1,7 +1,7 @@
 //! Migrations: versioned, recorded, idempotent, safe to run from several processes at once,
 //! and refusing a database newer than the build.
 
-use crate::support::TestDb;
+use crate::support::{Migrated, TestDb};
 use tamma_bench_postgres::{PostgresStore, SCHEMA_VERSION, migrate};
 
 #[tokio::test]

@@ -5,7 +5,7 @@
 //! after the server terminates the application role's connections.
 
 use crate::rls::set_tenant;
-use crate::support::{TestDb, connect};
+use crate::support::{Migrated, TestDb, connect};
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};

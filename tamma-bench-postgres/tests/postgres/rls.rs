@@ -1,7 +1,7 @@
 //! Row-level security as the application role, with raw SQL: the wall holds whatever
 //! the query says.
 
-use crate::support::TestDb;
+use crate::support::{Migrated, TestDb};
 use tamma_bench_core::model::{TenantContext, TenantId, Visibility};
 use tamma_bench_core::provider::Completion;
 use tamma_bench_core::queue::{JobKind, JobQueue, NewJob, QueueConfig};

@@ -11,7 +11,7 @@
 //! connection.
 
 use crate::rls::{SEEDED_PER_TENANT, TENANT_TABLES, TENANTS, seed};
-use crate::support::TestDb;
+use crate::support::{Migrated, TestDb};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use std::sync::atomic::{AtomicU64, Ordering};
