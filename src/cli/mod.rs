@@ -7,16 +7,20 @@ mod bounds;
 mod compare;
 mod export;
 mod interrupt;
+mod jobs;
 mod keys;
 mod optimize;
 mod plan;
 mod plugin;
 mod progress;
+mod queue;
 mod report;
 mod run;
 mod runs;
 mod schema;
+mod submit;
 mod table;
+mod worker;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
@@ -85,6 +89,19 @@ pub enum Command {
     Keys(keys::KeysArgs),
     /// Inspect a plugin library: check that it fits this host and print its manifest.
     Plugin(plugin::PluginArgs),
+    /// Queue a benchmark run (or, with --space, an optimization study) for the workers;
+    /// prints the job's id.
+    Submit(submit::SubmitArgs),
+    /// Run queued jobs until Ctrl-C or SIGTERM, then drain: jobs in flight stop at a
+    /// trial boundary and go back to the queue, and the next worker resumes them.
+    Worker(worker::WorkerArgs),
+    /// List the tenant's jobs (id, tier, state, attempts, run, age, last error);
+    /// `jobs show JOB` prints one with its history.
+    Jobs(jobs::JobsArgs),
+    /// Show one job with its history (as `jobs show JOB`).
+    Job(jobs::JobArgs),
+    /// Cancel a job: a queued one at once, a running one at its next trial boundary.
+    Cancel(jobs::JobArgs),
 }
 
 /// Where results are stored and who is asking: shared by every command that reads or
@@ -211,6 +228,11 @@ pub async fn dispatch(cli: Cli) -> Result<Exit> {
         Command::Audit(args) => audit::execute(args).await,
         Command::Keys(args) => keys::execute(args).await,
         Command::Plugin(args) => plugin::execute(&args),
+        Command::Submit(args) => submit::execute(args).await,
+        Command::Worker(args) => worker::execute(args).await,
+        Command::Jobs(args) => jobs::list(args).await,
+        Command::Job(args) => jobs::show(args).await,
+        Command::Cancel(args) => jobs::cancel(args).await,
     }
 }
 
