@@ -29,8 +29,10 @@ mod audit;
 mod cache;
 mod connection;
 mod migrations;
+mod queue;
 mod results;
 
 pub use audit::SqliteAuditStore;
 pub use cache::{DEFAULT_CACHE_FILE, SqliteResponseCache};
+pub use queue::SqliteQueue;
 pub use results::SqliteStore;

@@ -52,6 +52,8 @@ const MIGRATIONS: &[&str] = &[
     );",
     // 3: the audit log (append-only; see `crate::audit`).
     crate::audit::AUDIT_TABLES,
+    // 4: the job queue (jobs, and their append-only history; see `crate::queue`).
+    crate::queue::QUEUE_TABLES,
 ];
 
 /// Opens (creating if needed) the results database at `path` and applies its pending

@@ -19,11 +19,14 @@ use std::sync::Arc;
 use tamma_bench_core::model::{
     Outcome, RunStatus, TenantContext, TenantId, Trial, TrialKey, Visibility,
 };
+use tamma_bench_core::queue::{JobKind, JobOutcome, JobQueue, JobState, NewJob, QueueConfig};
 use tamma_bench_core::store::{AuditStore, ResponseCache, ResultStore};
 use tamma_bench_privacy::audit::{AuditLog, AuditVerifier, verify, verify_chain};
 use tamma_bench_privacy::crypto::Keyset;
 use tamma_bench_privacy::{InternalContext, Repository};
-use tamma_bench_sqlite::{DEFAULT_CACHE_FILE, SqliteAuditStore, SqliteResponseCache, SqliteStore};
+use tamma_bench_sqlite::{
+    DEFAULT_CACHE_FILE, SqliteAuditStore, SqliteQueue, SqliteResponseCache, SqliteStore,
+};
 
 /// The data key the fixture's run `sealed` was written under.
 const K1: &str = "k1=hex:abababababababababababababababababababababababababababababababab";
@@ -250,4 +253,45 @@ async fn response_cache_of_the_previous_release_answers() {
             .unwrap(),
         3
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_previous_release_database_gets_the_job_queue() {
+    let (_dir, db) = copy_of("results.db");
+    assert_eq!(schema_version(&db), RELEASE_SCHEMA_VERSION);
+    let queue = SqliteQueue::open(&db, QueueConfig::default()).unwrap();
+    assert!(schema_version(&db) > RELEASE_SCHEMA_VERSION, "migrated");
+    let tables: BTreeSet<String> = {
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        let mut stmt = conn
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
+            .unwrap();
+        stmt.query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+    };
+    assert!(
+        tables.contains("jobs") && tables.contains("job_events"),
+        "{tables:?}"
+    );
+
+    let op = TenantContext::local_operator();
+    let job = queue
+        .submit(
+            &op,
+            NewJob::new(JobKind::Run, serde_json::json!({"run": "next"})),
+        )
+        .await
+        .unwrap();
+    let lease = queue.claim("w1", None).await.unwrap().unwrap();
+    assert_eq!(lease.job.id, job.id);
+    let done = queue.finish(&lease, JobOutcome::Succeeded).await.unwrap();
+    assert_eq!(done.state, JobState::Succeeded);
+
+    // The release's runs are where they were, and the store opens the migrated file.
+    let store = SqliteStore::open(&db).unwrap();
+    let runs = store.list_runs(&TenantId::local()).await.unwrap();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].id, "plain");
 }

@@ -7,6 +7,11 @@
 //! - [`conformance::provider`]: the behaviour suite every HTTP provider (in-tree or
 //!   plugin) passes against a loopback server speaking its vendor's wire format,
 //!   expanded by [`provider_conformance_tests!`];
+//! - [`conformance::queue`]: the behaviour suite every `JobQueue` passes (claim order,
+//!   tier concurrency and submission rates, leases and their takeover, outcomes,
+//!   cancellation, tenant scoping), against handles opened on one database by a
+//!   [`QueueFactory`](conformance::queue::QueueFactory), expanded by
+//!   [`queue_conformance_tests!`];
 //! - [`providers`]: small test providers (a fixed answer, an echo, a script of results
 //!   with a record of the calls);
 //! - [`plugins`]: builds the workspace's plugin crates and finds their libraries;

@@ -3,4 +3,5 @@
 //! a macro expands the whole list into one test per behaviour in the caller's test file.
 
 pub mod provider;
+pub mod queue;
 pub mod store;
