@@ -15,8 +15,8 @@ use tamma_bench::core::error::Remedy;
 use tamma_bench::core::model::{RunStatus, TenantContext, TenantId, now_ms};
 use tamma_bench::core::queue::worker::{WorkerOptions, run_worker};
 use tamma_bench::core::queue::{
-    Job, JobEvent, JobFilter, JobId, JobKind, JobOutcome, JobQueue, JobState, Lease,
-    LeaseStatus, NewJob, QueueConfig, QueueError, TierStats,
+    Job, JobEvent, JobFilter, JobId, JobKind, JobOutcome, JobQueue, JobState, Lease, LeaseStatus,
+    NewJob, QueueConfig, QueueError, TierStats,
 };
 use tamma_bench::core::store::ResultStore;
 use tamma_bench::jobs::{BenchmarkRunner, RunJob};
@@ -142,7 +142,12 @@ const CASES: usize = 100;
 fn write_inputs(dir: &Path) {
     let (mut cases, mut recording) = (String::new(), String::new());
     for i in 0..CASES {
-        writeln!(cases, r#"{{"id": "c{i}", "input": "q{i}", "target": "{}"}}"#, i % 3).unwrap();
+        writeln!(
+            cases,
+            r#"{{"id": "c{i}", "input": "q{i}", "target": "{}"}}"#,
+            i % 3
+        )
+        .unwrap();
         writeln!(recording, r#"{{"case_id": "c{i}", "output": "{}"}}"#, i % 2).unwrap();
     }
     std::fs::write(dir.join("cases.jsonl"), cases).unwrap();
@@ -200,10 +205,17 @@ async fn a_drained_run_job_is_released_and_the_next_attempt_resumes_it_at_trial_
     assert_eq!((report.claimed, report.released), (1, 1), "{report:?}");
     assert_eq!(queue.outcomes(), [JobOutcome::Released]);
     assert_eq!(queue.state(), JobState::Queued);
-    assert_eq!(queue.job.lock().unwrap().attempts, 0, "the attempt is given back");
+    assert_eq!(
+        queue.job.lock().unwrap().attempts,
+        0,
+        "the attempt is given back"
+    );
     let tenant = TenantId::local();
     let kept = store.completed_keys(&tenant, &run_id).await.unwrap().len();
-    assert!(kept > 0 && kept < CASES, "drained mid-way: {kept} of {CASES}");
+    assert!(
+        kept > 0 && kept < CASES,
+        "drained mid-way: {kept} of {CASES}"
+    );
     let run = store.get_run(&tenant, &run_id).await.unwrap().unwrap();
     assert_eq!(run.status, RunStatus::Interrupted);
 
@@ -217,7 +229,11 @@ async fn a_drained_run_job_is_released_and_the_next_attempt_resumes_it_at_trial_
     ));
     let started = std::time::Instant::now();
     while queue.state() != JobState::Succeeded {
-        assert!(started.elapsed() < Duration::from_secs(120), "{:?}", queue.outcomes());
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "{:?}",
+            queue.outcomes()
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     shutdown.cancel();
@@ -235,7 +251,11 @@ async fn a_drained_run_job_is_released_and_the_next_attempt_resumes_it_at_trial_
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .unwrap();
-    assert_eq!((rows as usize, distinct as usize), (CASES, CASES), "no trial twice");
+    assert_eq!(
+        (rows as usize, distinct as usize),
+        (CASES, CASES),
+        "no trial twice"
+    );
 }
 
 #[tokio::test]
@@ -246,7 +266,12 @@ async fn a_payload_of_another_version_fails_without_a_retry() {
     let job = NewJob::new(JobKind::Run, serde_json::json!({"version": 99}));
     let queue = Arc::new(OneJob::new(job, TenantContext::local_operator()));
     let shutdown = CancellationToken::new();
-    let worker = tokio::spawn(run_worker(queue.clone(), runner, options(), shutdown.clone()));
+    let worker = tokio::spawn(run_worker(
+        queue.clone(),
+        runner,
+        options(),
+        shutdown.clone(),
+    ));
     let started = std::time::Instant::now();
     while queue.outcomes().is_empty() {
         assert!(started.elapsed() < Duration::from_secs(60));

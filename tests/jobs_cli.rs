@@ -23,7 +23,12 @@ fn world(cases: usize) -> tempfile::TempDir {
     let d = dir.path();
     let (mut c, mut rec) = (String::new(), String::new());
     for i in 0..cases {
-        writeln!(c, r#"{{"id": "c{i}", "input": "q{i}", "target": "{}"}}"#, i % 3).unwrap();
+        writeln!(
+            c,
+            r#"{{"id": "c{i}", "input": "q{i}", "target": "{}"}}"#,
+            i % 3
+        )
+        .unwrap();
         writeln!(rec, r#"{{"case_id": "c{i}", "output": "{}"}}"#, i % 2).unwrap();
     }
     std::fs::write(d.join("cases.jsonl"), c).unwrap();
@@ -71,7 +76,16 @@ fn job(d: &Path, id: &str) -> Value {
 
 fn worker(d: &Path) -> Child {
     Command::new(env!("CARGO_BIN_EXE_tamma-bench"))
-        .args(["worker", "--poll-ms", "100", "--slots", "2", "--id", "w1", "--db"])
+        .args([
+            "worker",
+            "--poll-ms",
+            "100",
+            "--slots",
+            "2",
+            "--id",
+            "w1",
+            "--db",
+        ])
         .arg(d.join("tamma-bench.db"))
         .current_dir(d)
         .stdout(Stdio::piped())
@@ -142,7 +156,10 @@ fn a_worker_runs_three_submitted_jobs_and_their_runs_are_stored() {
     let list = jobs(d, &["--state", "queued"]);
     assert_eq!(list.len(), 3);
     assert!(list.iter().all(|j| j["tier"] == "internal-optimization"));
-    assert!(list.iter().all(|j| j.get("payload").is_none()), "no payloads listed");
+    assert!(
+        list.iter().all(|j| j.get("payload").is_none()),
+        "no payloads listed"
+    );
 
     let child = worker(d);
     wait_for(d, "three succeeded jobs", |l| {
@@ -191,8 +208,14 @@ fn a_tenant_sees_and_cancels_only_its_own_jobs() {
             })
             .collect()
     };
-    assert_eq!(seen(&["--tenant", "acme"]), [(acme.clone(), "external-free".into())]);
-    assert_eq!(seen(&["--tenant", "beta"]), [(beta.clone(), "external-premium".into())]);
+    assert_eq!(
+        seen(&["--tenant", "acme"]),
+        [(acme.clone(), "external-free".into())]
+    );
+    assert_eq!(
+        seen(&["--tenant", "beta"]),
+        [(beta.clone(), "external-premium".into())]
+    );
     assert_eq!(seen(&[]), [(own.clone(), "internal-optimization".into())]);
 
     // Another tenant's job does not exist for acme: not shown, not cancelled.
@@ -205,18 +228,41 @@ fn a_tenant_sees_and_cancels_only_its_own_jobs() {
         assert_eq!(out.status.code(), Some(1), "{args:?}");
     }
     let out = tb(d, &["job", &beta]);
-    assert_eq!(out.status.code(), Some(1), "the local operator is not beta either");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "the local operator is not beta either"
+    );
     let beta_view = json(tb(d, &["job", &beta, "--tenant", "beta", "--json"]));
     assert_eq!(beta_view["state"], "queued");
 
     // An external tenant cannot jump into another tier.
     let out = tb(
         d,
-        &["submit", "bench.toml", "--agents", "agents.toml", "--tenant", "acme", "--tier", "internal-optimization"],
+        &[
+            "submit",
+            "bench.toml",
+            "--agents",
+            "agents.toml",
+            "--tenant",
+            "acme",
+            "--tier",
+            "internal-optimization",
+        ],
     );
     assert_eq!(out.status.code(), Some(1));
     // ... nor queue a study.
-    let out = tb(d, &["submit", "bench.toml", "--space", "agents.toml", "--tenant", "acme"]);
+    let out = tb(
+        d,
+        &[
+            "submit",
+            "bench.toml",
+            "--space",
+            "agents.toml",
+            "--tenant",
+            "acme",
+        ],
+    );
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("internal context"));
 }
@@ -241,7 +287,11 @@ fn a_queued_job_is_cancelled_and_a_finished_one_cannot_be() {
     assert_eq!(jobs(d, &["--state", "cancelled"]).len(), 1);
     assert!(jobs(d, &["--state", "queued"]).is_empty());
     let again = tb(d, &["cancel", &id]);
-    assert_eq!(again.status.code(), Some(1), "a cancelled job stays cancelled");
+    assert_eq!(
+        again.status.code(),
+        Some(1),
+        "a cancelled job stays cancelled"
+    );
     // The text views name the job and its history.
     let text = ok(tb(d, &["jobs", "show", &id]));
     assert!(text.contains(&id) && text.contains("cancelled"), "{text}");
@@ -273,9 +323,20 @@ fn a_worker_stopped_by_sigterm_gives_its_job_back_and_the_next_resumes_it() {
     let d = dir.path();
     let v = json(tb(
         d,
-        &["submit", "bench.toml", "--agents", "slow.toml", "--concurrency", "1", "--json"],
+        &[
+            "submit",
+            "bench.toml",
+            "--agents",
+            "slow.toml",
+            "--concurrency",
+            "1",
+            "--json",
+        ],
     ));
-    let (id, run) = (v["id"].as_str().unwrap().to_owned(), v["run_id"].as_str().unwrap().to_owned());
+    let (id, run) = (
+        v["id"].as_str().unwrap().to_owned(),
+        v["run_id"].as_str().unwrap().to_owned(),
+    );
 
     let first = worker(d);
     wait_for(d, "the job to run", |l| l[0]["state"] == "running");
@@ -283,20 +344,32 @@ fn a_worker_stopped_by_sigterm_gives_its_job_back_and_the_next_resumes_it() {
     std::thread::sleep(Duration::from_secs(3));
     let (code, stdout) = terminate(first);
     assert_eq!(code, Some(0), "{stdout}");
-    assert!(stdout.contains("1 claimed") && stdout.contains("1 released"), "{stdout}");
+    assert!(
+        stdout.contains("1 claimed") && stdout.contains("1 released"),
+        "{stdout}"
+    );
     let j = job(d, &id);
     assert_eq!(j["state"], "queued", "{j}");
     assert_eq!(j["attempts"], 0, "the drained attempt is given back: {j}");
     let kept = exported(d, &run);
     assert_eq!(kept.0, kept.1);
     assert!(kept.0 > 0 && kept.0 < CASES, "stopped mid-way: {kept:?}");
-    assert_eq!(json(tb(d, &["show", &run, "--json"]))["status"], "interrupted");
+    assert_eq!(
+        json(tb(d, &["show", &run, "--json"]))["status"],
+        "interrupted"
+    );
 
     let second = worker(d);
-    wait_for(d, "the resumed job to succeed", |l| l[0]["state"] == "succeeded");
+    wait_for(d, "the resumed job to succeed", |l| {
+        l[0]["state"] == "succeeded"
+    });
     let (code, _) = terminate(second);
     assert_eq!(code, Some(0));
-    assert_eq!(exported(d, &run), (CASES, CASES), "every trial exactly once");
+    assert_eq!(
+        exported(d, &run),
+        (CASES, CASES),
+        "every trial exactly once"
+    );
     let shown = json(tb(d, &["show", &run, "--json"]));
     assert_eq!(shown["status"], "completed");
     assert_eq!(shown["agents"][0]["n_trials"], CASES);
@@ -308,5 +381,8 @@ fn a_worker_stopped_by_sigterm_gives_its_job_back_and_the_next_resumes_it() {
         .iter()
         .map(|e| e["kind"].as_str().unwrap())
         .collect();
-    assert_eq!(kinds, ["submitted", "claimed", "released", "claimed", "succeeded"]);
+    assert_eq!(
+        kinds,
+        ["submitted", "claimed", "released", "claimed", "succeeded"]
+    );
 }

@@ -2,12 +2,13 @@
 //! `worker`, `jobs` and `cancel` share.
 
 use super::StoreArgs;
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::Args;
 use std::path::PathBuf;
 use std::sync::Arc;
 use tamma_bench::core::load::load_queue_config;
 use tamma_bench::core::queue::{JobQueue, QueueConfig};
+use tamma_bench::sqlite::SqliteQueue;
 
 /// The queue's configuration.
 #[derive(Debug, Clone, Args)]
@@ -38,7 +39,7 @@ impl QueueArgs {
 /// Opens the job queue: its tables in the results database `--db` (created when
 /// missing), for the processes of one machine.
 pub fn open_queue(store: &StoreArgs, config: QueueConfig) -> Result<Arc<dyn JobQueue>> {
-    // PENDING-SQLITE-QUEUE
-    let _ = (store, config);
-    anyhow::bail!("no job queue backend in this build")
+    let queue = SqliteQueue::open(&store.db, config)
+        .with_context(|| format!("cannot open the job queue in {}", store.db.display()))?;
+    Ok(Arc::new(queue))
 }

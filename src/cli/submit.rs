@@ -19,7 +19,12 @@ pub struct SubmitArgs {
     #[arg(value_name = "BENCHMARK")]
     pub benchmark: PathBuf,
     /// Agents file (TOML, `[[agent]]` tables): queue a run.
-    #[arg(long, value_name = "AGENTS", required_unless_present = "space", conflicts_with = "space")]
+    #[arg(
+        long,
+        value_name = "AGENTS",
+        required_unless_present = "space",
+        conflicts_with = "space"
+    )]
     pub agents: Option<PathBuf>,
     /// Search space (TOML): queue an optimization study instead (internal contexts only).
     #[arg(long, value_name = "SPACE")]

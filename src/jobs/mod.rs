@@ -21,8 +21,7 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use tamma_bench_core::error::Remedy;
 use tamma_bench_core::load::{
-    LoadError, LoadErrorKind, LoadedAgents, check_agents_against, load_agents,
-    load_benchmark_with,
+    LoadError, LoadErrorKind, LoadedAgents, check_agents_against, load_agents, load_benchmark_with,
 };
 use tamma_bench_core::model::{AgentConfig, Benchmark};
 use tamma_bench_core::queue::worker::JobFailure;
@@ -295,6 +294,9 @@ mod tests {
         assert_eq!(e.kind(), JobErrorKind::Payload, "{e}");
         let failure = JobFailure::from(e);
         assert_eq!(failure.remedy, Remedy::FixInput);
-        assert!(failure.message.contains("invalid job payload"), "{failure:?}");
+        assert!(
+            failure.message.contains("invalid job payload"),
+            "{failure:?}"
+        );
     }
 }

@@ -578,9 +578,7 @@ fn validate_agent(a: &AgentConfig) -> Result<(), (&'static str, String)> {
 /// Loads a job queue's configuration ([`QueueConfig`](crate::queue::QueueConfig), TOML)
 /// and checks it: a syntax error names the line and the field; an invalid configuration
 /// (a duplicate tier, a zero concurrency) is `Invalid`.
-pub fn load_queue_config(
-    path: impl AsRef<Path>,
-) -> Result<crate::queue::QueueConfig, LoadError> {
+pub fn load_queue_config(path: impl AsRef<Path>) -> Result<crate::queue::QueueConfig, LoadError> {
     let path = path.as_ref();
     let src = read(path)?;
     let config: crate::queue::QueueConfig = parse_toml(path, &src)?;
