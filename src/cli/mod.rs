@@ -44,7 +44,8 @@ Exit status:
   3    `run` was interrupted by Ctrl-C; resume with the same command and --run-id ID
   4    `run` stopped because the budget was exhausted; resume with --run-id ID and a larger
        --budget-usd
-  130  a second Ctrl-C stopped `run` at once (trials in flight are lost)
+  130  a second Ctrl-C stopped `run` at once (trials in flight are lost), or a second
+       Ctrl-C / SIGTERM stopped `worker` at once (its jobs resume elsewhere after their lease)
 
 Logs go to stderr; set RUST_LOG (e.g. RUST_LOG=info) to see more than warnings.";
 
