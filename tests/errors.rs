@@ -271,13 +271,12 @@ fn job_errors_say_what_to_do_and_keep_their_cause() {
     assert_eq!(e.kind(), JobErrorKind::UnsupportedVersion);
     assert_eq!(e.remedy(), FixInput);
     assert!(e.to_string().contains("version 7"), "{e}");
-    let e = StudyJob::from_payload(&serde_json::json!({"version": 1, "benchmark": 3}))
-        .unwrap_err();
+    let e = StudyJob::from_payload(&serde_json::json!({"version": 1, "benchmark": 3})).unwrap_err();
     assert_eq!(e.kind(), JobErrorKind::Payload);
     assert_eq!(e.remedy(), FixInput);
     assert!(e.source().unwrap().is::<serde_json::Error>());
-    let e = RunJob::from_files(Path::new("no/such/bench.toml"), Path::new("a.toml"), &[])
-        .unwrap_err();
+    let e =
+        RunJob::from_files(Path::new("no/such/bench.toml"), Path::new("a.toml"), &[]).unwrap_err();
     assert_eq!(e.kind(), JobErrorKind::Load);
     assert_eq!(e.remedy(), FixInput);
     assert!(e.to_string().contains("no/such/bench.toml"), "{e}");

@@ -1,7 +1,9 @@
 //! The job queue end to end through the binary: `submit`, `worker` (a child process),
 //! `jobs`, `job`, `cancel`. Jobs run and their runs are stored; tenants see only their
-//! own jobs; a queued job is cancelled; a worker stopped by SIGTERM gives its job back
-//! and the next worker resumes the run at trial level, no trial run twice.
+//! own jobs; a queued job is cancelled at once and a running one at a trial boundary; a
+//! worker stopped by SIGTERM gives its job back and the next worker resumes the run at
+//! trial level, no trial run twice; `--watch` re-prints until Ctrl-C; a bad
+//! `--queue-config` is located in its file.
 
 #![cfg(unix)]
 #![allow(clippy::unwrap_used)] // test fixtures: a failure is the test failing
@@ -75,17 +77,15 @@ fn job(d: &Path, id: &str) -> Value {
 }
 
 fn worker(d: &Path) -> Child {
+    worker_with(d, &[])
+}
+
+/// Starts `tamma-bench worker` (polling every 100 ms, 2 slots) with `extra` arguments.
+fn worker_with(d: &Path, extra: &[&str]) -> Child {
     Command::new(env!("CARGO_BIN_EXE_tamma-bench"))
-        .args([
-            "worker",
-            "--poll-ms",
-            "100",
-            "--slots",
-            "2",
-            "--id",
-            "w1",
-            "--db",
-        ])
+        .args(["worker", "--poll-ms", "100", "--slots", "2", "--id", "w1"])
+        .args(extra)
+        .arg("--db")
         .arg(d.join("tamma-bench.db"))
         .current_dir(d)
         .stdout(Stdio::piped())
@@ -95,9 +95,14 @@ fn worker(d: &Path) -> Child {
 }
 
 /// Sends SIGTERM to `child` and returns its exit code and standard output.
-fn terminate(mut child: Child) -> (Option<i32>, String) {
+fn terminate(child: Child) -> (Option<i32>, String) {
+    signal(child, "-TERM")
+}
+
+/// Sends `sig` (`-TERM`, `-INT`) to `child` and returns its exit code and standard output.
+fn signal(mut child: Child, sig: &str) -> (Option<i32>, String) {
     let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+        .args([sig, &child.id().to_string()])
         .status()
         .unwrap();
     assert!(status.success());
@@ -118,9 +123,14 @@ fn terminate(mut child: Child) -> (Option<i32>, String) {
 
 /// Polls `jobs --json` until `done` holds for the list (at most two minutes).
 fn wait_for(d: &Path, what: &str, done: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+    wait_for_as(d, &[], what, done)
+}
+
+/// Polls `jobs --json ARGS` until `done` holds for the list (at most two minutes).
+fn wait_for_as(d: &Path, args: &[&str], what: &str, done: impl Fn(&[Value]) -> bool) -> Vec<Value> {
     let started = Instant::now();
     loop {
-        let list = jobs(d, &[]);
+        let list = jobs(d, args);
         if done(&list) {
             return list;
         }
@@ -196,6 +206,7 @@ fn a_tenant_sees_and_cancels_only_its_own_jobs() {
     let (acme, _) = submit(d, &["--tenant", "acme"]);
     let (beta, _) = submit(d, &["--tenant", "beta", "--tier", "premium"]);
     let (own, _) = submit(d, &[]);
+    let (cheap, _) = submit(d, &["--tier", "external-free"]);
 
     let seen = |tenant: &[&str]| -> Vec<(String, String)> {
         jobs(d, tenant)
@@ -216,7 +227,14 @@ fn a_tenant_sees_and_cancels_only_its_own_jobs() {
         seen(&["--tenant", "beta"]),
         [(beta.clone(), "external-premium".into())]
     );
-    assert_eq!(seen(&[]), [(own.clone(), "internal-optimization".into())]);
+    // Newest first; an internal context picks any tier by name.
+    assert_eq!(
+        seen(&[]),
+        [
+            (cheap.clone(), "external-free".into()),
+            (own.clone(), "internal-optimization".into())
+        ]
+    );
 
     // Another tenant's job does not exist for acme: not shown, not cancelled.
     for args in [
@@ -385,4 +403,107 @@ fn a_worker_stopped_by_sigterm_gives_its_job_back_and_the_next_resumes_it() {
         kinds,
         ["submitted", "claimed", "released", "claimed", "succeeded"]
     );
+}
+
+#[test]
+fn a_running_job_cancelled_by_its_tenant_stops_at_a_trial_boundary() {
+    let dir = world(100);
+    let d = dir.path();
+    // Short leases: heartbeats (a third of a lease) carry the cancellation quickly.
+    std::fs::write(
+        d.join("queue.toml"),
+        "aging_ms = 10000\nlease_ms = 1500\nmax_attempts = 3\nretry_backoff_ms = 100\n\n\
+         [[tiers]]\nname = \"external-free\"\npriority = 10\nconcurrency = 1\n",
+    )
+    .unwrap();
+    let acme = ["--tenant", "acme", "--queue-config", "queue.toml"];
+    let mut args = vec![
+        "submit",
+        "bench.toml",
+        "--agents",
+        "slow.toml",
+        "--concurrency",
+        "1",
+        "--json",
+    ];
+    args.extend_from_slice(&acme);
+    let v = json(tb(d, &args));
+    let (id, run) = (
+        v["id"].as_str().unwrap().to_owned(),
+        v["run_id"].as_str().unwrap().to_owned(),
+    );
+    let child = worker_with(d, &["--queue-config", "queue.toml"]);
+    wait_for_as(d, &acme, "the job to run", |l| l[0]["state"] == "running");
+    std::thread::sleep(Duration::from_secs(2));
+    let mut args = vec!["cancel", id.as_str()];
+    args.extend_from_slice(&acme);
+    let out = ok(tb(d, &args));
+    assert!(out.contains("cancellation requested"), "{out}");
+    let list = wait_for_as(d, &acme, "the job to be cancelled", |l| {
+        l[0]["state"] == "cancelled"
+    });
+    assert!(
+        list[0].get("worker").is_none(),
+        "an external tenant is not shown the worker"
+    );
+    let mut args = vec!["job", id.as_str(), "--json"];
+    args.extend_from_slice(&acme);
+    let j = json(tb(d, &args));
+    let kinds: Vec<&str> = j["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["submitted", "claimed", "cancel_requested", "cancelled"]
+    );
+    assert!(
+        j["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["worker"].is_null())
+    );
+    let shown = json(tb(d, &["show", &run, "--json", "--tenant", "acme"]));
+    assert_eq!(shown["run"]["status"], "interrupted", "{shown}");
+    let kept = shown["results"][0]["metrics"]["n_trials"].as_u64().unwrap();
+    assert!(kept > 0 && kept < 100, "what finished is kept: {kept}");
+    let (code, stdout) = terminate(child);
+    assert_eq!(code, Some(0));
+    assert!(stdout.contains("1 cancelled"), "{stdout}");
+}
+
+#[test]
+fn jobs_watch_reprints_until_interrupted() {
+    let dir = world(1);
+    let d = dir.path();
+    submit(d, &[]);
+    let out = std::fs::File::create(d.join("watch.out")).unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_tamma-bench"))
+        .args(["jobs", "--watch", "--json", "--db"])
+        .arg(d.join("tamma-bench.db"))
+        .stdout(out)
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    let prints = || {
+        std::fs::read_to_string(d.join("watch.out"))
+            .unwrap()
+            .lines()
+            .filter(|l| *l == "[")
+            .count()
+    };
+    while prints() < 2 {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "printed {} times",
+            prints()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let (code, _) = signal(child, "-INT");
+    assert_eq!(code, Some(0));
 }

@@ -85,7 +85,7 @@ pub async fn list(args: JobsArgs) -> Result<Exit> {
     };
     if !args.watch {
         let jobs = queue.list(&cx, &filter).await?;
-        return print_jobs(&jobs, args.json).map(|()| Exit::Success);
+        return print_jobs(&jobs, args.json, cx.is_internal()).map(|()| Exit::Success);
     }
     let clear = !args.json && std::io::stdout().is_terminal();
     let stop = tokio::signal::ctrl_c();
@@ -95,7 +95,7 @@ pub async fn list(args: JobsArgs) -> Result<Exit> {
         if clear {
             print!("\x1b[2J\x1b[H");
         }
-        print_jobs(&jobs, args.json)?;
+        print_jobs(&jobs, args.json, cx.is_internal())?;
         if !clear {
             println!();
         }
@@ -106,9 +106,9 @@ pub async fn list(args: JobsArgs) -> Result<Exit> {
     }
 }
 
-fn print_jobs(jobs: &[Job], json: bool) -> Result<()> {
+fn print_jobs(jobs: &[Job], json: bool, internal: bool) -> Result<()> {
     if json {
-        let records: Vec<serde_json::Value> = jobs.iter().map(record).collect();
+        let records: Vec<serde_json::Value> = jobs.iter().map(|j| record(j, internal)).collect();
         return print_json(&records);
     }
     let mut out = std::io::stdout().lock();
@@ -153,11 +153,14 @@ fn state_label(j: &Job) -> String {
 }
 
 /// A job as JSON for the listings: its record without the payload, its times also in
-/// UTC RFC 3339.
-fn record(job: &Job) -> serde_json::Value {
+/// UTC RFC 3339. An external caller is not shown which worker (host, process) ran it.
+fn record(job: &Job, internal: bool) -> serde_json::Value {
     let mut v = serde_json::to_value(job).unwrap_or(serde_json::Value::Null);
     if let Some(o) = v.as_object_mut() {
         o.remove("payload");
+        if !internal {
+            o.remove("worker");
+        }
         for (ms, name) in [
             (Some(job.submitted_at_ms), "submitted_at"),
             (job.started_at_ms, "started_at"),
@@ -178,9 +181,15 @@ pub async fn show(args: JobArgs) -> Result<Exit> {
     let Some(job) = queue.get(&cx, &args.job).await? else {
         bail!("no job {} for this tenant", args.job);
     };
-    let history = queue.history(&cx, &args.job).await?;
+    let mut history = queue.history(&cx, &args.job).await?;
+    let internal = cx.is_internal();
+    if !internal {
+        for e in &mut history {
+            e.worker = None;
+        }
+    }
     if args.json {
-        let mut v = record(&job);
+        let mut v = record(&job, internal);
         if let Some(o) = v.as_object_mut() {
             o.insert("history".into(), serde_json::to_value(&history)?);
         }
@@ -194,7 +203,7 @@ pub async fn show(args: JobArgs) -> Result<Exit> {
     writeln!(out, "attempts   {} of {}", job.attempts, job.max_attempts)?;
     writeln!(out, "run        {}", job.run_id)?;
     writeln!(out, "submitted  {}", utc_rfc3339(job.submitted_at_ms))?;
-    if let Some(w) = &job.worker {
+    if let Some(w) = job.worker.as_ref().filter(|_| internal) {
         writeln!(out, "worker     {w}")?;
     }
     if let Some(e) = &job.last_error {
@@ -234,7 +243,7 @@ pub async fn cancel(args: JobArgs) -> Result<Exit> {
     let queue = args.queue.open(&args.store)?;
     let job = queue.cancel(&cx, &args.job).await?;
     if args.json {
-        print_json(&record(&job))?;
+        print_json(&record(&job, cx.is_internal()))?;
     } else if job.state == JobState::Cancelled {
         println!("job {}: cancelled", job.id);
     } else {
