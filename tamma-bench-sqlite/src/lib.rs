@@ -8,6 +8,13 @@
 //! ([`SqliteResponseCache`]) lives in a file of its own by default
 //! ([`DEFAULT_CACHE_FILE`] beside the results).
 //!
+//! The results database also holds the durable job queue ([`SqliteQueue`], tables `jobs`
+//! and `job_events`): workers of one machine, in one process or several, claim from it
+//! under leases. Each claim, heartbeat, finish and cancel is one `BEGIN IMMEDIATE`
+//! transaction, so a tier's concurrency holds across processes. A waiting worker wakes
+//! at once for work submitted (or a slot freed) in its own process, and finds the work of
+//! other processes when its wait times out.
+//!
 //! ```
 //! use std::sync::Arc;
 //! use tamma_bench_core::executor::Executor;
@@ -22,6 +29,29 @@
 //! // Hand it to the executor as any `ResultStore`.
 //! let executor = Executor::new(store);
 //! # let _ = executor;
+//! # });
+//! ```
+//!
+//! The queue, in the same file:
+//!
+//! ```
+//! use tamma_bench_core::model::TenantContext;
+//! use tamma_bench_core::queue::{JobKind, JobOutcome, JobQueue, JobState, NewJob, QueueConfig};
+//! use tamma_bench_sqlite::SqliteQueue;
+//!
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! let dir = tempfile::tempdir().unwrap();
+//! let queue = SqliteQueue::open(dir.path().join("results.db"), QueueConfig::default()).unwrap();
+//! let operator = TenantContext::local_operator();
+//! let job = queue
+//!     .submit(&operator, NewJob::new(JobKind::Run, serde_json::json!({"benchmark": "arith"})))
+//!     .await
+//!     .unwrap();
+//! // A worker claims it under a lease, and reports how it ended.
+//! let lease = queue.claim("worker-1", None).await.unwrap().expect("a job");
+//! assert_eq!(lease.job.id, job.id);
+//! let done = queue.finish(&lease, JobOutcome::Succeeded).await.unwrap();
+//! assert_eq!(done.state, JobState::Succeeded);
 //! # });
 //! ```
 
