@@ -10,6 +10,38 @@
 //! Payloads are versioned ([`PAYLOAD_VERSION`]); a worker refuses a version it does not
 //! know with [`JobErrorKind::UnsupportedVersion`] rather than guess.
 //!
+//! A host that runs its own workers (what `tamma-bench worker` does):
+//!
+//! ```no_run
+//! use std::path::Path;
+//! use std::sync::Arc;
+//! use tamma_bench::core::model::TenantContext;
+//! use tamma_bench::core::queue::worker::{WorkerOptions, run_worker};
+//! use tamma_bench::core::queue::{JobQueue, QueueConfig};
+//! use tamma_bench::jobs::{BenchmarkRunner, RunJob};
+//! use tamma_bench::privacy::Repository;
+//! use tamma_bench::sqlite::{SqliteQueue, SqliteStore};
+//! use tokio_util::sync::CancellationToken;
+//!
+//! # async fn host() -> Result<(), Box<dyn std::error::Error>> {
+//! let db = Path::new("tamma-bench.db");
+//! let queue: Arc<dyn JobQueue> = Arc::new(SqliteQueue::open(db, QueueConfig::default())?);
+//! let job = RunJob::from_files(
+//!     Path::new("examples/quickstart/benchmark.toml"),
+//!     Path::new("examples/quickstart/agents.toml"),
+//!     &[],
+//! )?;
+//! let submitted = queue.submit(&TenantContext::local_operator(), job.to_new_job()?).await?;
+//! println!("queued {}", submitted.id);
+//!
+//! let runner = Arc::new(BenchmarkRunner::new(Repository::new(Arc::new(SqliteStore::open(db)?))?));
+//! let shutdown = CancellationToken::new(); // cancel it to drain
+//! let report = run_worker(queue, runner, WorkerOptions::new("worker-1"), shutdown).await;
+//! println!("{report:?}");
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! [`JobRunner`]: tamma_bench_core::queue::worker::JobRunner
 
 mod runner;
