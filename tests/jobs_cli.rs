@@ -507,3 +507,54 @@ fn jobs_watch_reprints_until_interrupted() {
     let (code, _) = signal(child, "-INT");
     assert_eq!(code, Some(0));
 }
+
+#[test]
+fn a_study_job_runs_on_a_worker_and_stores_its_rounds_as_internal_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let example = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/optimize");
+    for f in ["benchmark.toml", "space.toml", "cases.jsonl"] {
+        std::fs::copy(example.join(f), d.join(f)).unwrap();
+    }
+    std::fs::create_dir(d.join("recordings")).unwrap();
+    for e in std::fs::read_dir(example.join("recordings")).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), d.join("recordings").join(e.file_name())).unwrap();
+    }
+    let v = json(tb(
+        d,
+        &[
+            "submit",
+            "benchmark.toml",
+            "--space",
+            "space.toml",
+            "--budget-usd",
+            "1",
+            "--json",
+        ],
+    ));
+    assert_eq!(v["kind"], "study");
+    let study = v["run_id"].as_str().unwrap().to_owned();
+    let child = worker(d);
+    wait_for(d, "the study to succeed", |l| l[0]["state"] == "succeeded");
+    let (code, _) = terminate(child);
+    assert_eq!(code, Some(0));
+    let runs = json(tb(d, &["runs", "--json"]));
+    let rounds: Vec<&str> = runs
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["id"].as_str())
+        .filter(|id| id.starts_with(&format!("{study}-r")))
+        .collect();
+    assert!(!rounds.is_empty(), "no round of {study} in {runs}");
+    // Rounds are internal data: an external tenant sees none.
+    let theirs = json(tb(d, &["runs", "--json", "--tenant", "acme"]));
+    assert!(
+        theirs
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| !r["id"].as_str().unwrap().starts_with(&study))
+    );
+}
