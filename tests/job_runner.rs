@@ -191,7 +191,8 @@ async fn a_drained_run_job_is_released_and_the_next_attempt_resumes_it_at_trial_
     let run_id = queue.job.lock().unwrap().run_id.clone();
     let runner = Arc::new(BenchmarkRunner::new(repo));
 
-    // First worker: drained a few seconds in, mid-way through the rate-limited trials.
+    // First worker: drained two seconds into the run, mid-way through the rate-limited
+    // trials.
     let shutdown = CancellationToken::new();
     let first = tokio::spawn(run_worker(
         queue.clone(),
@@ -199,7 +200,15 @@ async fn a_drained_run_job_is_released_and_the_next_attempt_resumes_it_at_trial_
         options(),
         shutdown.clone(),
     ));
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    let (tenant, started) = (TenantId::local(), std::time::Instant::now());
+    while store.get_run(&tenant, &run_id).await.unwrap().is_none() {
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "the run never began"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
     shutdown.cancel();
     let report = first.await.unwrap();
     assert_eq!((report.claimed, report.released), (1, 1), "{report:?}");
@@ -210,7 +219,6 @@ async fn a_drained_run_job_is_released_and_the_next_attempt_resumes_it_at_trial_
         0,
         "the attempt is given back"
     );
-    let tenant = TenantId::local();
     let kept = store.completed_keys(&tenant, &run_id).await.unwrap().len();
     assert!(
         kept > 0 && kept < CASES,

@@ -142,6 +142,20 @@ fn wait_for_as(d: &Path, args: &[&str], what: &str, done: impl Fn(&[Value]) -> b
     }
 }
 
+/// Waits until the executor has begun run `run` (it is stored, `show` finds it).
+fn wait_for_run(d: &Path, run: &str, args: &[&str]) {
+    let started = Instant::now();
+    let mut show = vec!["show", run];
+    show.extend_from_slice(args);
+    while tb(d, &show).status.code() != Some(0) {
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "run {run} never began"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 /// The trials of `run` as exported: (rows, distinct case × epoch keys).
 fn exported(d: &Path, run: &str) -> (usize, usize) {
     let text = ok(tb(d, &["export", run, "--format", "jsonl"]));
@@ -358,8 +372,9 @@ fn a_worker_stopped_by_sigterm_gives_its_job_back_and_the_next_resumes_it() {
 
     let first = worker(d);
     wait_for(d, "the job to run", |l| l[0]["state"] == "running");
+    wait_for_run(d, &run, &[]);
     // A minute's burst goes at once, then a trial a second: well into the run.
-    std::thread::sleep(Duration::from_secs(3));
+    std::thread::sleep(Duration::from_secs(2));
     let (code, stdout) = terminate(first);
     assert_eq!(code, Some(0), "{stdout}");
     assert!(
@@ -434,6 +449,7 @@ fn a_running_job_cancelled_by_its_tenant_stops_at_a_trial_boundary() {
     );
     let child = worker_with(d, &["--queue-config", "queue.toml"]);
     wait_for_as(d, &acme, "the job to run", |l| l[0]["state"] == "running");
+    wait_for_run(d, &run, &["--tenant", "acme"]);
     std::thread::sleep(Duration::from_secs(2));
     let mut args = vec!["cancel", id.as_str()];
     args.extend_from_slice(&acme);
