@@ -243,11 +243,16 @@ fn event_from_row(row: &Row<'_>) -> rusqlite::Result<JobEvent> {
     })
 }
 
-/// Job `id`, whoever's it is.
-fn job_by_id(conn: &Connection, id: &str) -> Result<Option<Job>, QueueError> {
-    conn.prepare_cached(&format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?1"))
-        .and_then(|mut s| s.query_row([id], job_from_row).optional())
-        .map_err(db)
+/// Job `id` if it runs under the lease `token`.
+fn held_job(conn: &Connection, id: &JobId, token: &str) -> Result<Option<Job>, QueueError> {
+    conn.prepare_cached(&format!(
+        "SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?1 AND lease_token = ?2 AND state = 'running'"
+    ))
+    .and_then(|mut s| {
+        s.query_row(params![id.as_str(), token], job_from_row)
+            .optional()
+    })
+    .map_err(db)
 }
 
 /// Job `id` of `tenant`, or `NotFound` (which does not say whether another tenant has it).
@@ -528,22 +533,21 @@ impl JobQueue for SqliteQueue {
             if open.is_empty() {
                 return Ok(None);
             }
-            // Tier names are bound as parameters ?4, ?5, ...
+            // Tier names are bound as parameters ?3, ?4, ...
             let placeholders: Vec<String> =
-                (0..open.len()).map(|i| format!("?{}", i + 4)).collect();
+                (0..open.len()).map(|i| format!("?{}", i + 3)).collect();
             let sql = format!(
                 "SELECT {JOB_COLUMNS} FROM jobs
                  WHERE tier IN ({})
                    AND ((state = 'queued' AND available_at_ms <= ?1)
                         OR (state = 'running' AND lease_until_ms <= ?1))
                  ORDER BY priority + MAX(?1 - submitted_at_ms, 0) / ?2 DESC, submitted_at_ms, pos
-                 LIMIT ?3",
+                 LIMIT 1",
                 placeholders.join(", ")
             );
             let mut values: Vec<rusqlite::types::Value> = vec![
                 now.into(),
                 (config.aging_ms.min(i64::MAX as u64) as i64).into(),
-                1i64.into(),
             ];
             values.extend(
                 open.iter()
@@ -631,14 +635,7 @@ impl JobQueue for SqliteQueue {
         let job = self
             .write(move |tx, config| {
                 let now = now_ms();
-                let held: bool = tx
-                    .prepare_cached(
-                        "SELECT EXISTS (SELECT 1 FROM jobs
-                         WHERE id = ?1 AND lease_token = ?2 AND state = 'running')",
-                    )
-                    .and_then(|mut s| s.query_row(params![id.as_str(), token], |r| r.get(0)))
-                    .map_err(db)?;
-                let Some(mut job) = job_by_id(tx, id.as_str())?.filter(|_| held) else {
+                let Some(mut job) = held_job(tx, &id, &token)? else {
                     return Err(QueueError::lease_lost(&id));
                 };
                 let (kind, message) = match outcome {
@@ -767,26 +764,29 @@ impl JobQueue for SqliteQueue {
         let tenant = cx.tenant_id.clone();
         let filter = filter.clone();
         self.read(move |conn| {
-            let mut stmt = conn
-                .prepare_cached(&format!(
-                    "SELECT {JOB_COLUMNS} FROM jobs WHERE tenant_id = ?1
-                     ORDER BY submitted_at_ms DESC, pos DESC"
-                ))
-                .map_err(db)?;
-            let rows = stmt
-                .query_map([tenant.as_str()], job_from_row)
-                .map_err(db)?;
-            let mut jobs = Vec::new();
-            for job in rows {
-                let job = job.map_err(db)?;
-                if filter.states.is_empty() || filter.states.contains(&job.state) {
-                    jobs.push(job);
-                    if filter.limit.is_some_and(|n| jobs.len() >= n) {
-                        break;
-                    }
-                }
-            }
-            Ok(jobs)
+            // The limit is ?2 (-1: none), the states ?3, ?4, ...
+            let states = if filter.states.is_empty() {
+                String::new()
+            } else {
+                let marks: Vec<String> = (0..filter.states.len())
+                    .map(|i| format!("?{}", i + 3))
+                    .collect();
+                format!("AND state IN ({})", marks.join(", "))
+            };
+            let sql = format!(
+                "SELECT {JOB_COLUMNS} FROM jobs WHERE tenant_id = ?1 {states}
+                 ORDER BY submitted_at_ms DESC, pos DESC LIMIT ?2"
+            );
+            let limit = filter.limit.map_or(-1, |n| n.min(i64::MAX as usize) as i64);
+            let mut values: Vec<rusqlite::types::Value> =
+                vec![tenant.as_str().to_owned().into(), limit.into()];
+            values.extend(filter.states.iter().map(|s| s.as_str().to_owned().into()));
+            conn.prepare_cached(&sql)
+                .and_then(|mut s| {
+                    s.query_map(rusqlite::params_from_iter(values), job_from_row)?
+                        .collect::<rusqlite::Result<_>>()
+                })
+                .map_err(db)
         })
         .await
     }
