@@ -76,31 +76,46 @@ fn job(d: &Path, id: &str) -> Value {
     json(tb(d, &["job", id, "--json"]))
 }
 
-fn worker(d: &Path) -> Child {
+/// A child process, killed if the test fails before it ends it.
+struct Running(Option<Child>);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn worker(d: &Path) -> Running {
     worker_with(d, &[])
 }
 
 /// Starts `tamma-bench worker` (polling every 100 ms, 2 slots) with `extra` arguments.
-fn worker_with(d: &Path, extra: &[&str]) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_tamma-bench"))
+fn worker_with(d: &Path, extra: &[&str]) -> Running {
+    let child = Command::new(env!("CARGO_BIN_EXE_tamma-bench"))
         .args(["worker", "--poll-ms", "100", "--slots", "2", "--id", "w1"])
         .args(extra)
         .arg("--db")
         .arg(d.join("tamma-bench.db"))
         .current_dir(d)
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        // A file, not a pipe nobody reads while it runs: logs never block the worker.
+        .stderr(std::fs::File::create(d.join("worker.log")).unwrap())
         .spawn()
-        .unwrap()
+        .unwrap();
+    Running(Some(child))
 }
 
 /// Sends SIGTERM to `child` and returns its exit code and standard output.
-fn terminate(child: Child) -> (Option<i32>, String) {
+fn terminate(child: Running) -> (Option<i32>, String) {
     signal(child, "-TERM")
 }
 
 /// Sends `sig` (`-TERM`, `-INT`) to `child` and returns its exit code and standard output.
-fn signal(mut child: Child, sig: &str) -> (Option<i32>, String) {
+fn signal(mut running: Running, sig: &str) -> (Option<i32>, String) {
+    let mut child = running.0.take().unwrap();
     let status = Command::new("kill")
         .args([sig, &child.id().to_string()])
         .status()
@@ -504,6 +519,7 @@ fn jobs_watch_reprints_until_interrupted() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
+    let child = Running(Some(child));
     let started = Instant::now();
     let prints = || {
         std::fs::read_to_string(d.join("watch.out"))
@@ -573,4 +589,32 @@ fn a_study_job_runs_on_a_worker_and_stores_its_rounds_as_internal_runs() {
             .iter()
             .all(|r| !r["id"].as_str().unwrap().starts_with(&study))
     );
+}
+
+#[test]
+fn a_worker_whose_output_is_closed_still_drains_on_sigterm() {
+    let dir = world(3);
+    let d = dir.path();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tamma-bench"))
+        .args(["worker", "--poll-ms", "100", "--db"])
+        .arg(d.join("tamma-bench.db"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Nobody reads its output any more (a detached worker, a closed terminal).
+    drop(child.stdout.take());
+    drop(child.stderr.take());
+    let child = Running(Some(child));
+    let (id, _) = submit(d, &[]);
+    let started = Instant::now();
+    while job(d, &id)["state"] != "succeeded" {
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "the job never ran"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let (code, _) = signal(child, "-TERM");
+    assert_eq!(code, Some(0));
 }

@@ -6,6 +6,7 @@ use super::queue::QueueArgs;
 use super::{Exit, StoreArgs};
 use anyhow::{Context, Result};
 use clap::Args;
+use std::io::Write;
 use std::sync::Arc;
 use std::time::Duration;
 use tamma_bench::agents::open_cache_beside;
@@ -63,7 +64,8 @@ pub async fn execute(args: WorkerArgs) -> Result<Exit> {
     let id = options.id.clone();
     let shutdown = CancellationToken::new();
     tokio::spawn(watch_signals(shutdown.clone()));
-    eprintln!(
+    let _ = writeln!(
+        std::io::stderr(),
         "worker {id}: {} slots, tiers {}; Ctrl-C or SIGTERM drains",
         options.slots,
         options
@@ -72,7 +74,8 @@ pub async fn execute(args: WorkerArgs) -> Result<Exit> {
             .map_or_else(|| "all".to_owned(), |t| t.join(","))
     );
     let report = run_worker(queue, runner, options, shutdown).await;
-    println!("{}", summary(&id, &report));
+    // The jobs are settled whether or not anyone still reads the summary.
+    let _ = writeln!(std::io::stdout(), "{}", summary(&id, &report));
     Ok(Exit::Success)
 }
 
@@ -91,15 +94,20 @@ async fn watch_signals(shutdown: CancellationToken) {
     if !signals.next().await {
         return;
     }
-    eprintln!(
+    // Drain first: a closed stderr (a detached worker) must not keep it from draining.
+    shutdown.cancel();
+    let _ = writeln!(
+        std::io::stderr(),
         "draining: jobs in flight stop at the next trial boundary and go back to the queue \
          (signal again to quit at once)"
     );
-    shutdown.cancel();
     if !signals.next().await {
         return;
     }
-    eprintln!("stopped at once: jobs in flight resume on another worker after their lease");
+    let _ = writeln!(
+        std::io::stderr(),
+        "stopped at once: jobs in flight resume on another worker after their lease"
+    );
     std::process::exit(130);
 }
 
