@@ -93,11 +93,11 @@ pub async fn list(args: JobsArgs) -> Result<Exit> {
     loop {
         let jobs = queue.list(&cx, &filter).await?;
         if clear {
-            print!("\x1b[2J\x1b[H");
+            write!(std::io::stdout(), "\x1b[2J\x1b[H")?;
         }
         print_jobs(&jobs, args.json, cx.is_internal())?;
         if !clear {
-            println!();
+            writeln!(std::io::stdout())?;
         }
         tokio::select! {
             _ = &mut stop => return Ok(Exit::Success),
