@@ -14,7 +14,10 @@
 //! - [`plugin`]: the plugin SDK and the loader of plugin libraries.
 //!
 //! It adds [`report`], the self-contained HTML report of one or more runs, read through
-//! the tenant-aware repository.
+//! the tenant-aware repository; [`jobs`], the host half of the job queue (payloads of
+//! queued runs and studies, and [`jobs::BenchmarkRunner`], which a worker runs them
+//! with); [`agents`], which builds a run's providers with their layers (shared by the
+//! CLI's `run` and the runner); and [`plugins`], how plugins are found.
 //!
 //! The `tamma-bench` binary is a thin CLI over these, behind the default feature `cli`.
 //! A host that embeds the library depends on it with `default-features = false` and
@@ -35,4 +38,7 @@ pub use tamma_bench_privacy as privacy;
 pub use tamma_bench_providers as providers;
 pub use tamma_bench_sqlite as sqlite;
 
+pub mod agents;
+pub mod jobs;
+pub mod plugins;
 pub mod report;

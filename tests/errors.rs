@@ -263,3 +263,21 @@ fn optimize_and_plugin_errors_say_what_to_do() {
     );
     assert_eq!(PluginError::failed("down").remedy(), GiveUp);
 }
+
+#[test]
+fn job_errors_say_what_to_do_and_keep_their_cause() {
+    use tamma_bench::jobs::{JobErrorKind, RunJob, StudyJob};
+    let e = RunJob::from_payload(&serde_json::json!({"version": 7})).unwrap_err();
+    assert_eq!(e.kind(), JobErrorKind::UnsupportedVersion);
+    assert_eq!(e.remedy(), FixInput);
+    assert!(e.to_string().contains("version 7"), "{e}");
+    let e = StudyJob::from_payload(&serde_json::json!({"version": 1, "benchmark": 3})).unwrap_err();
+    assert_eq!(e.kind(), JobErrorKind::Payload);
+    assert_eq!(e.remedy(), FixInput);
+    assert!(e.source().unwrap().is::<serde_json::Error>());
+    let e =
+        RunJob::from_files(Path::new("no/such/bench.toml"), Path::new("a.toml"), &[]).unwrap_err();
+    assert_eq!(e.kind(), JobErrorKind::Load);
+    assert_eq!(e.remedy(), FixInput);
+    assert!(e.to_string().contains("no/such/bench.toml"), "{e}");
+}

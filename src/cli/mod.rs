@@ -8,16 +8,20 @@ mod compare;
 mod db;
 mod export;
 mod interrupt;
+mod jobs;
 mod keys;
 mod optimize;
 mod plan;
 mod plugin;
 mod progress;
+mod queue;
 mod report;
 mod run;
 mod runs;
 mod schema;
+mod submit;
 mod table;
+mod worker;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
@@ -41,7 +45,8 @@ Exit status:
   3    `run` was interrupted by Ctrl-C; resume with the same command and --run-id ID
   4    `run` stopped because the budget was exhausted; resume with --run-id ID and a larger
        --budget-usd
-  130  a second Ctrl-C stopped `run` at once (trials in flight are lost)
+  130  a second Ctrl-C stopped `run` at once (trials in flight are lost), or a second
+       Ctrl-C / SIGTERM stopped `worker` at once (its jobs resume elsewhere after their lease)
 
 Logs go to stderr; set RUST_LOG (e.g. RUST_LOG=info) to see more than warnings.";
 
@@ -89,6 +94,19 @@ pub enum Command {
     /// Maintain a Postgres database: `db migrate` creates or upgrades its schema as the
     /// owner and grants the application role what it needs.
     Db(db::DbArgs),
+    /// Queue a benchmark run (or, with --space, an optimization study) for the workers;
+    /// prints the job's id.
+    Submit(submit::SubmitArgs),
+    /// Run queued jobs until Ctrl-C or SIGTERM, then drain: jobs in flight stop at a
+    /// trial boundary and go back to the queue, and the next worker resumes them.
+    Worker(worker::WorkerArgs),
+    /// List the tenant's jobs (id, tier, state, attempts, run, age, last error);
+    /// `jobs show JOB` prints one with its history.
+    Jobs(jobs::JobsArgs),
+    /// Show one job with its history (as `jobs show JOB`).
+    Job(jobs::JobArgs),
+    /// Cancel a job: a queued one at once, a running one at its next trial boundary.
+    Cancel(jobs::JobArgs),
 }
 
 /// Where results are stored and who is asking: shared by every command that reads or
@@ -324,6 +342,11 @@ pub async fn dispatch(cli: Cli) -> Result<Exit> {
         Command::Keys(args) => keys::execute(args).await,
         Command::Plugin(args) => plugin::execute(&args),
         Command::Db(args) => db::execute(args).await,
+        Command::Submit(args) => submit::execute(args).await,
+        Command::Worker(args) => worker::execute(args).await,
+        Command::Jobs(args) => jobs::list(args).await,
+        Command::Job(args) => jobs::show(args).await,
+        Command::Cancel(args) => jobs::cancel(args).await,
     }
 }
 

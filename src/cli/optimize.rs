@@ -57,7 +57,7 @@ pub struct OptimizeArgs {
     pub store: StoreArgs,
 }
 
-fn parse_strategy(s: &str) -> Result<StrategyKind, String> {
+pub(super) fn parse_strategy(s: &str) -> Result<StrategyKind, String> {
     StrategyKind::parse(s).ok_or_else(|| {
         let names: Vec<&str> = StrategyKind::ALL.iter().map(|k| k.as_str()).collect();
         format!(

@@ -10,20 +10,13 @@ use serde::Serialize;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use tamma_bench::core::executor::{
-    AgentRuntime, Executor, RunOptions, RunReport, SharedFactory, validate_run_id,
-};
-use tamma_bench::core::load::{
-    LoadedAgents, check_agents_against, load_agents, load_benchmark_with,
-};
+use tamma_bench::agents::{build_agents, judge_factory, needs_cache, open_cache_beside};
+use tamma_bench::core::executor::{Executor, RunOptions, RunReport, validate_run_id};
+use tamma_bench::core::load::{check_agents_against, load_agents, load_benchmark_with};
 use tamma_bench::core::model::{RunStatus, RunSummary};
 use tamma_bench::core::store::ResponseCache;
 use tamma_bench::plugin::host::PluginDirs;
-use tamma_bench::providers::layers::{
-    self, AdaptiveConcurrencyHandle, LayerContext, LimiterRegistry,
-};
-use tamma_bench::providers::{BuildError, BuiltinProviders, build_provider};
-use tamma_bench::sqlite::{DEFAULT_CACHE_FILE, SqliteResponseCache};
+use tamma_bench::plugins::PluginCases;
 use tokio_util::sync::CancellationToken;
 
 /// Arguments of `run`.
@@ -99,21 +92,23 @@ pub async fn execute(args: RunArgs) -> Result<Exit> {
     let cx = args.store.context();
     let loaded = load_agents(&args.agents)?;
     let plugins = PluginDirs::new(args.plugin_dir.iter().chain(&loaded.plugin_dir).cloned());
-    let cases = super::plugin::PluginCases(&plugins);
+    let cases = PluginCases(&plugins);
     let benchmark = load_benchmark_with(&args.benchmark, Some(&cases))?;
     check_agents_against(&loaded, &benchmark)?;
     let opened = args.store.database().open(true).await?;
     // The response cache (only opened when an agent asks for one) lives in the same
     // Postgres database, or in a file beside the SQLite one.
-    let cache = if !loaded.agents.iter().any(|a| a.layers.cache.is_some()) {
+    let cache = if !needs_cache(&loaded.agents) {
         None
     } else if let Some(pg) = &opened.postgres {
         Some(Arc::new(pg.response_cache(cx.tenant_id.clone())) as Arc<dyn ResponseCache>)
     } else {
-        let path = args.store.db.with_file_name(DEFAULT_CACHE_FILE);
-        let cache = SqliteResponseCache::open(&path)
-            .with_context(|| format!("cannot open the response cache {}", path.display()))?;
-        Some(Arc::new(cache) as Arc<dyn ResponseCache>)
+        Some(open_cache_beside(&args.store.db).with_context(|| {
+            format!(
+                "cannot open the response cache beside {}",
+                args.store.db.display()
+            )
+        })?)
     };
     let built = build_agents(&loaded, cache, &plugins)?;
     // The executor writes through the repository: authorized, audited, secrets redacted
@@ -136,33 +131,20 @@ pub async fn execute(args: RunArgs) -> Result<Exit> {
         // Judges of model-graded scorers: any built-in provider kind or plugin; their
         // relative paths (a judge's recording) resolve against the benchmark's folder.
         // Scorer plugins come from the same plugin directories.
-        providers: Some(SharedFactory(Arc::new(super::plugin::PluginFactory {
-            builtin: BuiltinProviders {
-                base_dir: args
-                    .benchmark
-                    .parent()
-                    .map(Path::to_path_buf)
-                    .unwrap_or_default(),
-            },
-            dirs: plugins.clone(),
-        }))),
+        providers: Some(judge_factory(
+            args.benchmark.parent().unwrap_or(Path::new("")),
+            &plugins,
+        )),
         ..RunOptions::default()
     };
-    let result = executor.run(&cx, &benchmark, built.runtimes, options).await;
+    let result = executor
+        .run(&cx, &benchmark, built.runtimes.clone(), options)
+        .await;
     if let Ok(report) = &result {
         // The adaptive-concurrency history belongs with the run (internal data).
-        for (agent, handle) in &built.adaptive {
-            let history = serde_json::to_value(handle.history())?;
-            executor
-                .store()
-                .annotate_run(
-                    &cx.tenant_id,
-                    &report.run.id,
-                    &format!("adaptive_concurrency/{agent}"),
-                    history,
-                )
-                .await?;
-        }
+        built
+            .store_adaptive_history(executor.store().as_ref(), &cx.tenant_id, &report.run.id)
+            .await?;
     }
     finished.cancel();
     drop(executor); // closes the event channel, which ends `follow`
@@ -202,50 +184,6 @@ pub async fn execute(args: RunArgs) -> Result<Exit> {
         }
         other => bail!("run {id} ended with status {}", other.as_str()),
     }
-}
-
-/// The agents ready to run, and the adaptive-concurrency handles whose history is stored
-/// with the run.
-struct BuiltAgents {
-    runtimes: Vec<AgentRuntime>,
-    adaptive: Vec<(String, AdaptiveConcurrencyHandle)>,
-}
-
-/// One provider per agent, wrapped in the layers its `[agent.layers]` asks for; a build
-/// error is located in the agents file.
-fn build_agents(
-    loaded: &LoadedAgents,
-    cache: Option<Arc<dyn ResponseCache>>,
-    plugins: &PluginDirs,
-) -> Result<BuiltAgents> {
-    let limiters = LimiterRegistry::from_agents(&loaded.agents);
-    let cx = LayerContext {
-        base_dir: &loaded.base_dir,
-        cache,
-        limiters: &limiters,
-    };
-    let mut built = BuiltAgents {
-        runtimes: Vec::with_capacity(loaded.agents.len()),
-        adaptive: Vec::new(),
-    };
-    for (i, config) in loaded.agents.iter().enumerate() {
-        let located = |e: BuildError| match &e {
-            BuildError::Invalid { field, message, .. } => loaded.error(i, field, message.clone()),
-            _ => loaded.error(i, "provider", e.to_string()),
-        };
-        let provider = match super::plugin::provider(config, plugins) {
-            Some(built) => built.map_err(|m| loaded.error(i, "provider", m.message()))?,
-            None => build_provider(config, &loaded.base_dir).map_err(located)?,
-        };
-        let layered = layers::wrap(provider, config, &cx).map_err(located)?;
-        if let Some(handle) = layered.adaptive_concurrency {
-            built.adaptive.push((config.name.clone(), handle));
-        }
-        built
-            .runtimes
-            .push(AgentRuntime::new(config.clone(), layered.provider));
-    }
-    Ok(built)
 }
 
 fn print_report(report: &RunReport) -> Result<()> {

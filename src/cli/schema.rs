@@ -24,6 +24,8 @@ pub enum SchemaKind {
     Agents,
     /// An optimization search space (TOML).
     Space,
+    /// The job queue's configuration (TOML, `--queue-config`).
+    Queue,
 }
 
 /// Prints the schema, pretty-printed.
@@ -33,6 +35,7 @@ pub fn execute(args: &SchemaArgs) -> Result<Exit> {
         SchemaKind::Cases => schemars::schema_for!(Case),
         SchemaKind::Agents => schemars::schema_for!(AgentsFile),
         SchemaKind::Space => schemars::schema_for!(tamma_bench::optimize::SearchSpace),
+        SchemaKind::Queue => schemars::schema_for!(tamma_bench::core::queue::QueueConfig),
     };
     print_json(&schema)?;
     Ok(Exit::Success)

@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use tamma_bench_core::executor::{AgentRuntime, Executor, RunOptions};
-use tamma_bench_core::model::{Benchmark, TenantContext, Visibility};
+use tamma_bench_core::model::{Benchmark, RunStatus, TenantContext, Visibility};
 
 /// Runs study batches with an [`Executor`] as an internal tenant.
 pub struct ExecutorEvaluator {
@@ -123,6 +123,14 @@ impl Evaluator for ExecutorEvaluator {
                 .run(&self.cx, &bench, agents, options)
                 .await
                 .map_err(|e| OptimizeError::Evaluation(e.to_string()))?;
+            // A cancelled round ends the study here: deciding the next round on partial
+            // measurements would plan rounds that a resumed study (same id, same seed,
+            // this round completed) plans differently, under the same run ids.
+            if report.run.status == RunStatus::Interrupted {
+                return Err(OptimizeError::Evaluation(format!(
+                    "round run {run_id} was interrupted; run the study again to resume it"
+                )));
+            }
             if let Some(r) = remaining.as_mut() {
                 *r -= report.spent_usd;
             }

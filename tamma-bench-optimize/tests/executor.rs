@@ -230,3 +230,35 @@ async fn a_worse_later_run_of_the_same_agent_is_a_regression_and_models_are_rank
     assert_eq!(ranks[0].model, "m-a");
     assert_eq!(ranks[1].model, "m-b");
 }
+
+#[tokio::test]
+async fn a_cancelled_study_stops_at_its_first_interrupted_round() {
+    let store = Arc::new(MemoryStore::new());
+    let executor = Arc::new(Executor::new(store.clone()));
+    let cx = TenantContext::internal(TenantId::new("tamma").expect("id"), "optimizer");
+    let source = Arc::new(source(store.clone(), &cx));
+    let space = space();
+    let run_options = RunOptions::default();
+    run_options.cancel.cancel();
+    let study = SpaceStudy {
+        id: "st".into(),
+        agents: agents(&space),
+        space,
+        benchmark: benchmark(),
+        budget_usd: Some(1.0),
+        log: None,
+        incumbent: None,
+        run_options,
+    };
+    let e = run_space_study(executor, source, cx.clone(), study, None)
+        .await
+        .expect_err("a cancelled study does not complete");
+    assert!(e.to_string().contains("interrupted"), "{e}");
+    // No round is planned on the interrupted round's partial measurements.
+    let runs = store.list_runs(&cx.tenant_id).await.expect("runs");
+    assert!(
+        runs.len() <= 1,
+        "{:?}",
+        runs.iter().map(|r| &r.id).collect::<Vec<_>>()
+    );
+}

@@ -575,6 +575,19 @@ fn validate_agent(a: &AgentConfig) -> Result<(), (&'static str, String)> {
     Ok(())
 }
 
+/// Loads a job queue's configuration ([`QueueConfig`](crate::queue::QueueConfig), TOML)
+/// and checks it: a syntax error names the line and the field; an invalid configuration
+/// (a duplicate tier, a zero concurrency) is `Invalid`.
+pub fn load_queue_config(path: impl AsRef<Path>) -> Result<crate::queue::QueueConfig, LoadError> {
+    let path = path.as_ref();
+    let src = read(path)?;
+    let config: crate::queue::QueueConfig = parse_toml(path, &src)?;
+    config.validate().map_err(|e| {
+        LoadError::new(LoadErrorKind::Invalid, path, None, None, e.message()).with_source(e)
+    })?;
+    Ok(config)
+}
+
 /// Checks that every agent's template overrides render for every case of `benchmark`.
 pub fn check_agents_against(agents: &LoadedAgents, benchmark: &Benchmark) -> Result<(), LoadError> {
     for (i, a) in agents.agents.iter().enumerate() {

@@ -54,8 +54,9 @@ fn default_epochs() -> u32 {
     1
 }
 
-/// A loaded, validated benchmark: the manifest and its cases.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// A loaded, validated benchmark: the manifest and its cases. It deserializes (a queued
+/// job carries its benchmark inline); the executor checks its templates again.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Benchmark {
     /// Stable identifier.
     pub id: String,

@@ -1,0 +1,153 @@
+//! `tamma-bench worker`: claim queued jobs and run them until Ctrl-C or SIGTERM, then
+//! drain (jobs in flight stop at a trial boundary and go back to the queue, to be
+//! resumed by the next worker); a second signal exits at once.
+
+use super::queue::QueueArgs;
+use super::{Exit, StoreArgs};
+use anyhow::{Context, Result};
+use clap::Args;
+use std::io::Write;
+use std::sync::Arc;
+use std::time::Duration;
+use tamma_bench::agents::open_cache_beside;
+use tamma_bench::core::model::TenantId;
+use tamma_bench::core::queue::worker::{WorkerOptions, WorkerReport, run_worker};
+use tamma_bench::core::store::ResponseCache;
+use tamma_bench::jobs::BenchmarkRunner;
+use tokio_util::sync::CancellationToken;
+
+/// Arguments of `worker`.
+#[derive(Debug, Args)]
+pub struct WorkerArgs {
+    /// Claim only from these tiers (comma-separated; default: all).
+    #[arg(long, value_name = "A,B", value_delimiter = ',')]
+    pub tiers: Option<Vec<String>>,
+    /// Jobs run at once (1 to 1,024).
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub slots: u16,
+    /// The worker's id, unique in the deployment (default: host, process id and a random
+    /// suffix).
+    #[arg(long, value_name = "ID")]
+    pub id: Option<String>,
+    /// On shutdown, seconds the jobs in flight may go on before they are stopped and
+    /// given back to the queue (default 0: stop them at the next trial boundary).
+    #[arg(long, value_name = "SECS", default_value_t = 0)]
+    pub drain_grace: u64,
+    /// Longest wait between looks at the queue when nothing wakes the worker, ms (other
+    /// processes' submissions to a SQLite queue are seen by this poll).
+    #[arg(long, value_name = "MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(10..=600_000))]
+    pub poll_ms: u64,
+    /// Store (tenant options are ignored: each job runs as its submitter).
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Queue configuration.
+    #[command(flatten)]
+    pub queue: QueueArgs,
+}
+
+/// Runs the worker until a signal, then drains and prints what it did.
+pub async fn execute(args: WorkerArgs) -> Result<Exit> {
+    let opened = args.store.database().open(true).await?;
+    let queue = args.queue.open_in(&args.store, &opened).await?;
+    let repo = super::repository_over(opened.store.clone(), opened.audit.clone())?;
+    let runner = BenchmarkRunner::new(repo);
+    // The response cache: per tenant in Postgres (its rows are scoped by tenant), one
+    // file beside the SQLite database otherwise.
+    let runner = match &opened.postgres {
+        Some(pg) => {
+            let pg = pg.clone();
+            runner.with_cache_per_tenant(Arc::new(move |tenant: &TenantId| {
+                Arc::new(pg.response_cache(tenant.clone())) as Arc<dyn ResponseCache>
+            }))
+        }
+        None => runner.with_cache(open_cache_beside(&args.store.db).with_context(|| {
+            format!(
+                "cannot open the response cache beside {}",
+                args.store.db.display()
+            )
+        })?),
+    };
+    let runner = Arc::new(runner);
+    let options = WorkerOptions {
+        id: args.id.clone().unwrap_or_else(WorkerOptions::default_id),
+        tiers: args.tiers.clone(),
+        slots: usize::from(args.slots),
+        idle_poll: Duration::from_millis(args.poll_ms),
+        drain_grace: Duration::from_secs(args.drain_grace),
+    };
+    let id = options.id.clone();
+    let shutdown = CancellationToken::new();
+    tokio::spawn(watch_signals(shutdown.clone()));
+    let _ = writeln!(
+        std::io::stderr(),
+        "worker {id}: {} slots, tiers {}; Ctrl-C or SIGTERM drains",
+        options.slots,
+        options
+            .tiers
+            .as_ref()
+            .map_or_else(|| "all".to_owned(), |t| t.join(","))
+    );
+    let report = run_worker(queue, runner, options, shutdown).await;
+    // The jobs are settled whether or not anyone still reads the summary.
+    let _ = writeln!(std::io::stdout(), "{}", summary(&id, &report));
+    Ok(Exit::Success)
+}
+
+/// One line: what the worker did.
+fn summary(id: &str, r: &WorkerReport) -> String {
+    format!(
+        "worker {id}: {} claimed, {} succeeded, {} failed, {} cancelled, {} released, {} lost",
+        r.claimed, r.succeeded, r.failed, r.cancelled, r.released, r.lost
+    )
+}
+
+/// First Ctrl-C or SIGTERM: drain. Second: exit at once with status 130 (the jobs in
+/// flight are left to expire and be taken over).
+async fn watch_signals(shutdown: CancellationToken) {
+    let mut signals = Signals::new();
+    if !signals.next().await {
+        return;
+    }
+    // Drain first: a closed stderr (a detached worker) must not keep it from draining.
+    shutdown.cancel();
+    let _ = writeln!(
+        std::io::stderr(),
+        "draining: jobs in flight stop at the next trial boundary and go back to the queue \
+         (signal again to quit at once)"
+    );
+    if !signals.next().await {
+        return;
+    }
+    let _ = writeln!(
+        std::io::stderr(),
+        "stopped at once: jobs in flight resume on another worker after their lease"
+    );
+    std::process::exit(130);
+}
+
+/// Ctrl-C, and SIGTERM on Unix (registered once, so none is missed between two waits).
+struct Signals {
+    #[cfg(unix)]
+    term: Option<tokio::signal::unix::Signal>,
+}
+
+impl Signals {
+    fn new() -> Self {
+        Self {
+            #[cfg(unix)]
+            term: tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok(),
+        }
+    }
+
+    /// Waits for the next signal; false when signals cannot be watched.
+    async fn next(&mut self) -> bool {
+        #[cfg(unix)]
+        if let Some(term) = self.term.as_mut() {
+            return tokio::select! {
+                r = tokio::signal::ctrl_c() => r.is_ok(),
+                r = term.recv() => r.is_some(),
+            };
+        }
+        tokio::signal::ctrl_c().await.is_ok()
+    }
+}

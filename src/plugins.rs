@@ -1,0 +1,97 @@
+//! How a host finds plugins: `provider = "plugin:ID"` in an agents file and `source =
+//! "plugin:ID"` in a benchmark manifest name a plugin by its manifest id, looked up in
+//! the plugin directories; `kind = "plugin"` scorers and judges come from the same
+//! directories. Shared by the CLI's `run` and the job runner.
+
+use std::sync::Arc;
+use tamma_bench_core::load::CaseSource;
+use tamma_bench_core::model::{AgentConfig, Case};
+use tamma_bench_core::provider::{FactoryError, FactoryErrorKind, Provider, ProviderFactory};
+use tamma_bench_core::scorer::Scorer;
+use tamma_bench_plugin::PluginKind;
+use tamma_bench_plugin::host::PluginDirs;
+use tamma_bench_providers::BuiltinProviders;
+
+/// The id a `plugin:ID` kind names.
+fn plugin_id(kind: &str) -> Option<&str> {
+    kind.strip_prefix("plugin:")
+}
+
+/// The provider of an agent whose kind is `plugin:ID`, or `None` for other kinds. The
+/// plugin is configured with the agent's whole configuration as JSON.
+pub fn plugin_provider(
+    agent: &AgentConfig,
+    dirs: &PluginDirs,
+) -> Option<Result<Arc<dyn Provider>, FactoryError>> {
+    let id = plugin_id(&agent.provider)?;
+    let built = (|| {
+        let config = serde_json::to_value(agent).map_err(FactoryError::invalid)?;
+        let provider = dirs
+            .find(id)
+            .and_then(|library| library.provider(&config))?;
+        Ok(Arc::new(provider) as Arc<dyn Provider>)
+    })();
+    Some(built)
+}
+
+/// Benchmark-source plugins, for manifests with `source = "plugin:ID"`. Loading is
+/// synchronous: it must be called on a multi-threaded Tokio runtime, where the plugin
+/// answers on its own task.
+pub struct PluginCases<'a>(pub &'a PluginDirs);
+
+impl CaseSource for PluginCases<'_> {
+    fn cases(&self, source: &str, config: &serde_json::Value) -> Result<Vec<Case>, FactoryError> {
+        let id = plugin_id(source).ok_or_else(|| {
+            FactoryError::new(
+                FactoryErrorKind::Invalid,
+                format!("unknown source kind {source:?}; expected \"plugin:ID\""),
+            )
+        })?;
+        let library = self.0.find(id)?;
+        if library.manifest().kind != PluginKind::BenchmarkSource {
+            return Err(FactoryError::new(
+                FactoryErrorKind::Invalid,
+                format!(
+                    "plugin {id:?} is a {} plugin, not a benchmark source",
+                    library.manifest().kind
+                ),
+            ));
+        }
+        let handle = tokio::runtime::Handle::try_current().map_err(|e| {
+            FactoryError::new(
+                FactoryErrorKind::Invalid,
+                format!("plugin {id:?}: generating cases needs a Tokio runtime: {e}"),
+            )
+        })?;
+        Ok(tokio::task::block_in_place(|| {
+            handle.block_on(library.cases(config))
+        })?)
+    }
+}
+
+/// A run's factory for judges and scorer plugins: built-in provider kinds, provider
+/// plugins, and `kind = "plugin"` scorers, all found in the same plugin directories.
+pub struct PluginFactory {
+    /// The built-in provider kinds.
+    pub builtin: BuiltinProviders,
+    /// Where plugins are found.
+    pub dirs: PluginDirs,
+}
+
+impl ProviderFactory for PluginFactory {
+    fn build(&self, agent: &AgentConfig) -> Result<Arc<dyn Provider>, FactoryError> {
+        plugin_provider(agent, &self.dirs).unwrap_or_else(|| self.builtin.build(agent))
+    }
+
+    fn scorer_plugin(
+        &self,
+        id: &str,
+        config: &serde_json::Value,
+    ) -> Result<Arc<dyn Scorer>, FactoryError> {
+        let scorer = self
+            .dirs
+            .find(id)
+            .and_then(|library| library.scorer(config))?;
+        Ok(Arc::new(scorer))
+    }
+}
