@@ -7,6 +7,7 @@ mod bounds;
 mod compare;
 mod db;
 mod export;
+mod flags;
 mod interrupt;
 mod keys;
 mod optimize;
@@ -89,6 +90,9 @@ pub enum Command {
     /// Maintain a Postgres database: `db migrate` creates or upgrades its schema as the
     /// owner and grants the application role what it needs.
     Db(db::DbArgs),
+    /// Show how each feature flag of a configuration evaluates for a tenant and a user,
+    /// and why.
+    Flags(flags::FlagsArgs),
 }
 
 /// Where results are stored and who is asking: shared by every command that reads or
@@ -324,6 +328,7 @@ pub async fn dispatch(cli: Cli) -> Result<Exit> {
         Command::Keys(args) => keys::execute(args).await,
         Command::Plugin(args) => plugin::execute(&args),
         Command::Db(args) => db::execute(args).await,
+        Command::Flags(args) => flags::execute(&args),
     }
 }
 

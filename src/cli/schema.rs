@@ -24,6 +24,8 @@ pub enum SchemaKind {
     Agents,
     /// An optimization search space (TOML).
     Space,
+    /// A deployment's configuration (TOML; docs/configuration.md).
+    Config,
 }
 
 /// Prints the schema, pretty-printed.
@@ -33,6 +35,7 @@ pub fn execute(args: &SchemaArgs) -> Result<Exit> {
         SchemaKind::Cases => schemars::schema_for!(Case),
         SchemaKind::Agents => schemars::schema_for!(AgentsFile),
         SchemaKind::Space => schemars::schema_for!(tamma_bench::optimize::SearchSpace),
+        SchemaKind::Config => tamma_bench::core::config::Config::json_schema(),
     };
     print_json(&schema)?;
     Ok(Exit::Success)

@@ -158,7 +158,14 @@ impl Layered {
                 break;
             }
             match slot(node, &seg) {
-                Some(next) => node = next,
+                Some(next) => {
+                    // A table not written yet (or an unknown name, which deserializing
+                    // will report as such).
+                    if next.is_null() {
+                        *next = Value::Object(Map::new());
+                    }
+                    node = next;
+                }
                 None => break,
             }
         }
@@ -190,13 +197,13 @@ impl Layered {
         }
     }
 
-    /// The variable that set the field at `path` (or a table holding it), the last one
-    /// applied winning.
+    /// The variable that set the field at `path` (or a table holding it, or, for an
+    /// unknown field, a field inside it), the last one applied winning.
     fn variable_for(&self, path: &[Seg]) -> Option<&str> {
         self.overrides
             .iter()
             .rev()
-            .find(|(set, _)| path.starts_with(set))
+            .find(|(set, _)| path.starts_with(set) || (!path.is_empty() && set.starts_with(path)))
             .map(|(_, name)| name.as_str())
     }
 
