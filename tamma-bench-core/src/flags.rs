@@ -726,6 +726,25 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #[test]
+        fn buckets_are_in_range_and_rollouts_only_grow(
+            name in "[a-z0-9._-]{1,20}",
+            user in "\\PC{0,40}",
+            low in 0.0f64..=100.0,
+            extra in 0.0f64..=100.0,
+        ) {
+            proptest::prop_assert!(rollout_bucket(&name, &user) < BUCKETS);
+            let high = (low + extra).min(100.0);
+            let at = |p: f64| {
+                let mut f = flag(&name);
+                f.percentage = p;
+                set(vec![f]).is_enabled(&name, &Subject::new(None, Some(&user)))
+            };
+            proptest::prop_assert!(!at(low) || at(high), "on at {low}% but off at {high}%");
+        }
+    }
+
     #[test]
     fn invalid_definitions_name_the_flag_and_field() {
         let mut pct = flag("ok");

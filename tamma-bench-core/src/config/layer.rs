@@ -173,8 +173,9 @@ impl Layered {
     }
 
     /// Deserializes and validates the merged configuration.
-    pub(super) fn finish(self) -> Result<Config, ConfigError> {
-        let config: Config = serde_path_to_error::deserialize(self.doc.clone()).map_err(|e| {
+    pub(super) fn finish(mut self) -> Result<Config, ConfigError> {
+        let doc = std::mem::take(&mut self.doc);
+        let config: Config = serde_path_to_error::deserialize(doc).map_err(|e| {
             let mut path = path_of(e.path());
             let message = e.inner().to_string();
             if let Some(name) = crate::load::backticked(&message) {
