@@ -7,6 +7,7 @@ mod bounds;
 mod compare;
 mod db;
 mod export;
+mod flags;
 mod interrupt;
 mod jobs;
 mod keys;
@@ -107,6 +108,9 @@ pub enum Command {
     Job(jobs::JobArgs),
     /// Cancel a job: a queued one at once, a running one at its next trial boundary.
     Cancel(jobs::JobArgs),
+    /// Show how each feature flag of a configuration evaluates for a tenant and a user,
+    /// and why.
+    Flags(flags::FlagsArgs),
 }
 
 /// Where results are stored and who is asking: shared by every command that reads or
@@ -347,6 +351,7 @@ pub async fn dispatch(cli: Cli) -> Result<Exit> {
         Command::Jobs(args) => jobs::list(args).await,
         Command::Job(args) => jobs::show(args).await,
         Command::Cancel(args) => jobs::cancel(args).await,
+        Command::Flags(args) => flags::execute(&args),
     }
 }
 

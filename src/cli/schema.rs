@@ -26,6 +26,8 @@ pub enum SchemaKind {
     Space,
     /// The job queue's configuration (TOML, `--queue-config`).
     Queue,
+    /// A deployment's configuration (TOML; docs/configuration.md).
+    Config,
 }
 
 /// Prints the schema, pretty-printed.
@@ -36,6 +38,7 @@ pub fn execute(args: &SchemaArgs) -> Result<Exit> {
         SchemaKind::Agents => schemars::schema_for!(AgentsFile),
         SchemaKind::Space => schemars::schema_for!(tamma_bench::optimize::SearchSpace),
         SchemaKind::Queue => schemars::schema_for!(tamma_bench::core::queue::QueueConfig),
+        SchemaKind::Config => tamma_bench::core::config::Config::json_schema(),
     };
     print_json(&schema)?;
     Ok(Exit::Success)

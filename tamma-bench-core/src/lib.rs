@@ -51,9 +51,12 @@
 
 #[cfg(feature = "runtime")]
 pub mod compare;
+#[cfg(feature = "runtime")]
+pub mod config;
 pub mod error;
 #[cfg(feature = "runtime")]
 pub mod executor;
+pub mod flags;
 #[cfg(feature = "runtime")]
 pub mod load;
 pub mod model;

@@ -124,6 +124,11 @@ impl LoadError {
         &self.message
     }
 
+    /// The cause, shared.
+    pub(crate) fn cause(&self) -> Option<Cause> {
+        self.source.clone()
+    }
+
     fn io(path: &Path, e: std::io::Error) -> Self {
         Self::new(
             LoadErrorKind::Io,
@@ -136,12 +141,12 @@ impl LoadError {
     }
 }
 
-fn read(path: &Path) -> Result<String, LoadError> {
+pub(crate) fn read(path: &Path) -> Result<String, LoadError> {
     std::fs::read_to_string(path).map_err(|e| LoadError::io(path, e))
 }
 
 /// 1-based line of byte `offset` in `src`.
-fn line_of(src: &str, offset: usize) -> usize {
+pub(crate) fn line_of(src: &str, offset: usize) -> usize {
     src.as_bytes()[..offset.min(src.len())]
         .iter()
         .filter(|b| **b == b'\n')
@@ -161,21 +166,25 @@ fn header_lines(src: &str, header: &str) -> Vec<usize> {
 
 /// Parses TOML into `T`, turning errors into [`LoadError`]s with line and field.
 fn parse_toml<T: serde::de::DeserializeOwned>(path: &Path, src: &str) -> Result<T, LoadError> {
-    toml::from_str(src).map_err(|e| {
-        let line = e.span().map(|s| line_of(src, s.start));
-        let message = e.message().to_owned();
-        // A missing field is named in the message; a bad value sits on a `key = ...` line.
-        let field = backticked(&message).or_else(|| {
-            let l = src.lines().nth(line? - 1)?;
-            let key = l.split_once('=')?.0.trim();
-            (!key.is_empty() && !key.starts_with('[')).then(|| key.trim_matches('"').to_owned())
-        });
-        LoadError::new(LoadErrorKind::Syntax, path, line, field, message).with_source(e)
-    })
+    toml::from_str(src).map_err(|e| toml_error(path, src, e))
+}
+
+/// A TOML parse or type error of the file `path` (content `src`) as a [`LoadError`] with
+/// line and field.
+pub(crate) fn toml_error(path: &Path, src: &str, e: toml::de::Error) -> LoadError {
+    let line = e.span().map(|s| line_of(src, s.start));
+    let message = e.message().to_owned();
+    // A missing field is named in the message; a bad value sits on a `key = ...` line.
+    let field = backticked(&message).or_else(|| {
+        let l = src.lines().nth(line? - 1)?;
+        let key = l.split_once('=')?.0.trim();
+        (!key.is_empty() && !key.starts_with('[')).then(|| key.trim_matches('"').to_owned())
+    });
+    LoadError::new(LoadErrorKind::Syntax, path, line, field, message).with_source(e)
 }
 
 /// The first `name` quoted in backticks in a serde message ("missing field `model`").
-fn backticked(message: &str) -> Option<String> {
+pub(crate) fn backticked(message: &str) -> Option<String> {
     let (kind, rest) = message.split_once('`')?;
     if !(kind.contains("missing field")
         || kind.contains("unknown field")
