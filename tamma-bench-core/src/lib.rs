@@ -55,6 +55,8 @@ pub mod compare;
 pub mod config;
 pub mod error;
 #[cfg(feature = "runtime")]
+pub mod events;
+#[cfg(feature = "runtime")]
 pub mod executor;
 pub mod flags;
 #[cfg(feature = "runtime")]
