@@ -41,4 +41,5 @@ pub use tamma_bench_sqlite as sqlite;
 pub mod agents;
 pub mod jobs;
 pub mod plugins;
+pub mod reload;
 pub mod report;

@@ -16,7 +16,7 @@ use tamma_bench::core::model::{RunStatus, TenantContext, TenantId, now_ms};
 use tamma_bench::core::queue::worker::{WorkerOptions, run_worker};
 use tamma_bench::core::queue::{
     Job, JobEvent, JobFilter, JobId, JobKind, JobOutcome, JobQueue, JobState, Lease, LeaseStatus,
-    NewJob, QueueConfig, QueueError, TierStats,
+    LiveConfig, NewJob, QueueConfig, QueueError, TierStats,
 };
 use tamma_bench::core::store::ResultStore;
 use tamma_bench::jobs::{BenchmarkRunner, RunJob};
@@ -26,7 +26,7 @@ use tokio_util::sync::CancellationToken;
 
 /// A queue of one job: claimable while queued, its outcomes recorded.
 struct OneJob {
-    config: QueueConfig,
+    config: LiveConfig,
     job: Mutex<Job>,
     outcomes: Mutex<Vec<JobOutcome>>,
 }
@@ -56,7 +56,7 @@ impl OneJob {
             finished_at_ms: None,
         };
         Self {
-            config: QueueConfig::default(),
+            config: LiveConfig::new(QueueConfig::default()).expect("valid"),
             job: Mutex::new(job),
             outcomes: Mutex::new(Vec::new()),
         }
@@ -73,7 +73,7 @@ impl OneJob {
 
 #[async_trait]
 impl JobQueue for OneJob {
-    fn config(&self) -> &QueueConfig {
+    fn live_config(&self) -> &LiveConfig {
         &self.config
     }
     async fn submit(&self, _: &TenantContext, _: NewJob) -> Result<Job, QueueError> {

@@ -618,3 +618,82 @@ fn a_worker_whose_output_is_closed_still_drains_on_sigterm() {
     let (code, _) = signal(child, "-TERM");
     assert_eq!(code, Some(0));
 }
+
+/// A deployment configuration whose internal tier runs `concurrency` jobs at once.
+fn deployment(concurrency: u32) -> String {
+    format!(
+        "[queue]\nlease_ms = 30000\n\n[[queue.tiers]]\nname = \"internal-optimization\"\npriority = 100\n\
+         concurrency = {concurrency}\n\n[[flag]]\nname = \"fast-path\"\nenabled = true\npercentage = 50\n"
+    )
+}
+
+#[test]
+fn a_tier_limit_changed_in_the_configuration_file_takes_effect_without_a_restart() {
+    let dir = world(70);
+    let d = dir.path();
+    let config = d.join("deploy.toml");
+    std::fs::write(&config, deployment(1)).unwrap();
+    // Three slow jobs (about ten seconds each), a worker with two slots, one allowed.
+    let ids: Vec<String> = (0..3)
+        .map(|_| {
+            let v = json(tb(
+                d,
+                &[
+                    "submit",
+                    "bench.toml",
+                    "--agents",
+                    "slow.toml",
+                    "--concurrency",
+                    "1",
+                    "--json",
+                ],
+            ));
+            v["id"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    let worker = worker_with(d, &["--config", config.to_str().unwrap()]);
+    let running = |list: &[Value]| list.iter().filter(|j| j["state"] == "running").count();
+    wait_for(d, "one running job", |l| running(l) == 1);
+    // For a while, the limit holds: never more than one.
+    for _ in 0..5 {
+        std::thread::sleep(Duration::from_millis(300));
+        assert!(running(&jobs(d, &[])) <= 1, "{:?}", jobs(d, &[]));
+    }
+    // An invalid file is refused: the old limit stays.
+    std::fs::write(&config, "[queue]\nlease_ms = 0\n").unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(running(&jobs(d, &[])) <= 1);
+    // Raise the limit: the worker fills its second slot within seconds, no restart.
+    std::fs::write(&config, deployment(2)).unwrap();
+    wait_for(d, "two running jobs", |l| running(l) == 2);
+    for id in &ids {
+        ok(tb(d, &["cancel", id]));
+    }
+    wait_for(d, "every job cancelled", |l| {
+        l.iter().all(|j| j["state"] == "cancelled")
+    });
+    let (code, _) = terminate(worker);
+    assert_eq!(code, Some(0));
+    let log = std::fs::read_to_string(d.join("worker.log")).unwrap();
+    assert!(log.contains("configuration refused"), "{log}");
+    assert!(
+        log.contains("lease_ms"),
+        "the refusal names the field: {log}"
+    );
+    // The applied change is in the audit log, with both digests.
+    let db = rusqlite::Connection::open(d.join("tamma-bench.db")).unwrap();
+    let entries: Vec<String> = db
+        .prepare("SELECT CAST(entry AS TEXT) FROM audit_entries")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let changes: Vec<&String> = entries
+        .iter()
+        .filter(|e| e.contains("\"config_change\""))
+        .collect();
+    assert_eq!(changes.len(), 1, "{entries:?}");
+    assert!(changes[0].contains("->sha256:"), "{}", changes[0]);
+    assert!(changes[0].contains("file owner uid"), "{}", changes[0]);
+}

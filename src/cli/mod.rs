@@ -281,16 +281,21 @@ impl StoreArgs {
     }
 }
 
+/// The audit log over `audit`, its checkpoints signed with the key of the environment
+/// when one is set.
+pub fn audit_log(audit: Arc<dyn AuditStore>) -> Result<Arc<AuditLog>> {
+    let signer = AuditSigner::from_env_if_set()
+        .with_context(|| format!("the audit signing key ${SIGNING_KEY_VAR}"))?;
+    Ok(Arc::new(AuditLog::with_signer(audit, signer)))
+}
+
 /// The repository over `store`, audited into `audit`, with the keys of the environment.
 pub fn repository_over(
     store: Arc<dyn ResultStore>,
     audit: Arc<dyn AuditStore>,
 ) -> Result<Repository> {
-    let signer = AuditSigner::from_env_if_set()
-        .with_context(|| format!("the audit signing key ${SIGNING_KEY_VAR}"))?;
-    let log = AuditLog::with_signer(audit, signer);
     let repo = Repository::new(store)?
-        .with_audit(Arc::new(log))
+        .with_audit(audit_log(audit)?)
         .allow_plaintext_legacy(keys::allow_plaintext_from_env()?);
     match EnvKeyProvider::new()
         .keyset_if_set()

@@ -2,18 +2,22 @@
 //! drain (jobs in flight stop at a trial boundary and go back to the queue, to be
 //! resumed by the next worker); a second signal exits at once.
 
-use super::queue::QueueArgs;
+use super::queue::{QueueArgs, open_queue};
 use super::{Exit, StoreArgs};
 use anyhow::{Context, Result};
 use clap::Args;
 use std::io::Write;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use tamma_bench::agents::open_cache_beside;
+use tamma_bench::core::config::Config;
+use tamma_bench::core::flags::FlagHandle;
 use tamma_bench::core::model::TenantId;
 use tamma_bench::core::queue::worker::{WorkerOptions, WorkerReport, run_worker};
 use tamma_bench::core::store::ResponseCache;
 use tamma_bench::jobs::BenchmarkRunner;
+use tamma_bench::reload::{ReloadOptions, ReloadTargets, watch_config};
 use tokio_util::sync::CancellationToken;
 
 /// Arguments of `worker`.
@@ -43,12 +47,43 @@ pub struct WorkerArgs {
     /// Queue configuration.
     #[command(flatten)]
     pub queue: QueueArgs,
+    /// Deployment configuration (TOML with `TAMMA_BENCH__...` overrides;
+    /// docs/configuration.md): the queue's tiers and the feature flags come from it, and
+    /// a change to the file is validated and applied within a second, without a restart
+    /// (an invalid file is refused and the old configuration stays); each applied change
+    /// is recorded in the audit log.
+    #[arg(long, value_name = "FILE", conflicts_with = "queue_config")]
+    pub config: Option<PathBuf>,
 }
 
 /// Runs the worker until a signal, then drains and prints what it did.
 pub async fn execute(args: WorkerArgs) -> Result<Exit> {
     let opened = args.store.database().open(true).await?;
-    let queue = args.queue.open_in(&args.store, &opened).await?;
+    let deployment = match &args.config {
+        Some(path) => Some(Config::load(path, std::env::vars())?),
+        None => None,
+    };
+    let queue = match &deployment {
+        Some(config) => open_queue(&args.store, &opened, config.queue.clone()).await?,
+        None => args.queue.open_in(&args.store, &opened).await?,
+    };
+    let shutdown = CancellationToken::new();
+    if let (Some(path), Some(config)) = (&args.config, deployment) {
+        let flags = Arc::new(FlagHandle::new(config.flag_set()?));
+        let targets = ReloadTargets {
+            queue: Some(queue.clone()),
+            flags: Some(flags),
+            audit: Some(super::audit_log(opened.audit.clone())?),
+            events: None,
+        };
+        watch_config(
+            path.clone(),
+            config,
+            targets,
+            ReloadOptions::new(args.store.context()),
+            shutdown.clone(),
+        );
+    }
     let repo = super::repository_over(opened.store.clone(), opened.audit.clone())?;
     let runner = BenchmarkRunner::new(repo);
     // The response cache: per tenant in Postgres (its rows are scoped by tenant), one
@@ -76,7 +111,6 @@ pub async fn execute(args: WorkerArgs) -> Result<Exit> {
         drain_grace: Duration::from_secs(args.drain_grace),
     };
     let id = options.id.clone();
-    let shutdown = CancellationToken::new();
     tokio::spawn(watch_signals(shutdown.clone()));
     let _ = writeln!(
         std::io::stderr(),

@@ -19,8 +19,8 @@ use tamma_bench_core::error::Remedy;
 use tamma_bench_core::model::{TenantContext, TenantId, now_ms};
 use tamma_bench_core::queue::{
     Job, JobEvent, JobEventKind, JobFilter, JobId, JobKind, JobOutcome, JobQueue, JobState, Lease,
-    LeaseStatus, MAX_PAYLOAD_BYTES, NewJob, QueueConfig, QueueError, QueueErrorKind, TierStats,
-    clip_error,
+    LeaseStatus, LiveConfig, MAX_PAYLOAD_BYTES, NewJob, QueueConfig, QueueError, QueueErrorKind,
+    TierStats, clip_error,
 };
 use tokio::sync::watch;
 
@@ -88,7 +88,7 @@ impl std::fmt::Debug for SqliteQueue {
 
 struct Inner {
     path: PathBuf,
-    config: QueueConfig,
+    config: LiveConfig,
     writer: SharedConnection,
     reader: SharedConnection,
     /// Counts the changes that may have made work, for this process's handles on the
@@ -116,7 +116,7 @@ impl SqliteQueue {
     /// Opens (creating if needed) the results database at `path`, applies pending
     /// migrations and enforces `config` (checked first: `Invalid` if it does not hold).
     pub fn open(path: impl AsRef<Path>, config: QueueConfig) -> Result<Self, QueueError> {
-        config.validate()?;
+        let config = LiveConfig::new(config)?;
         let path = path.as_ref().to_owned();
         let writer = open_results(&path)?;
         let reader = connection::open(&path)?;
@@ -145,7 +145,7 @@ impl SqliteQueue {
         &self,
         f: impl FnOnce(&Transaction<'_>, &QueueConfig) -> Result<T, QueueError> + Send + 'static,
     ) -> Result<T, QueueError> {
-        let config = self.inner.config.clone();
+        let config = self.inner.config.current();
         self.inner
             .writer
             .run(move |conn| {
@@ -411,12 +411,12 @@ fn token() -> String {
 
 #[async_trait]
 impl JobQueue for SqliteQueue {
-    fn config(&self) -> &QueueConfig {
+    fn live_config(&self) -> &LiveConfig {
         &self.inner.config
     }
 
     async fn submit(&self, cx: &TenantContext, job: NewJob) -> Result<Job, QueueError> {
-        let tier = self.inner.config.resolve_tier(cx, &job)?.clone();
+        let tier = self.inner.config.current().resolve_tier(cx, &job)?.clone();
         let payload = serde_json::to_string(&job.payload)
             .map_err(|e| QueueError::invalid(format!("the payload is not JSON: {e}")))?;
         if payload.len() > MAX_PAYLOAD_BYTES {
@@ -813,6 +813,7 @@ impl JobQueue for SqliteQueue {
         let tiers: Vec<String> = self
             .inner
             .config
+            .current()
             .tiers
             .iter()
             .map(|t| t.name.clone())

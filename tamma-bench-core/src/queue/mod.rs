@@ -29,6 +29,7 @@ use async_trait::async_trait;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::fmt;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 /// The tier names of [`QueueConfig::default`].
@@ -753,8 +754,20 @@ impl From<StoreError> for QueueError {
 /// [`finish`](Self::finish)) act across tenants, and only through a lease.
 #[async_trait]
 pub trait JobQueue: Send + Sync {
-    /// The configuration the queue enforces.
-    fn config(&self) -> &QueueConfig;
+    /// The configuration the queue enforces, which a host may replace while it runs.
+    fn live_config(&self) -> &LiveConfig;
+
+    /// The configuration in force now.
+    fn config(&self) -> Arc<QueueConfig> {
+        self.live_config().current()
+    }
+
+    /// Replaces the configuration (tier limits, leases, ageing) from the next call on,
+    /// without a restart; an invalid one is refused and the old one stays. Returns the
+    /// old one.
+    fn reconfigure(&self, config: QueueConfig) -> Result<Arc<QueueConfig>, QueueError> {
+        self.live_config().replace(config)
+    }
 
     /// Submits `job` as `cx`: checks the tier ([`QueueConfig::resolve_tier`]), the
     /// tenant's submissions in the last minute (over the limit: `RateLimited` with the
@@ -806,6 +819,39 @@ pub trait JobQueue: Send + Sync {
     /// `LISTEN/NOTIFY`; SQLite wakes the processes' own workers at once and others by
     /// the timeout.
     async fn wait_for_work(&self, timeout: Duration);
+}
+
+/// A queue's configuration that can be replaced while the queue runs (hot reload):
+/// readers take the current one with [`current`](Self::current), a cheap `Arc` clone;
+/// [`replace`](Self::replace) validates first and swaps. Clones share the cell.
+#[derive(Debug, Clone)]
+pub struct LiveConfig(Arc<RwLock<Arc<QueueConfig>>>);
+
+impl LiveConfig {
+    /// A cell holding `config` (validated: `Invalid` if it does not hold).
+    pub fn new(config: QueueConfig) -> Result<Self, QueueError> {
+        config.validate()?;
+        Ok(Self(Arc::new(RwLock::new(Arc::new(config)))))
+    }
+
+    /// The configuration in force.
+    pub fn current(&self) -> Arc<QueueConfig> {
+        match self.0.read() {
+            Ok(c) => c.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Validates `config` and puts it in force; returns the one it replaced. An invalid
+    /// configuration is refused and the old one stays.
+    pub fn replace(&self, config: QueueConfig) -> Result<Arc<QueueConfig>, QueueError> {
+        config.validate()?;
+        let mut slot = match self.0.write() {
+            Ok(s) => s,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        Ok(std::mem::replace(&mut *slot, Arc::new(config)))
+    }
 }
 
 /// Cuts an error message to [`MAX_ERROR_CHARS`].
@@ -909,6 +955,28 @@ mod tests {
             assert_eq!(JobId::new(bad).unwrap_err().kind(), QueueErrorKind::Invalid);
         }
         assert!(JobId::generate().as_str().starts_with("job-"));
+    }
+
+    #[test]
+    fn live_configurations_swap_only_for_valid_ones() {
+        let live = LiveConfig::new(QueueConfig::default()).unwrap();
+        let shared = live.clone();
+        let mut next = QueueConfig::default();
+        next.tiers[2].concurrency = 7;
+        let old = live.replace(next).unwrap();
+        assert_eq!(old.tiers[2].concurrency, 2);
+        assert_eq!(
+            shared.current().tiers[2].concurrency,
+            7,
+            "clones share the cell"
+        );
+        let mut bad = QueueConfig::default();
+        bad.tiers.clear();
+        assert_eq!(
+            live.replace(bad).unwrap_err().kind(),
+            QueueErrorKind::Invalid
+        );
+        assert_eq!(live.current().tiers[2].concurrency, 7, "the old one stays");
     }
 
     #[test]

@@ -23,7 +23,8 @@ use tamma_bench_core::error::Remedy;
 use tamma_bench_core::model::{TenantContext, TenantId};
 use tamma_bench_core::queue::{
     Job, JobEvent, JobFilter, JobId, JobOutcome, JobQueue, JobState, Lease, LeaseStatus,
-    MAX_PAYLOAD_BYTES, NewJob, QueueConfig, QueueError, QueueErrorKind, TierStats, clip_error,
+    LiveConfig, MAX_PAYLOAD_BYTES, NewJob, QueueConfig, QueueError, QueueErrorKind, TierStats,
+    clip_error,
 };
 
 /// The channel submissions, finishes and cancellations notify (payload: the tier), and
@@ -66,7 +67,7 @@ pub struct PostgresQueue {
 
 struct Inner {
     pool: Pool,
-    config: QueueConfig,
+    config: LiveConfig,
     wake: Arc<listener::Wake>,
     _listener: listener::Listener,
 }
@@ -74,7 +75,7 @@ struct Inner {
 impl std::fmt::Debug for PostgresQueue {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PostgresQueue")
-            .field("tiers", &self.inner.config.tiers.len())
+            .field("tiers", &self.inner.config.current().tiers.len())
             .field("max_connections", &self.inner.pool.status().max_size)
             .finish_non_exhaustive()
     }
@@ -85,7 +86,7 @@ impl PostgresStore {
     /// pool and opens one more connection of its own, which `LISTEN`s for new work (so
     /// every submission after this returns wakes [`JobQueue::wait_for_work`]).
     pub async fn queue(&self, config: QueueConfig) -> Result<PostgresQueue, QueueError> {
-        config.validate()?;
+        let config = LiveConfig::new(config)?;
         let wake = Arc::new(listener::Wake::default());
         let listener = listener::start(&self.config, wake.clone()).await?;
         Ok(PostgresQueue {
@@ -182,12 +183,13 @@ fn to_i32(v: u32, what: &str) -> Result<i32, QueueError> {
 
 #[async_trait]
 impl JobQueue for PostgresQueue {
-    fn config(&self) -> &QueueConfig {
+    fn live_config(&self) -> &LiveConfig {
         &self.inner.config
     }
 
     async fn submit(&self, cx: &TenantContext, job: NewJob) -> Result<Job, QueueError> {
-        let tier = self.inner.config.resolve_tier(cx, &job)?;
+        let config = self.inner.config.current();
+        let tier = config.resolve_tier(cx, &job)?;
         let payload = serde_json::to_string(&job.payload)
             .map_err(|e| QueueError::invalid(format!("the payload is not JSON: {e}")))?;
         if payload.len() > MAX_PAYLOAD_BYTES {
@@ -196,7 +198,7 @@ impl JobQueue for PostgresQueue {
                 payload.len()
             )));
         }
-        let max_attempts = job.max_attempts.unwrap_or(self.inner.config.max_attempts);
+        let max_attempts = job.max_attempts.unwrap_or(config.max_attempts);
         if max_attempts == 0 {
             return Err(QueueError::invalid("max_attempts must be at least 1"));
         }
@@ -284,7 +286,7 @@ impl JobQueue for PostgresQueue {
         if worker.is_empty() || worker.len() > 256 {
             return Err(QueueError::invalid("a worker id has 1-256 bytes"));
         }
-        let config = &self.inner.config;
+        let config = self.inner.config.current();
         // The configured tiers the worker takes from (a name not configured matches none).
         let chosen: Vec<_> = config
             .tiers
@@ -318,7 +320,7 @@ impl JobQueue for PostgresQueue {
     }
 
     async fn heartbeat(&self, lease: &Lease) -> Result<LeaseStatus, QueueError> {
-        let config = &self.inner.config;
+        let config = self.inner.config.current();
         let concurrency = config
             .tier(&lease.job.tier)
             .map_or(Ok(0), |t| to_i32(t.concurrency, "concurrency"))?;
@@ -355,7 +357,7 @@ impl JobQueue for PostgresQueue {
             JobOutcome::Cancelled => ("cancelled", None, false),
             JobOutcome::Released => ("released", None, false),
         };
-        let backoff = self.inner.config.backoff_ms(lease.job.attempts);
+        let backoff = self.inner.config.current().backoff_ms(lease.job.attempts);
         let client = self.client().await?;
         let row = client
             .query_opt(
@@ -501,13 +503,8 @@ impl JobQueue for PostgresQueue {
     }
 
     async fn stats(&self) -> Result<Vec<TierStats>, QueueError> {
-        let names: Vec<&str> = self
-            .inner
-            .config
-            .tiers
-            .iter()
-            .map(|t| t.name.as_str())
-            .collect();
+        let config = self.inner.config.current();
+        let names: Vec<&str> = config.tiers.iter().map(|t| t.name.as_str()).collect();
         let client = self.client().await?;
         let rows = client
             .query(

@@ -26,6 +26,9 @@ pub enum AuditAction {
     Export,
     /// Compare results.
     Compare,
+    /// Change the deployment's configuration (the resource names the old and new
+    /// digests; the principal, who changed it).
+    ConfigChange,
 }
 
 /// The class of the data touched (the most protected class among the fields involved);
