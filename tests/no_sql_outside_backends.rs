@@ -2,7 +2,9 @@
 //! storage backend's (`tamma-bench-sqlite`) names `rusqlite` or holds an SQL statement in
 //! a string literal. Core holds the storage contracts, a backend crate all of a
 //! database's SQL. Tests may open a database file directly (to tamper with it, or to look
-//! at it at rest), so `tests/` folders are not scanned. That no library crate but the
+//! at it at rest), so `tests/` folders are not scanned, nor are `benches/` and the test
+//! kit (`tamma-bench-testkit`, a dev-dependency only, which makes test databases on the
+//! Postgres server) for the same reason. That no library crate but the
 //! backend has SQLite among its dependencies is checked in `dependency_direction.rs`.
 
 #![allow(clippy::unwrap_used)] // test fixtures: a failure is the test failing
@@ -128,8 +130,8 @@ fn lex(text: &str) -> Lexed {
     out
 }
 
-/// The Rust files below `dir`, recursively, but none in `target/`, hidden folders or test
-/// folders (`tests/`, with their fixtures).
+/// The Rust files below `dir`, recursively, but none in `target/`, hidden folders, test
+/// folders (`tests/`, with their fixtures), `benches/` or the test kit.
 fn rust_files(dir: &Path) -> Vec<PathBuf> {
     let mut files = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
@@ -138,7 +140,11 @@ fn rust_files(dir: &Path) -> Vec<PathBuf> {
             let path = e.unwrap().path();
             let name = path.file_name().unwrap_or_default().to_string_lossy();
             if path.is_dir() {
-                if !(name == "target" || name == "tests" || name.starts_with('.')) {
+                let test_only = matches!(
+                    name.as_ref(),
+                    "tests" | "benches" | "tamma-bench-testkit"
+                );
+                if !(name == "target" || test_only || name.starts_with('.')) {
                     stack.push(path);
                 }
             } else if name.ends_with(".rs") {
