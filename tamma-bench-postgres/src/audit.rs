@@ -3,7 +3,7 @@
 //! Appends serialize on a transaction-scoped advisory lock; under it the record's index
 //! is checked against the log's length, so two writers never both extend the same tail
 //! (the loser gets [`StoreErrorKind::Conflict`] and `tamma-bench-privacy`'s audit log
-//! reloads the tail and retries). The tables are append-only: the application role may
+//! reads the records appended meanwhile and retries). The tables are append-only: the application role may
 //! only SELECT and INSERT, and triggers refuse UPDATE, DELETE and TRUNCATE to anyone.
 
 use crate::{begin, db_err, get_client};

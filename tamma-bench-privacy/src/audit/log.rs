@@ -19,6 +19,9 @@ struct Tail {
     frontier: Frontier,
 }
 
+/// Attempts of an append that other processes keep beating to the log's tail.
+const APPEND_ATTEMPTS: u32 = 16;
+
 /// Proof that an entry is in the tree of a given size.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InclusionProof {
@@ -57,8 +60,8 @@ pub struct AuditReceipt {
 /// transaction. An [`AuditLog::unsigned`] log writes no checkpoints: its entries are
 /// chained and in the tree, so alteration, deletion and reordering are still found, but a
 /// rewrite of the whole chain or a truncation is not. One writer per process; several
-/// processes may append to one store (an append that loses the race reloads the tail and
-/// retries).
+/// processes may append to one store (an append that loses the race reads the records
+/// appended meanwhile and retries).
 pub struct AuditLog {
     store: Arc<dyn AuditStore>,
     signer: Option<AuditSigner>,
@@ -152,29 +155,51 @@ impl AuditLog {
         self.signer.is_some()
     }
 
+    /// The tail of the whole stored log.
     async fn load_tail(&self) -> Result<Tail, AuditError> {
-        let mut tail = Tail {
+        let empty = Tail {
             chain: CHAIN_START,
             frontier: Frontier::new(),
         };
-        for_each_record(self.store.as_ref(), |r| {
-            tail.frontier.push(merkle::leaf_hash(&r.entry));
-            tail.chain = r.chain_hash.as_slice().try_into().unwrap_or(tail.chain);
-            true
-        })
-        .await?;
-        Ok(tail)
+        self.catch_up(empty).await
+    }
+
+    /// `tail` extended by the records stored after it (other processes' appends): one
+    /// read of what is new, not of the whole log.
+    async fn catch_up(&self, mut tail: Tail) -> Result<Tail, AuditError> {
+        const PAGE: usize = 4096;
+        loop {
+            let page = self
+                .store
+                .records(tail.frontier.size(), PAGE)
+                .await
+                .map_err(store_error)?;
+            let full = page.len() == PAGE;
+            for r in page {
+                tail.frontier.push(merkle::leaf_hash(&r.entry));
+                tail.chain = r.chain_hash.as_slice().try_into().unwrap_or(tail.chain);
+            }
+            if !full {
+                return Ok(tail);
+            }
+        }
     }
 
     /// Appends `entry`; returns its index (and the checkpoint written with it).
+    ///
+    /// An append that another process beat to the tail reads that process's records,
+    /// waits a moment (a random few milliseconds, growing with each loss, so that busy
+    /// writers fall out of step) and tries again, up to 16 times.
     pub async fn append(&self, entry: &AuditEntry) -> Result<AuditReceipt, AuditError> {
         let bytes = entry.to_canonical()?;
         let mut guard = self.tail.lock().await;
-        for _attempt in 0..5 {
-            let mut tail = match guard.take() {
-                Some(t) => t,
-                None => self.load_tail().await?,
-            };
+        // The stored log's tail as this process last saw it.
+        let mut base = match guard.take() {
+            Some(t) => t,
+            None => self.load_tail().await?,
+        };
+        for attempt in 0..APPEND_ATTEMPTS {
+            let mut tail = base.clone();
             let index = tail.frontier.size();
             tail.chain = chain_next(&tail.chain, &bytes);
             tail.frontier.push(merkle::leaf_hash(&bytes));
@@ -208,14 +233,26 @@ impl AuditLog {
                         checkpoint: note,
                     });
                 }
-                // Another writer appended first: reload the tail and try again.
-                Err(e) if e.kind() == StoreErrorKind::Conflict => continue,
-                Err(e) => return Err(store_error(e)),
+                // Another writer appended first: read its records and try again.
+                Err(e) if e.kind() == StoreErrorKind::Conflict => {
+                    base = self.catch_up(base).await?;
+                    let spread = 1u64 << attempt.min(5);
+                    let pause = rand::random::<u64>() % spread;
+                    tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
+                }
+                // Whether or not the record was stored (a reply lost with its
+                // connection), the next append starts from the tail as last read and
+                // catches up on a conflict.
+                Err(e) => {
+                    *guard = Some(base);
+                    return Err(store_error(e));
+                }
             }
         }
+        *guard = Some(base);
         Err(AuditError::new(
             AuditErrorKind::Store,
-            "audit append lost the race to other writers five times",
+            format!("audit append lost the race to other writers {APPEND_ATTEMPTS} times"),
         ))
     }
 
