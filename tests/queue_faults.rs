@@ -372,7 +372,7 @@ impl Drop for Workers {
     }
 }
 
-/// Asserts every run has exactly [`CASES`] trials, none twice; returns the runs.
+/// Asserts that `runs` runs have trials, each exactly [`CASES`], none twice.
 fn assert_every_trial_once(world: &World, runs: usize, workers: &Workers) {
     let trials = world.trials();
     assert_eq!(
@@ -457,6 +457,8 @@ fn workers_killed_with_sigkill_lose_no_job_and_run_no_trial_twice() {
     // Kills cost leases, never a failed attempt.
     let retried = world.retried();
     assert!(retried.is_empty(), "attempts failed: {retried:?}");
+    let exited = workers.exited();
+    assert!(exited.is_empty(), "workers exited on their own: {exited:?}");
     for (id, history) in &events {
         let last = history.last().map(|(_, k)| k.as_str());
         assert_eq!(last, Some("succeeded"), "{id}: {history:?}");
