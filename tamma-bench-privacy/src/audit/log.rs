@@ -8,7 +8,7 @@ use super::{AuditAlert, AuditError, AuditErrorKind};
 use std::sync::Arc;
 use tamma_bench_core::model::now_ms;
 use tamma_bench_core::store::{
-    AuditRecord, AuditStore, StoreError, StoreErrorKind, StoredCheckpoint,
+    AuditRecord, AuditStore, NextRecord, StoreError, StoreErrorKind, StoredCheckpoint,
 };
 use tokio::sync::Mutex;
 
@@ -60,11 +60,11 @@ pub struct AuditReceipt {
 /// transaction. An [`AuditLog::unsigned`] log writes no checkpoints: its entries are
 /// chained and in the tree, so alteration, deletion and reordering are still found, but a
 /// rewrite of the whole chain or a truncation is not. One writer per process; several
-/// processes may append to one store (an append that loses the race reads the records
-/// appended meanwhile and retries).
+/// processes may append to one store (an append that loses the race catches up on the
+/// records appended meanwhile and appends after them, see [`AuditLog::append`]).
 pub struct AuditLog {
     store: Arc<dyn AuditStore>,
-    signer: Option<AuditSigner>,
+    signer: Option<Arc<AuditSigner>>,
     checkpoint_every: u64,
     alert: Option<Arc<dyn AuditAlert>>,
     tail: Mutex<Option<Tail>>,
@@ -99,6 +99,32 @@ pub(crate) async fn for_each_record(
     }
 }
 
+/// `tail` extended by `records` (the log's next ones).
+fn fold(mut tail: Tail, records: &[AuditRecord]) -> Tail {
+    for r in records {
+        tail.frontier.push(merkle::leaf_hash(&r.entry));
+        tail.chain = r.chain_hash.as_slice().try_into().unwrap_or(tail.chain);
+    }
+    tail
+}
+
+/// The tail after appending `bytes` to `base`, and the checkpoint note it brings when
+/// one is due.
+fn extend(
+    base: &Tail,
+    bytes: &[u8],
+    signer: Option<&AuditSigner>,
+    every: u64,
+) -> (Tail, Option<String>) {
+    let mut tail = base.clone();
+    tail.chain = chain_next(&tail.chain, bytes);
+    tail.frontier.push(merkle::leaf_hash(bytes));
+    let note = signer
+        .filter(|_| tail.frontier.size().is_multiple_of(every))
+        .map(|signer| checkpoint_note(signer, &tail));
+    (tail, note)
+}
+
 fn checkpoint_note(signer: &AuditSigner, tail: &Tail) -> String {
     Checkpoint {
         origin: signer.name().to_owned(),
@@ -125,7 +151,7 @@ impl AuditLog {
     pub fn with_signer(store: Arc<dyn AuditStore>, signer: Option<AuditSigner>) -> Self {
         Self {
             store,
-            signer,
+            signer: signer.map(Arc::new),
             checkpoint_every: 1,
             alert: None,
             tail: Mutex::new(None),
@@ -147,7 +173,7 @@ impl AuditLog {
 
     /// The signer's name, which is the log's origin (`None` for an unsigned log).
     pub fn origin(&self) -> Option<&str> {
-        self.signer.as_ref().map(AuditSigner::name)
+        self.signer.as_deref().map(AuditSigner::name)
     }
 
     /// Whether checkpoints are signed (a signing key is configured).
@@ -175,10 +201,7 @@ impl AuditLog {
                 .await
                 .map_err(store_error)?;
             let full = page.len() == PAGE;
-            for r in page {
-                tail.frontier.push(merkle::leaf_hash(&r.entry));
-                tail.chain = r.chain_hash.as_slice().try_into().unwrap_or(tail.chain);
-            }
+            tail = fold(tail, &page);
             if !full {
                 return Ok(tail);
             }
@@ -187,73 +210,126 @@ impl AuditLog {
 
     /// Appends `entry`; returns its index (and the checkpoint written with it).
     ///
-    /// An append that another process beat to the tail reads that process's records,
-    /// waits a moment (a random few milliseconds, growing with each loss, so that busy
-    /// writers fall out of step) and tries again, up to 16 times.
+    /// The first try extends the tail as this process last saw it. When another process
+    /// appended first, the next try is the store's `append_next`: it reads the records
+    /// appended meanwhile and appends after them in one step (under a database store's
+    /// append lock, so it cannot lose again). A store without such a lock may lose again;
+    /// then the append waits a random few milliseconds, growing with each loss, and tries
+    /// again, up to 16 times.
     pub async fn append(&self, entry: &AuditEntry) -> Result<AuditReceipt, AuditError> {
         let bytes = entry.to_canonical()?;
         let mut guard = self.tail.lock().await;
         // The stored log's tail as this process last saw it.
-        let mut base = match guard.take() {
+        let base = match guard.take() {
             Some(t) => t,
             None => self.load_tail().await?,
         };
-        for attempt in 0..APPEND_ATTEMPTS {
-            let mut tail = base.clone();
-            let index = tail.frontier.size();
-            tail.chain = chain_next(&tail.chain, &bytes);
-            tail.frontier.push(merkle::leaf_hash(&bytes));
-            let note = self
-                .signer
-                .as_ref()
-                .filter(|_| tail.frontier.size().is_multiple_of(self.checkpoint_every))
-                .map(|signer| checkpoint_note(signer, &tail));
-            let record = AuditRecord {
-                index,
-                entry: bytes.clone(),
-                chain_hash: tail.chain.to_vec(),
-            };
-            let stored = note.clone().map(|note| StoredCheckpoint {
-                size: index + 1,
-                note,
-            });
-            match self.store.append(record, stored).await {
-                Ok(()) => {
-                    *guard = Some(tail);
-                    drop(guard);
-                    if let Some(alert) = self
-                        .alert
-                        .as_ref()
-                        .filter(|_| entry.classification.alerts())
-                    {
-                        alert.alert(index, entry);
-                    }
-                    return Ok(AuditReceipt {
+        let (tail, note) = extend(&base, &bytes, self.signer.as_deref(), self.checkpoint_every);
+        let index = base.frontier.size();
+        let stored = note.clone().map(|note| StoredCheckpoint {
+            size: index + 1,
+            note,
+        });
+        let record = AuditRecord {
+            index,
+            entry: bytes.clone(),
+            chain_hash: tail.chain.to_vec(),
+        };
+        let mut outcome = match self.store.append(record, stored).await {
+            Ok(()) => Ok((tail, note)),
+            Err(e) => Err(e),
+        };
+        let mut base = base;
+        let mut attempt = 0;
+        while let Err(e) = &outcome {
+            if e.kind() != StoreErrorKind::Conflict || attempt == APPEND_ATTEMPTS {
+                break;
+            }
+            if attempt > 0 {
+                let spread = 1u64 << attempt.min(5);
+                let pause = rand::random::<u64>() % spread;
+                tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
+            }
+            attempt += 1;
+            // Another writer appended first: catch up and append after it.
+            let made: Arc<std::sync::Mutex<Option<(Tail, Option<String>)>>> = Arc::default();
+            let next: NextRecord = {
+                let (made, base, bytes) = (made.clone(), base.clone(), bytes.clone());
+                let (signer, every) = (self.signer.clone(), self.checkpoint_every);
+                Box::new(move |seen: &[AuditRecord]| {
+                    let base = fold(base, seen);
+                    let index = base.frontier.size();
+                    let (tail, note) = extend(&base, &bytes, signer.as_deref(), every);
+                    let record = AuditRecord {
                         index,
-                        checkpoint: note,
+                        entry: bytes,
+                        chain_hash: tail.chain.to_vec(),
+                    };
+                    let stored = note.clone().map(|note| StoredCheckpoint {
+                        size: index + 1,
+                        note,
                     });
-                }
-                // Another writer appended first: read its records and try again.
-                Err(e) if e.kind() == StoreErrorKind::Conflict => {
-                    base = self.catch_up(base).await?;
-                    let spread = 1u64 << attempt.min(5);
-                    let pause = rand::random::<u64>() % spread;
-                    tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
-                }
-                // Whether or not the record was stored (a reply lost with its
-                // connection), the next append starts from the tail as last read and
-                // catches up on a conflict.
+                    if let Ok(mut slot) = made.lock() {
+                        *slot = Some((tail, note));
+                    }
+                    (record, stored)
+                })
+            };
+            outcome = match self.store.append_next(base.frontier.size(), next).await {
+                Ok(_) => made
+                    .lock()
+                    .ok()
+                    .and_then(|mut slot| slot.take())
+                    .ok_or_else(|| {
+                        StoreError::new(
+                            StoreErrorKind::Backend,
+                            "the store did not make the record",
+                        )
+                    }),
                 Err(e) => {
-                    *guard = Some(base);
-                    return Err(store_error(e));
+                    if e.kind() == StoreErrorKind::Conflict {
+                        // Still behind: catch up before the next try.
+                        match self.catch_up(base.clone()).await {
+                            Ok(t) => base = t,
+                            Err(err) => return Err(err),
+                        }
+                    }
+                    Err(e)
                 }
+            };
+        }
+        match outcome {
+            Ok((tail, note)) => {
+                let index = tail.frontier.size() - 1;
+                *guard = Some(tail);
+                drop(guard);
+                if let Some(alert) = self
+                    .alert
+                    .as_ref()
+                    .filter(|_| entry.classification.alerts())
+                {
+                    alert.alert(index, entry);
+                }
+                Ok(AuditReceipt {
+                    index,
+                    checkpoint: note,
+                })
+            }
+            // Whether or not the record was stored (a reply lost with its connection),
+            // the next append starts from the tail as last read and catches up on a
+            // conflict.
+            Err(e) if e.kind() != StoreErrorKind::Conflict => {
+                *guard = Some(base);
+                Err(store_error(e))
+            }
+            Err(_) => {
+                *guard = Some(base);
+                Err(AuditError::new(
+                    AuditErrorKind::Store,
+                    format!("audit append lost the race to other writers {APPEND_ATTEMPTS} times"),
+                ))
             }
         }
-        *guard = Some(base);
-        Err(AuditError::new(
-            AuditErrorKind::Store,
-            format!("audit append lost the race to other writers {APPEND_ATTEMPTS} times"),
-        ))
     }
 
     /// The most recent signed checkpoint, to publish outside the store (a copy kept
