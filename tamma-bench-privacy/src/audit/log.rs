@@ -99,6 +99,9 @@ pub(crate) async fn for_each_record(
     }
 }
 
+/// A tail with one more entry, and the checkpoint note that came with it.
+type Extended = (Tail, Option<String>);
+
 /// `tail` extended by `records` (the log's next ones).
 fn fold(mut tail: Tail, records: &[AuditRecord]) -> Tail {
     for r in records {
@@ -108,21 +111,31 @@ fn fold(mut tail: Tail, records: &[AuditRecord]) -> Tail {
     tail
 }
 
-/// The tail after appending `bytes` to `base`, and the checkpoint note it brings when
-/// one is due.
-fn extend(
+/// What appending `bytes` after `base` stores (the record and, when one is due, the
+/// checkpoint) and the tail it leaves.
+fn next_after(
     base: &Tail,
     bytes: &[u8],
     signer: Option<&AuditSigner>,
     every: u64,
-) -> (Tail, Option<String>) {
+) -> (AuditRecord, Option<StoredCheckpoint>, Extended) {
+    let index = base.frontier.size();
     let mut tail = base.clone();
     tail.chain = chain_next(&tail.chain, bytes);
     tail.frontier.push(merkle::leaf_hash(bytes));
     let note = signer
         .filter(|_| tail.frontier.size().is_multiple_of(every))
         .map(|signer| checkpoint_note(signer, &tail));
-    (tail, note)
+    let record = AuditRecord {
+        index,
+        entry: bytes.to_vec(),
+        chain_hash: tail.chain.to_vec(),
+    };
+    let stored = note.clone().map(|note| StoredCheckpoint {
+        size: index + 1,
+        note,
+    });
+    (record, stored, (tail, note))
 }
 
 fn checkpoint_note(signer: &AuditSigner, tail: &Tail) -> String {
@@ -224,19 +237,10 @@ impl AuditLog {
             Some(t) => t,
             None => self.load_tail().await?,
         };
-        let (tail, note) = extend(&base, &bytes, self.signer.as_deref(), self.checkpoint_every);
-        let index = base.frontier.size();
-        let stored = note.clone().map(|note| StoredCheckpoint {
-            size: index + 1,
-            note,
-        });
-        let record = AuditRecord {
-            index,
-            entry: bytes.clone(),
-            chain_hash: tail.chain.to_vec(),
-        };
+        let (record, stored, extended) =
+            next_after(&base, &bytes, self.signer.as_deref(), self.checkpoint_every);
         let mut outcome = match self.store.append(record, stored).await {
-            Ok(()) => Ok((tail, note)),
+            Ok(()) => Ok(extended),
             Err(e) => Err(e),
         };
         let mut base = base;
@@ -252,25 +256,16 @@ impl AuditLog {
             }
             attempt += 1;
             // Another writer appended first: catch up and append after it.
-            let made: Arc<std::sync::Mutex<Option<(Tail, Option<String>)>>> = Arc::default();
+            let made: Arc<std::sync::Mutex<Option<Extended>>> = Arc::default();
             let next: NextRecord = {
                 let (made, base, bytes) = (made.clone(), base.clone(), bytes.clone());
                 let (signer, every) = (self.signer.clone(), self.checkpoint_every);
                 Box::new(move |seen: &[AuditRecord]| {
                     let base = fold(base, seen);
-                    let index = base.frontier.size();
-                    let (tail, note) = extend(&base, &bytes, signer.as_deref(), every);
-                    let record = AuditRecord {
-                        index,
-                        entry: bytes,
-                        chain_hash: tail.chain.to_vec(),
-                    };
-                    let stored = note.clone().map(|note| StoredCheckpoint {
-                        size: index + 1,
-                        note,
-                    });
+                    let (record, stored, extended) =
+                        next_after(&base, &bytes, signer.as_deref(), every);
                     if let Ok(mut slot) = made.lock() {
-                        *slot = Some((tail, note));
+                        *slot = Some(extended);
                     }
                     (record, stored)
                 })
