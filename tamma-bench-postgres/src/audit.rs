@@ -2,15 +2,16 @@
 //!
 //! Appends serialize on a transaction-scoped advisory lock; under it the record's index
 //! is checked against the log's length, so two writers never both extend the same tail
-//! (the loser gets [`StoreErrorKind::Conflict`] and `tamma-bench-privacy`'s audit log
-//! reloads the tail and retries). The tables are append-only: the application role may
+//! (the loser gets [`StoreErrorKind::Conflict`], and `tamma-bench-privacy`'s audit log
+//! tries again with `append_next`, which reads the records appended meanwhile and
+//! appends under the same lock). The tables are append-only: the application role may
 //! only SELECT and INSERT, and triggers refuse UPDATE, DELETE and TRUNCATE to anyone.
 
 use crate::{begin, db_err, get_client};
 use async_trait::async_trait;
-use deadpool_postgres::Pool;
+use deadpool_postgres::{Pool, Transaction};
 use tamma_bench_core::store::{
-    AuditRecord, AuditStore, StoreError, StoreErrorKind, StoredCheckpoint,
+    AuditRecord, AuditStore, NextRecord, StoreError, StoreErrorKind, StoredCheckpoint,
 };
 use tokio_postgres::Row;
 
@@ -39,6 +40,55 @@ fn record_from_row(row: &Row) -> Result<AuditRecord, StoreError> {
     })
 }
 
+/// Takes the appenders' advisory lock for the rest of `tx`.
+async fn lock(tx: &Transaction<'_>) -> Result<(), StoreError> {
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&AUDIT_LOCK])
+        .await
+        .map_err(db_err)?;
+    Ok(())
+}
+
+/// Inserts `record` (and `checkpoint`) in `tx`, which holds the lock, if its index is the
+/// log's length ([`StoreErrorKind::Conflict`] otherwise).
+async fn insert(
+    tx: &Transaction<'_>,
+    record: AuditRecord,
+    checkpoint: Option<StoredCheckpoint>,
+) -> Result<(), StoreError> {
+    // Read after the lock is held: the statement's snapshot sees every earlier append.
+    let len: i64 = tx
+        .query_one("SELECT COALESCE(MAX(idx) + 1, 0) FROM audit_entries", &[])
+        .await
+        .map_err(db_err)?
+        .try_get(0)
+        .map_err(db_err)?;
+    if i64::try_from(record.index).ok() != Some(len) {
+        return Err(StoreError::new(
+            StoreErrorKind::Conflict,
+            format!(
+                "audit append at index {}, but the log has {} entries",
+                record.index,
+                len.max(0)
+            ),
+        ));
+    }
+    tx.execute(
+        "INSERT INTO audit_entries (idx, entry, chain_hash) VALUES ($1, $2, $3)",
+        &[&len, &record.entry, &record.chain_hash],
+    )
+    .await
+    .map_err(db_err)?;
+    if let Some(c) = checkpoint {
+        tx.execute(
+            "INSERT INTO audit_checkpoints (size, note) VALUES ($1, $2)",
+            &[&i64::try_from(c.size).unwrap_or(i64::MAX), &c.note],
+        )
+        .await
+        .map_err(db_err)?;
+    }
+    Ok(())
+}
+
 impl PostgresAuditStore {
     pub(crate) fn new(pool: Pool) -> Self {
         Self { pool }
@@ -54,41 +104,35 @@ impl AuditStore for PostgresAuditStore {
     ) -> Result<(), StoreError> {
         let mut client = get_client(&self.pool).await?;
         let tx = begin(&mut client, None).await?;
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&AUDIT_LOCK])
-            .await
-            .map_err(db_err)?;
-        // Read after the lock is held: the statement's snapshot sees every earlier append.
-        let len: i64 = tx
-            .query_one("SELECT COALESCE(MAX(idx) + 1, 0) FROM audit_entries", &[])
-            .await
-            .map_err(db_err)?
-            .try_get(0)
-            .map_err(db_err)?;
-        if i64::try_from(record.index).ok() != Some(len) {
-            return Err(StoreError::new(
-                StoreErrorKind::Conflict,
-                format!(
-                    "audit append at index {}, but the log has {} entries",
-                    record.index,
-                    len.max(0)
-                ),
-            ));
-        }
-        tx.execute(
-            "INSERT INTO audit_entries (idx, entry, chain_hash) VALUES ($1, $2, $3)",
-            &[&len, &record.entry, &record.chain_hash],
-        )
-        .await
-        .map_err(db_err)?;
-        if let Some(c) = checkpoint {
-            tx.execute(
-                "INSERT INTO audit_checkpoints (size, note) VALUES ($1, $2)",
-                &[&i64::try_from(c.size).unwrap_or(i64::MAX), &c.note],
+        lock(&tx).await?;
+        insert(&tx, record, checkpoint).await?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    /// Reads and appends under the advisory lock: no other writer in between.
+    async fn append_next(
+        &self,
+        from: u64,
+        next: NextRecord,
+    ) -> Result<Vec<AuditRecord>, StoreError> {
+        let from = i64::try_from(from).unwrap_or(i64::MAX);
+        let mut client = get_client(&self.pool).await?;
+        let tx = begin(&mut client, None).await?;
+        lock(&tx).await?;
+        let seen = tx
+            .query(
+                "SELECT idx, entry, chain_hash FROM audit_entries WHERE idx >= $1 ORDER BY idx",
+                &[&from],
             )
             .await
-            .map_err(db_err)?;
-        }
-        tx.commit().await.map_err(db_err)
+            .map_err(db_err)?
+            .iter()
+            .map(record_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        let (record, checkpoint) = next(&seen);
+        insert(&tx, record, checkpoint).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(seen)
     }
 
     async fn last(&self) -> Result<Option<AuditRecord>, StoreError> {

@@ -492,6 +492,51 @@ fn two_writers_on_one_database_keep_one_chain() {
 }
 
 #[test]
+fn writers_of_several_processes_appending_at_once_all_land_in_one_chain() {
+    // One log per process, each appending as fast as it can: every append that another
+    // writer beats catches up and lands; none gives up.
+    const WRITERS: usize = 4;
+    const EACH: usize = 40;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("log.db");
+    let signer = AuditSigner::generate(ORIGIN).expect("signer");
+    let verifier = signer.verifier();
+    let secret = signer.to_secret_string();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(WRITERS)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let mut indices: Vec<u64> = rt.block_on(async {
+        let tasks: Vec<_> = (0..WRITERS)
+            .map(|w| {
+                let log = AuditLog::new(
+                    Arc::new(SqliteAuditStore::open(&path).expect("open")),
+                    AuditSigner::parse(&secret).expect("parse"),
+                );
+                tokio::spawn(async move {
+                    let mut indices = Vec::new();
+                    for i in 0..EACH {
+                        let receipt = log.append(&entry(w * EACH + i)).await.expect("append");
+                        indices.push(receipt.index);
+                    }
+                    indices
+                })
+            })
+            .collect();
+        let mut all = Vec::new();
+        for t in tasks {
+            all.extend(t.await.expect("writer"));
+        }
+        all
+    });
+    indices.sort_unstable();
+    let expected: Vec<u64> = (0..(WRITERS * EACH) as u64).collect();
+    assert_eq!(indices, expected);
+    assert_eq!(verify_file(&path, &verifier, &[]), None);
+}
+
+#[test]
 fn keys_round_trip_through_their_text_forms() {
     let signer = AuditSigner::generate(ORIGIN).expect("signer");
     let text = signer.verifier().to_string();

@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OptionalExtension, params};
 use tamma_bench_core::store::audit::append_conflict;
-use tamma_bench_core::store::{AuditRecord, AuditStore, StoreError, StoredCheckpoint};
+use tamma_bench_core::store::{AuditRecord, AuditStore, NextRecord, StoreError, StoredCheckpoint};
 
 /// The SQL of the audit tables: migration 3 of the results database (released: never
 /// edit it, append a migration instead).
@@ -59,6 +59,34 @@ fn record_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<AuditRecord> {
     })
 }
 
+/// Inserts `record` (and `checkpoint`) in `tx` if its index is the log's length (a
+/// conflict otherwise).
+fn insert(
+    tx: &rusqlite::Transaction<'_>,
+    record: AuditRecord,
+    checkpoint: Option<StoredCheckpoint>,
+) -> rusqlite::Result<Result<(), StoreError>> {
+    let len: i64 = tx.query_row(
+        "SELECT COALESCE(MAX(idx) + 1, 0) FROM audit_entries",
+        [],
+        |r| r.get(0),
+    )?;
+    if i64::try_from(record.index).ok() != Some(len) {
+        return Ok(Err(append_conflict(record.index, len.max(0) as u64)));
+    }
+    tx.execute(
+        "INSERT INTO audit_entries (idx, entry, chain_hash) VALUES (?1, ?2, ?3)",
+        params![len, record.entry, record.chain_hash],
+    )?;
+    if let Some(c) = checkpoint {
+        tx.execute(
+            "INSERT INTO audit_checkpoints (size, note) VALUES (?1, ?2)",
+            params![i64::try_from(c.size).unwrap_or(i64::MAX), c.note],
+        )?;
+    }
+    Ok(Ok(()))
+}
+
 impl SqliteAuditStore {
     /// Opens the audit log of the SQLite database at `path`, applying pending migrations
     /// (the same ones as [`crate::SqliteStore::open`]).
@@ -89,26 +117,37 @@ impl AuditStore for SqliteAuditStore {
     ) -> Result<(), StoreError> {
         self.with_conn(move |conn| {
             let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            let len: i64 = tx.query_row(
-                "SELECT COALESCE(MAX(idx) + 1, 0) FROM audit_entries",
-                [],
-                |r| r.get(0),
-            )?;
-            if i64::try_from(record.index).ok() != Some(len) {
-                return Ok(Err(append_conflict(record.index, len.max(0) as u64)));
-            }
-            tx.execute(
-                "INSERT INTO audit_entries (idx, entry, chain_hash) VALUES (?1, ?2, ?3)",
-                params![len, record.entry, record.chain_hash],
-            )?;
-            if let Some(c) = checkpoint {
-                tx.execute(
-                    "INSERT INTO audit_checkpoints (size, note) VALUES (?1, ?2)",
-                    params![i64::try_from(c.size).unwrap_or(i64::MAX), c.note],
-                )?;
+            if let Err(e) = insert(&tx, record, checkpoint)? {
+                return Ok(Err(e));
             }
             tx.commit()?;
             Ok(Ok(()))
+        })
+        .await
+    }
+
+    /// Reads and appends in one `IMMEDIATE` transaction: no other writer in between.
+    async fn append_next(
+        &self,
+        from: u64,
+        next: NextRecord,
+    ) -> Result<Vec<AuditRecord>, StoreError> {
+        let from = i64::try_from(from).unwrap_or(i64::MAX);
+        self.with_conn(move |conn| {
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let seen = {
+                let mut stmt = tx.prepare_cached(
+                    "SELECT idx, entry, chain_hash FROM audit_entries WHERE idx >= ?1 ORDER BY idx",
+                )?;
+                stmt.query_map(params![from], record_from_row)?
+                    .collect::<rusqlite::Result<Vec<_>>>()?
+            };
+            let (record, checkpoint) = next(&seen);
+            if let Err(e) = insert(&tx, record, checkpoint)? {
+                return Ok(Err(e));
+            }
+            tx.commit()?;
+            Ok(Ok(seen))
         })
         .await
     }

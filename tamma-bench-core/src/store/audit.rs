@@ -45,6 +45,11 @@ pub struct StoredCheckpoint {
     pub note: String,
 }
 
+/// What [`AuditStore::append_next`] appends: the record (and checkpoint, if any) made
+/// from the records stored since the writer last looked.
+pub type NextRecord =
+    Box<dyn FnOnce(&[AuditRecord]) -> (AuditRecord, Option<StoredCheckpoint>) + Send>;
+
 /// Append-only storage of the audit log.
 #[async_trait]
 pub trait AuditStore: Send + Sync {
@@ -56,6 +61,34 @@ pub trait AuditStore: Send + Sync {
         record: AuditRecord,
         checkpoint: Option<StoredCheckpoint>,
     ) -> Result<(), StoreError>;
+
+    /// Appends the record (and checkpoint) that `next` makes from the records stored at
+    /// index `from` and after, and returns those records: a writer that lost a race
+    /// catches up and appends in one step. A store with an append lock (a database
+    /// transaction) reads and appends under it, so no other writer can come in between
+    /// and the append does not conflict unless `next` ignores what it was given; the
+    /// default reads, then appends, and may still fail with
+    /// [`StoreErrorKind::Conflict`].
+    async fn append_next(
+        &self,
+        from: u64,
+        next: NextRecord,
+    ) -> Result<Vec<AuditRecord>, StoreError> {
+        const PAGE: usize = 4096;
+        let mut seen: Vec<AuditRecord> = Vec::new();
+        loop {
+            let at = from.saturating_add(seen.len() as u64);
+            let page = self.records(at, PAGE).await?;
+            let full = page.len() == PAGE;
+            seen.extend(page);
+            if !full {
+                break;
+            }
+        }
+        let (record, checkpoint) = next(&seen);
+        self.append(record, checkpoint).await?;
+        Ok(seen)
+    }
 
     /// The record with the highest index, if any.
     async fn last(&self) -> Result<Option<AuditRecord>, StoreError>;
@@ -110,6 +143,24 @@ impl AuditStore for MemoryAuditStore {
         g.0.push(record);
         g.1.extend(checkpoint);
         Ok(())
+    }
+
+    async fn append_next(
+        &self,
+        from: u64,
+        next: NextRecord,
+    ) -> Result<Vec<AuditRecord>, StoreError> {
+        let mut g = self.lock();
+        let start = usize::try_from(from).unwrap_or(usize::MAX);
+        let seen: Vec<AuditRecord> = g.0.iter().skip(start).cloned().collect();
+        let (record, checkpoint) = next(&seen);
+        let len = g.0.len() as u64;
+        if record.index != len {
+            return Err(append_conflict(record.index, len));
+        }
+        g.0.push(record);
+        g.1.extend(checkpoint);
+        Ok(seen)
     }
 
     async fn last(&self) -> Result<Option<AuditRecord>, StoreError> {

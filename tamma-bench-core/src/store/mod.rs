@@ -13,7 +13,7 @@ pub mod audit;
 pub mod cache;
 mod memory;
 
-pub use audit::{AuditRecord, AuditStore, MemoryAuditStore, StoredCheckpoint};
+pub use audit::{AuditRecord, AuditStore, MemoryAuditStore, NextRecord, StoredCheckpoint};
 pub use cache::{MemoryResponseCache, ResponseCache};
 pub use memory::MemoryStore;
 

@@ -38,6 +38,38 @@ async fn appends_check_the_index_and_read_back_in_order() {
 }
 
 #[tokio::test]
+async fn a_writer_behind_catches_up_and_appends_in_one_step() {
+    let db = TestDb::create().await;
+    let audit = db.store(2).await.audit_store();
+    let rec = |i: u64| AuditRecord {
+        index: i,
+        entry: vec![i as u8; 3],
+        chain_hash: vec![i as u8; 32],
+    };
+    for i in 0..3 {
+        audit.append(rec(i), None).await.unwrap();
+    }
+    // A writer that last saw one record: it is given the two after it, and its record
+    // goes after them.
+    let seen = audit
+        .append_next(
+            1,
+            Box::new(move |seen: &[AuditRecord]| (rec(1 + seen.len() as u64), None)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(seen, vec![rec(1), rec(2)]);
+    assert_eq!(audit.last().await.unwrap(), Some(rec(3)));
+    // A record that ignores what it was given still conflicts.
+    let e = audit
+        .append_next(0, Box::new(move |_: &[AuditRecord]| (rec(2), None)))
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), StoreErrorKind::Conflict);
+    assert_eq!(audit.records(0, 10).await.unwrap().len(), 4);
+}
+
+#[tokio::test]
 async fn a_signed_log_in_postgres_verifies() {
     let db = TestDb::create().await;
     let store: Arc<dyn AuditStore> = Arc::new(db.store(2).await.audit_store());

@@ -8,7 +8,7 @@ use super::{AuditAlert, AuditError, AuditErrorKind};
 use std::sync::Arc;
 use tamma_bench_core::model::now_ms;
 use tamma_bench_core::store::{
-    AuditRecord, AuditStore, StoreError, StoreErrorKind, StoredCheckpoint,
+    AuditRecord, AuditStore, NextRecord, StoreError, StoreErrorKind, StoredCheckpoint,
 };
 use tokio::sync::Mutex;
 
@@ -18,6 +18,9 @@ struct Tail {
     chain: Hash,
     frontier: Frontier,
 }
+
+/// Attempts of an append that other processes keep beating to the log's tail.
+const APPEND_ATTEMPTS: u32 = 16;
 
 /// Proof that an entry is in the tree of a given size.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,11 +60,11 @@ pub struct AuditReceipt {
 /// transaction. An [`AuditLog::unsigned`] log writes no checkpoints: its entries are
 /// chained and in the tree, so alteration, deletion and reordering are still found, but a
 /// rewrite of the whole chain or a truncation is not. One writer per process; several
-/// processes may append to one store (an append that loses the race reloads the tail and
-/// retries).
+/// processes may append to one store (an append that loses the race catches up on the
+/// records appended meanwhile and appends after them, see [`AuditLog::append`]).
 pub struct AuditLog {
     store: Arc<dyn AuditStore>,
-    signer: Option<AuditSigner>,
+    signer: Option<Arc<AuditSigner>>,
     checkpoint_every: u64,
     alert: Option<Arc<dyn AuditAlert>>,
     tail: Mutex<Option<Tail>>,
@@ -96,6 +99,45 @@ pub(crate) async fn for_each_record(
     }
 }
 
+/// A tail with one more entry, and the checkpoint note that came with it.
+type Extended = (Tail, Option<String>);
+
+/// `tail` extended by `records` (the log's next ones).
+fn fold(mut tail: Tail, records: &[AuditRecord]) -> Tail {
+    for r in records {
+        tail.frontier.push(merkle::leaf_hash(&r.entry));
+        tail.chain = r.chain_hash.as_slice().try_into().unwrap_or(tail.chain);
+    }
+    tail
+}
+
+/// What appending `bytes` after `base` stores (the record and, when one is due, the
+/// checkpoint) and the tail it leaves.
+fn next_after(
+    base: &Tail,
+    bytes: &[u8],
+    signer: Option<&AuditSigner>,
+    every: u64,
+) -> (AuditRecord, Option<StoredCheckpoint>, Extended) {
+    let index = base.frontier.size();
+    let mut tail = base.clone();
+    tail.chain = chain_next(&tail.chain, bytes);
+    tail.frontier.push(merkle::leaf_hash(bytes));
+    let note = signer
+        .filter(|_| tail.frontier.size().is_multiple_of(every))
+        .map(|signer| checkpoint_note(signer, &tail));
+    let record = AuditRecord {
+        index,
+        entry: bytes.to_vec(),
+        chain_hash: tail.chain.to_vec(),
+    };
+    let stored = note.clone().map(|note| StoredCheckpoint {
+        size: index + 1,
+        note,
+    });
+    (record, stored, (tail, note))
+}
+
 fn checkpoint_note(signer: &AuditSigner, tail: &Tail) -> String {
     Checkpoint {
         origin: signer.name().to_owned(),
@@ -122,7 +164,7 @@ impl AuditLog {
     pub fn with_signer(store: Arc<dyn AuditStore>, signer: Option<AuditSigner>) -> Self {
         Self {
             store,
-            signer,
+            signer: signer.map(Arc::new),
             checkpoint_every: 1,
             alert: None,
             tail: Mutex::new(None),
@@ -144,7 +186,7 @@ impl AuditLog {
 
     /// The signer's name, which is the log's origin (`None` for an unsigned log).
     pub fn origin(&self) -> Option<&str> {
-        self.signer.as_ref().map(AuditSigner::name)
+        self.signer.as_deref().map(AuditSigner::name)
     }
 
     /// Whether checkpoints are signed (a signing key is configured).
@@ -152,71 +194,137 @@ impl AuditLog {
         self.signer.is_some()
     }
 
+    /// The tail of the whole stored log.
     async fn load_tail(&self) -> Result<Tail, AuditError> {
-        let mut tail = Tail {
+        let empty = Tail {
             chain: CHAIN_START,
             frontier: Frontier::new(),
         };
-        for_each_record(self.store.as_ref(), |r| {
-            tail.frontier.push(merkle::leaf_hash(&r.entry));
-            tail.chain = r.chain_hash.as_slice().try_into().unwrap_or(tail.chain);
-            true
-        })
-        .await?;
-        Ok(tail)
+        self.catch_up(empty).await
+    }
+
+    /// `tail` extended by the records stored after it (other processes' appends): one
+    /// read of what is new, not of the whole log.
+    async fn catch_up(&self, mut tail: Tail) -> Result<Tail, AuditError> {
+        const PAGE: usize = 4096;
+        loop {
+            let page = self
+                .store
+                .records(tail.frontier.size(), PAGE)
+                .await
+                .map_err(store_error)?;
+            let full = page.len() == PAGE;
+            tail = fold(tail, &page);
+            if !full {
+                return Ok(tail);
+            }
+        }
     }
 
     /// Appends `entry`; returns its index (and the checkpoint written with it).
+    ///
+    /// The first try extends the tail as this process last saw it. When another process
+    /// appended first, the next try is the store's `append_next`: it reads the records
+    /// appended meanwhile and appends after them in one step (under a database store's
+    /// append lock, so it cannot lose again). A store without such a lock may lose again;
+    /// then the append waits a random few milliseconds, growing with each loss, and tries
+    /// again, up to 16 times.
     pub async fn append(&self, entry: &AuditEntry) -> Result<AuditReceipt, AuditError> {
         let bytes = entry.to_canonical()?;
         let mut guard = self.tail.lock().await;
-        for _attempt in 0..5 {
-            let mut tail = match guard.take() {
-                Some(t) => t,
-                None => self.load_tail().await?,
-            };
-            let index = tail.frontier.size();
-            tail.chain = chain_next(&tail.chain, &bytes);
-            tail.frontier.push(merkle::leaf_hash(&bytes));
-            let note = self
-                .signer
-                .as_ref()
-                .filter(|_| tail.frontier.size().is_multiple_of(self.checkpoint_every))
-                .map(|signer| checkpoint_note(signer, &tail));
-            let record = AuditRecord {
-                index,
-                entry: bytes.clone(),
-                chain_hash: tail.chain.to_vec(),
-            };
-            let stored = note.clone().map(|note| StoredCheckpoint {
-                size: index + 1,
-                note,
-            });
-            match self.store.append(record, stored).await {
-                Ok(()) => {
-                    *guard = Some(tail);
-                    drop(guard);
-                    if let Some(alert) = self
-                        .alert
-                        .as_ref()
-                        .filter(|_| entry.classification.alerts())
-                    {
-                        alert.alert(index, entry);
+        // The stored log's tail as this process last saw it.
+        let base = match guard.take() {
+            Some(t) => t,
+            None => self.load_tail().await?,
+        };
+        let (record, stored, extended) =
+            next_after(&base, &bytes, self.signer.as_deref(), self.checkpoint_every);
+        let mut outcome = match self.store.append(record, stored).await {
+            Ok(()) => Ok(extended),
+            Err(e) => Err(e),
+        };
+        let mut base = base;
+        let mut attempt = 0;
+        while let Err(e) = &outcome {
+            if e.kind() != StoreErrorKind::Conflict || attempt == APPEND_ATTEMPTS {
+                break;
+            }
+            if attempt > 0 {
+                let spread = 1u64 << attempt.min(5);
+                let pause = rand::random::<u64>() % spread;
+                tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
+            }
+            attempt += 1;
+            // Another writer appended first: catch up and append after it.
+            let made: Arc<std::sync::Mutex<Option<Extended>>> = Arc::default();
+            let next: NextRecord = {
+                let (made, base, bytes) = (made.clone(), base.clone(), bytes.clone());
+                let (signer, every) = (self.signer.clone(), self.checkpoint_every);
+                Box::new(move |seen: &[AuditRecord]| {
+                    let base = fold(base, seen);
+                    let (record, stored, extended) =
+                        next_after(&base, &bytes, signer.as_deref(), every);
+                    if let Ok(mut slot) = made.lock() {
+                        *slot = Some(extended);
                     }
-                    return Ok(AuditReceipt {
-                        index,
-                        checkpoint: note,
-                    });
+                    (record, stored)
+                })
+            };
+            outcome = match self.store.append_next(base.frontier.size(), next).await {
+                Ok(_) => made
+                    .lock()
+                    .ok()
+                    .and_then(|mut slot| slot.take())
+                    .ok_or_else(|| {
+                        StoreError::new(
+                            StoreErrorKind::Backend,
+                            "the store did not make the record",
+                        )
+                    }),
+                Err(e) => {
+                    if e.kind() == StoreErrorKind::Conflict {
+                        // Still behind: catch up before the next try.
+                        match self.catch_up(base.clone()).await {
+                            Ok(t) => base = t,
+                            Err(err) => return Err(err),
+                        }
+                    }
+                    Err(e)
                 }
-                // Another writer appended first: reload the tail and try again.
-                Err(e) if e.kind() == StoreErrorKind::Conflict => continue,
-                Err(e) => return Err(store_error(e)),
+            };
+        }
+        match outcome {
+            Ok((tail, note)) => {
+                let index = tail.frontier.size() - 1;
+                *guard = Some(tail);
+                drop(guard);
+                if let Some(alert) = self
+                    .alert
+                    .as_ref()
+                    .filter(|_| entry.classification.alerts())
+                {
+                    alert.alert(index, entry);
+                }
+                Ok(AuditReceipt {
+                    index,
+                    checkpoint: note,
+                })
+            }
+            // Whether or not the record was stored (a reply lost with its connection),
+            // the next append starts from the tail as last read and catches up on a
+            // conflict.
+            Err(e) if e.kind() != StoreErrorKind::Conflict => {
+                *guard = Some(base);
+                Err(store_error(e))
+            }
+            Err(_) => {
+                *guard = Some(base);
+                Err(AuditError::new(
+                    AuditErrorKind::Store,
+                    format!("audit append lost the race to other writers {APPEND_ATTEMPTS} times"),
+                ))
             }
         }
-        Err(AuditError::new(
-            AuditErrorKind::Store,
-            "audit append lost the race to other writers five times",
-        ))
     }
 
     /// The most recent signed checkpoint, to publish outside the store (a copy kept
