@@ -3,12 +3,14 @@
 -- `events` is tenant-scoped under row-level security like every tenant's table, with one
 -- difference: a tenant also sees the public events of others (published results). The
 -- application role may INSERT and SELECT, never UPDATE or DELETE: the log is append-only.
--- Its tenant-scoped writes are the outbox: triggers on `runs` and `jobs` append the event
--- of a change in the transaction of that change (as the role making it, so a tenant's
--- transaction logs only that tenant's events), whether the change comes from the
--- application's SQL or from the worker functions of migration 4. The host's reads across
--- tenants, the head and appends of any tenant go through narrow SECURITY DEFINER
--- functions, as the queue's worker calls do.
+-- The outbox: triggers on `runs` and `jobs` append the event of a change in the
+-- transaction of that change, whether the change comes from the application's SQL or
+-- from the worker functions of migration 4. They are deferred to the commit (so the
+-- append's lock, below, is held only while the transaction commits) and run with the
+-- owner's rights, since a worker function's change commits outside the function; the
+-- event's tenant is the changed row's, which row-level security already admitted to the
+-- transaction. The host's reads across tenants, the head and appends of any tenant go
+-- through narrow SECURITY DEFINER functions, as the queue's worker calls do.
 --
 -- Positions: every append first takes one transaction-scoped advisory lock, so event
 -- transactions commit in position order and a reader that has seen position p never
@@ -45,8 +47,8 @@ CREATE POLICY events_insert ON events FOR INSERT
 CREATE POLICY events_owner_select ON events FOR SELECT TO CURRENT_USER USING (true);
 CREATE POLICY events_owner_insert ON events FOR INSERT TO CURRENT_USER WITH CHECK (true);
 
--- Appends one event as the calling role (its row-level security applies), skipping an id
--- logged already; returns its position, or NULL for a duplicate.
+-- Appends one event, skipping an id logged already; returns its position, or NULL for a
+-- duplicate. Internal: callable by the owner only.
 CREATE FUNCTION tamma_event_insert(p_id text, p_version integer, p_at bigint, p_tenant text,
                                    p_visibility text, p_type text, p_payload text)
     RETURNS bigint
@@ -81,7 +83,7 @@ $$;
 -- The outbox of runs: the first completion of a run logs benchmark.completed and, for a
 -- public run, results.published.
 CREATE FUNCTION tamma_events_of_run() RETURNS trigger
-    LANGUAGE plpgsql VOLATILE
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
     AS $$
 BEGIN
     IF NEW.status = 'completed' AND OLD.status IS DISTINCT FROM 'completed' THEN
@@ -100,14 +102,15 @@ BEGIN
     RETURN NULL;
 END
 $$;
-CREATE TRIGGER runs_events AFTER UPDATE OF status ON runs
+CREATE CONSTRAINT TRIGGER runs_events AFTER UPDATE OF status ON runs
+    DEFERRABLE INITIALLY DEFERRED
     FOR EACH ROW EXECUTE FUNCTION tamma_events_of_run();
 
 -- The outbox of jobs: queued (inserted), started (claimed: running with a new attempt),
 -- finished (succeeded or cancelled) and failed; a retry or a release (queued again), a
 -- heartbeat or a cancellation asked for log nothing.
 CREATE FUNCTION tamma_events_of_job() RETURNS trigger
-    LANGUAGE plpgsql VOLATILE
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
     AS $$
 BEGIN
     IF TG_OP = 'INSERT' THEN
@@ -127,7 +130,8 @@ BEGIN
     RETURN NULL;
 END
 $$;
-CREATE TRIGGER jobs_events AFTER INSERT OR UPDATE OF state, attempts ON jobs
+CREATE CONSTRAINT TRIGGER jobs_events AFTER INSERT OR UPDATE OF state, attempts ON jobs
+    DEFERRABLE INITIALLY DEFERRED
     FOR EACH ROW EXECUTE FUNCTION tamma_events_of_job();
 
 -- The host's calls, across tenants. Appends events of any tenant (or none).

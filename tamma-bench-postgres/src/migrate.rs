@@ -66,9 +66,8 @@ pub struct MigrationReport {
 /// DELETE except on the cache; UPDATE only of the columns the store rewrites; the audit
 /// tables SELECT and INSERT; the public views SELECT; the jobs SELECT, INSERT and UPDATE
 /// of what a cancellation changes, their events SELECT and INSERT (append-only), and the
-/// worker functions EXECUTE; the event log SELECT and INSERT (append-only; its outbox
-/// helpers and host functions EXECUTE), the consumers' offsets SELECT, INSERT and UPDATE
-/// of the position.
+/// worker functions EXECUTE; the event log SELECT and INSERT (append-only; its host
+/// functions EXECUTE), the consumers' offsets SELECT, INSERT and UPDATE of the position.
 const APP_GRANTS: &str = "
     REVOKE ALL ON tamma_schema_version, runs, trials, run_annotations, public_runs,
         public_trials, audit_entries, audit_checkpoints, response_cache, jobs, job_events,
@@ -106,9 +105,7 @@ const APP_GRANTS: &str = "
     GRANT SELECT, INSERT ON events TO {app};
     GRANT SELECT, INSERT ON consumer_offsets TO {app};
     GRANT UPDATE (pos, updated_at_ms) ON consumer_offsets TO {app};
-    GRANT EXECUTE ON FUNCTION tamma_event_insert(text, integer, bigint, text, text, text, text),
-        tamma_event_log(text, text, text, text, json),
-        tamma_events_append(text, integer, bigint, text, text, text, text),
+    GRANT EXECUTE ON FUNCTION tamma_events_append(text, integer, bigint, text, text, text, text),
         tamma_events_read(bigint, text[], text, bigint),
         tamma_events_head() TO {app};
 ";
