@@ -15,6 +15,11 @@
 //! at once for work submitted (or a slot freed) in its own process, and finds the work of
 //! other processes when its wait times out.
 //!
+//! The results database is also the outbox of domain events ([`SqliteEventLog`], tables
+//! `events` and `consumer_offsets`): the store logs a run's first completion and the
+//! queue each job's submission, claim and end in the transactions of those changes, so an
+//! event is logged if and only if its change commits (`docs/events.md`).
+//!
 //! ```
 //! use std::sync::Arc;
 //! use tamma_bench_core::executor::Executor;
@@ -58,11 +63,13 @@
 mod audit;
 mod cache;
 mod connection;
+mod events;
 mod migrations;
 mod queue;
 mod results;
 
 pub use audit::SqliteAuditStore;
 pub use cache::{DEFAULT_CACHE_FILE, SqliteResponseCache};
+pub use events::SqliteEventLog;
 pub use queue::SqliteQueue;
 pub use results::SqliteStore;
