@@ -14,7 +14,11 @@
 //! consumers keep their own offsets ([`EventLog::offset`], [`EventLog::commit_offset`]),
 //! delivery is at-least-once and handlers are idempotent by event id.
 
-use crate::model::{TenantContext, TenantId};
+mod memory;
+
+pub use memory::MemoryEventLog;
+
+use crate::model::{Run, TenantContext, TenantId};
 use crate::store::StoreError;
 use async_trait::async_trait;
 use schemars::JsonSchema;
@@ -487,6 +491,33 @@ pub trait EventLog: Send + Sync {
 
     /// Returns when an event after `after` may have been logged, or after `timeout`.
     async fn wait(&self, after: u64, timeout: Duration);
+}
+
+/// The events of `run` becoming completed: [`EventPayload::BenchmarkCompleted`] and, for a
+/// public run, [`EventPayload::ResultsPublished`]. A store appends them in the transaction
+/// that first sets the run completed.
+pub fn run_completed_events(run: &Run) -> Vec<NewEvent> {
+    let public = run.visibility == crate::model::Visibility::Public;
+    let mut events = vec![NewEvent::new(
+        Some(run.tenant_id.clone()),
+        EventPayload::BenchmarkCompleted {
+            run_id: run.id.clone(),
+            benchmark_id: run.benchmark_id.clone(),
+            benchmark_version: run.benchmark_version.clone(),
+            public,
+        },
+    )];
+    if public {
+        events.push(NewEvent::new(
+            Some(run.tenant_id.clone()),
+            EventPayload::ResultsPublished {
+                run_id: run.id.clone(),
+                benchmark_id: run.benchmark_id.clone(),
+                benchmark_version: run.benchmark_version.clone(),
+            },
+        ));
+    }
+    events
 }
 
 /// Checks a consumer name.

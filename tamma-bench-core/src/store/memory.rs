@@ -1,11 +1,12 @@
 //! In-memory store: for tests, benches and hosts that persist elsewhere.
 
 use super::{AppendReport, BeginRun, ResultStore, StoreError, StoreErrorKind};
+use crate::events::{MemoryEventLog, run_completed_events};
 use crate::model::{Run, RunStatus, TenantId, Trial, TrialKey, now_ms};
 use async_trait::async_trait;
 use futures::stream::{self, BoxStream, StreamExt};
 use std::collections::{HashMap, HashSet};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 #[derive(Default)]
 struct RunTrials {
@@ -24,12 +25,23 @@ struct Inner {
 #[derive(Default)]
 pub struct MemoryStore {
     inner: Mutex<Inner>,
+    events: Option<Arc<MemoryEventLog>>,
 }
 
 impl MemoryStore {
     /// An empty store.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An empty store that appends its events to `log`: `benchmark.completed` (and, for
+    /// a public run, `results.published`) when a run first becomes completed, while the
+    /// store's lock is held (the in-memory form of the outbox).
+    pub fn with_events(log: Arc<MemoryEventLog>) -> Self {
+        Self {
+            inner: Mutex::default(),
+            events: Some(log),
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -80,8 +92,12 @@ impl ResultStore for MemoryStore {
             .get_mut(run_id)
             .filter(|r| &r.tenant_id == tenant)
             .ok_or_else(|| StoreError::run_not_found(run_id))?;
+        let completes = status == RunStatus::Completed && run.status != RunStatus::Completed;
         run.status = status;
         run.updated_at_ms = now_ms();
+        if let (true, Some(log)) = (completes, &self.events) {
+            log.append_now(run_completed_events(run));
+        }
         Ok(())
     }
 
