@@ -8,7 +8,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tamma_bench_core::error::Remedy;
 use tamma_bench_core::events::subscribe::{
-    Deduplicate, EventHandler, HandlerError, RecentIds, SubscribeErrorKind, handler_fn, subscribe,
+    Deduplicate, EventHandler, HandlerError, RecentIds, SubscribeErrorKind, derived_event_id,
+    handler_fn, subscribe,
 };
 use tamma_bench_core::events::{
     Event, EventFilter, EventId, EventLog, EventPayload, EventType, MemoryEventLog, NewEvent,
@@ -296,4 +297,25 @@ fn invalid_consumers_are_refused_and_recent_ids_are_bounded() {
     assert_eq!(ids.len(), 2);
     assert!(!ids.contains(&a), "the oldest is forgotten first");
     assert!(ids.contains(&b) && ids.contains(&c));
+}
+
+#[tokio::test]
+async fn derived_ids_make_an_answering_append_idempotent() {
+    let source = EventId::generate();
+    let a = derived_event_id(&source, "insight", "agent-1");
+    assert_eq!(a, derived_event_id(&source, "insight", "agent-1"));
+    assert_ne!(a, derived_event_id(&source, "insight", "agent-2"));
+    assert_ne!(a, derived_event_id(&source, "trigger", "agent-1"));
+    assert_ne!(
+        a,
+        derived_event_id(&EventId::generate(), "insight", "agent-1")
+    );
+    assert!(a.as_str().starts_with("evt-") && a.as_str().len() == 36);
+    let log = MemoryEventLog::new();
+    let answer = |id: EventId| NewEvent {
+        id,
+        ..insight("acme")
+    };
+    assert_eq!(log.append(vec![answer(a.clone())]).await.unwrap().len(), 1);
+    assert!(log.append(vec![answer(a)]).await.unwrap().is_empty());
 }

@@ -293,6 +293,20 @@ impl std::error::Error for HandlerError {
     }
 }
 
+/// The id of the event a handler appends in answer to `source`, for `purpose` (and, for
+/// several answers, a distinguishing `part`): the same on every delivery of `source`, so
+/// the log's de-duplicating [`append`](EventLog::append) keeps one whatever the
+/// redeliveries. `evt-` and 32 hex digits of SHA-256 over the three.
+pub fn derived_event_id(source: &EventId, purpose: &str, part: &str) -> EventId {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for s in [source.as_str(), purpose, part] {
+        h.update((s.len() as u64).to_le_bytes());
+        h.update(s.as_bytes());
+    }
+    EventId::from_stored(format!("evt-{}", hex::encode(&h.finalize()[..16])))
+}
+
 /// What kind of subscription failure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
