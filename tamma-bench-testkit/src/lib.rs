@@ -12,6 +12,10 @@
 //!   cancellation, tenant scoping), against handles opened on one database by a
 //!   [`QueueFactory`](conformance::queue::QueueFactory), expanded by
 //!   [`queue_conformance_tests!`];
+//! - [`conformance::events`]: the behaviour suite every `EventLog` passes (positions,
+//!   de-duplication, filters, visibility, offsets, wake-ups, replay), against handles
+//!   opened on one log by an [`EventLogFactory`](conformance::events::EventLogFactory),
+//!   expanded by [`event_log_conformance_tests!`];
 //! - [`providers`]: small test providers (a fixed answer, an echo, a script of results
 //!   with a record of the calls);
 //! - [`plugins`]: builds the workspace's plugin crates and finds their libraries;
