@@ -58,11 +58,13 @@
 mod audit;
 mod cache;
 mod connection;
+mod events;
 mod migrations;
 mod queue;
 mod results;
 
 pub use audit::SqliteAuditStore;
 pub use cache::{DEFAULT_CACHE_FILE, SqliteResponseCache};
+pub use events::SqliteEventLog;
 pub use queue::SqliteQueue;
 pub use results::SqliteStore;

@@ -54,6 +54,8 @@ const MIGRATIONS: &[&str] = &[
     crate::audit::AUDIT_TABLES,
     // 4: the job queue (jobs, and their append-only history; see `crate::queue`).
     crate::queue::QUEUE_TABLES,
+    // 5: the event log (append-only) and its consumers' offsets; see `crate::events`.
+    crate::events::EVENT_TABLES,
 ];
 
 /// Opens (creating if needed) the results database at `path` and applies its pending

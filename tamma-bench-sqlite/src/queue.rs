@@ -96,6 +96,8 @@ struct Inner {
     wake: watch::Sender<u64>,
     /// The last count this handle's waiters saw.
     seen: Mutex<watch::Receiver<u64>>,
+    /// Wakes the event log's waiters after a commit (each change logs its event).
+    events: crate::events::Wake,
 }
 
 /// The process's wake-up channels, one per database file (by canonical path).
@@ -124,12 +126,13 @@ impl SqliteQueue {
         let seen = Mutex::new(wake.subscribe());
         Ok(Self {
             inner: Arc::new(Inner {
-                path,
+                path: path.clone(),
                 config,
                 writer: SharedConnection::new(writer),
                 reader: SharedConnection::new(reader),
                 wake,
                 seen,
+                events: crate::events::Wake::of(&path),
             }),
         })
     }
@@ -146,7 +149,8 @@ impl SqliteQueue {
         f: impl FnOnce(&Transaction<'_>, &QueueConfig) -> Result<T, QueueError> + Send + 'static,
     ) -> Result<T, QueueError> {
         let config = self.inner.config.clone();
-        self.inner
+        let value = self
+            .inner
             .writer
             .run(move |conn| {
                 Ok((|| {
@@ -155,10 +159,12 @@ impl SqliteQueue {
                         .map_err(db)?;
                     let value = f(&tx, &config)?;
                     tx.commit().map_err(db)?;
-                    Ok(value)
+                    Ok::<T, QueueError>(value)
                 })())
             })
-            .await?
+            .await??;
+        self.inner.events.bump();
+        Ok(value)
     }
 
     /// Runs `f` on the reader, on the blocking pool.
@@ -366,6 +372,7 @@ fn settle_dead_leases(tx: &Transaction<'_>, now: i64) -> Result<(), QueueError> 
         end(&mut job, state, now);
         save(tx, &job, None)?;
         record(tx, &job.id, now, kind, state, Some(&holder), Some(&message))?;
+        crate::events::jobs::ended(tx, &job)?;
     }
     Ok(())
 }
@@ -505,6 +512,7 @@ impl JobQueue for SqliteQueue {
                     None,
                     Some(&job.context.principal),
                 )?;
+                crate::events::jobs::queued(tx, &job)?;
                 Ok(job)
             })
             .await?;
@@ -592,6 +600,7 @@ impl JobQueue for SqliteQueue {
                 Some(&worker),
                 None,
             )?;
+            crate::events::jobs::started(tx, &job)?;
             Ok(Some(Lease { job, worker, token }))
         })
         .await
@@ -687,6 +696,7 @@ impl JobQueue for SqliteQueue {
                     Some(&worker),
                     message.as_deref(),
                 )?;
+                crate::events::jobs::ended(tx, &job)?;
                 Ok(job)
             })
             .await?;
@@ -716,6 +726,7 @@ impl JobQueue for SqliteQueue {
                             None,
                             Some(&message),
                         )?;
+                        crate::events::jobs::ended(tx, &job)?;
                     }
                     JobState::Running if !job.cancel_requested => {
                         job.cancel_requested = true;

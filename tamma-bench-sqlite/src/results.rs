@@ -8,6 +8,7 @@ use futures::stream::{self, BoxStream, StreamExt};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
+use tamma_bench_core::events::run_completed_events;
 use tamma_bench_core::model::{
     Outcome, Run, RunStatus, TenantId, Trial, TrialKey, Visibility, now_ms,
 };
@@ -22,6 +23,7 @@ pub struct SqliteStore {
     path: PathBuf,
     writer: SharedConnection,
     reader: SharedConnection,
+    events: crate::events::Wake,
 }
 
 impl SqliteStore {
@@ -42,6 +44,7 @@ impl SqliteStore {
             .map_err(StoreError::backend)?;
         let reader = connection::open(&path)?;
         Ok(Self {
+            events: crate::events::Wake::of(&path),
             path,
             writer: SharedConnection::new(writer),
             reader: SharedConnection::new(reader),
@@ -232,16 +235,42 @@ impl ResultStore for SqliteStore {
         status: RunStatus,
     ) -> Result<(), StoreError> {
         let (tenant, run_id) = (tenant.clone(), run_id.to_owned());
-        self.with_writer(move |conn| {
-            let n = conn
-                .execute(
-                    "UPDATE runs SET status = ?3, updated_at_ms = ?4 WHERE id = ?1 AND tenant_id = ?2",
-                    params![run_id, tenant.as_str(), status.as_str(), now_ms()],
-                )
-                .map_err(db_err)?;
-            if n == 0 { Err(StoreError::run_not_found(&run_id)) } else { Ok(()) }
-        })
-        .await
+        let logged = self
+            .with_writer(move |conn| {
+                let tx = conn
+                    .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                    .map_err(db_err)?;
+                let run = tx
+                    .query_row(
+                        &format!("SELECT {RUN_COLUMNS} FROM runs WHERE id = ?1 AND tenant_id = ?2"),
+                        params![run_id, tenant.as_str()],
+                        run_from_row,
+                    )
+                    .optional()
+                    .map_err(db_err)?
+                    .ok_or_else(|| StoreError::run_not_found(&run_id))?;
+                tx.execute(
+                "UPDATE runs SET status = ?3, updated_at_ms = ?4 WHERE id = ?1 AND tenant_id = ?2",
+                params![run_id, tenant.as_str(), status.as_str(), now_ms()],
+            )
+            .map_err(db_err)?;
+                // The outbox: the first completion is logged in the transaction that makes it.
+                let logged = if status == RunStatus::Completed && run.status != RunStatus::Completed
+                {
+                    crate::events::append_in(&tx, &run_completed_events(&run))
+                        .map_err(db_err)?
+                        .len()
+                } else {
+                    0
+                };
+                tx.commit().map_err(db_err)?;
+                Ok(logged)
+            })
+            .await?;
+        if logged > 0 {
+            self.events.bump();
+        }
+        Ok(())
     }
 
     async fn append_trials(&self, trials: Vec<Trial>) -> Result<AppendReport, StoreError> {

@@ -168,7 +168,11 @@ pub async fn duplicate_ids_are_skipped(logs: &dyn EventLogFactory) {
     let b = job_queued("acme", 2);
     append(log.as_ref(), vec![a.clone()]).await;
     let again = append(log.as_ref(), vec![a.clone(), b.clone(), b.clone()]).await;
-    assert_eq!(ids(&again), new_ids(std::slice::from_ref(&b)), "only b is new, once");
+    assert_eq!(
+        ids(&again),
+        new_ids(std::slice::from_ref(&b)),
+        "only b is new, once"
+    );
     let other = logs.open().await;
     assert!(append(other.as_ref(), vec![a.clone()]).await.is_empty());
     assert_eq!(ids(&all(log.as_ref()).await), new_ids(&[a, b]));
