@@ -31,12 +31,14 @@
 
 mod audit;
 mod cache;
+mod events;
 mod migrate;
 mod queue;
 mod results;
 
 pub use audit::PostgresAuditStore;
 pub use cache::PostgresResponseCache;
+pub use events::{EVENTS_CHANNEL, PostgresEventLog};
 pub use migrate::{MigrationReport, SCHEMA_VERSION, migrate};
 pub use queue::{NOTIFY_CHANNEL, PostgresQueue};
 pub use tokio_postgres::Config;

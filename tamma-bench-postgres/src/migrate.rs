@@ -39,10 +39,15 @@ const MIGRATIONS: &[Migration] = &[
         name: "jobs",
         sql: include_str!("../migrations/0004_jobs.sql"),
     },
+    Migration {
+        version: 5,
+        name: "events",
+        sql: include_str!("../migrations/0005_events.sql"),
+    },
 ];
 
 /// The schema version this build writes and reads.
-pub const SCHEMA_VERSION: i32 = 4;
+pub const SCHEMA_VERSION: i32 = 5;
 
 /// The advisory lock key migrators serialize on ("tamma-mg").
 const MIGRATION_LOCK: i64 = 0x7461_6d6d_612d_6d67;
@@ -61,16 +66,24 @@ pub struct MigrationReport {
 /// DELETE except on the cache; UPDATE only of the columns the store rewrites; the audit
 /// tables SELECT and INSERT; the public views SELECT; the jobs SELECT, INSERT and UPDATE
 /// of what a cancellation changes, their events SELECT and INSERT (append-only), and the
-/// worker functions EXECUTE.
+/// worker functions EXECUTE; the event log SELECT and INSERT (append-only; its outbox
+/// helpers and host functions EXECUTE), the consumers' offsets SELECT, INSERT and UPDATE
+/// of the position.
 const APP_GRANTS: &str = "
     REVOKE ALL ON tamma_schema_version, runs, trials, run_annotations, public_runs,
-        public_trials, audit_entries, audit_checkpoints, response_cache, jobs, job_events
+        public_trials, audit_entries, audit_checkpoints, response_cache, jobs, job_events,
+        events, consumer_offsets
         FROM {app};
     REVOKE ALL ON FUNCTION tamma_job_claim(text, text[], integer[], bigint, bigint),
         tamma_job_heartbeat(text, text, text, bigint, integer),
         tamma_job_finish(text, text, text, text, text, boolean, bigint),
         tamma_job_stats(text[]),
-        tamma_job_event(text, text, text, text, text, text, bigint) FROM {app};
+        tamma_job_event(text, text, text, text, text, text, bigint),
+        tamma_event_insert(text, integer, bigint, text, text, text, text),
+        tamma_event_log(text, text, text, text, json),
+        tamma_events_append(text, integer, bigint, text, text, text, text),
+        tamma_events_read(bigint, text[], text, bigint),
+        tamma_events_head() FROM {app};
     GRANT SELECT ON tamma_schema_version TO {app};
     GRANT SELECT, INSERT ON runs TO {app};
     GRANT UPDATE (status, epochs, updated_at_ms, agents_json) ON runs TO {app};
@@ -90,6 +103,14 @@ const APP_GRANTS: &str = "
         tamma_job_heartbeat(text, text, text, bigint, integer),
         tamma_job_finish(text, text, text, text, text, boolean, bigint),
         tamma_job_stats(text[]) TO {app};
+    GRANT SELECT, INSERT ON events TO {app};
+    GRANT SELECT, INSERT ON consumer_offsets TO {app};
+    GRANT UPDATE (pos, updated_at_ms) ON consumer_offsets TO {app};
+    GRANT EXECUTE ON FUNCTION tamma_event_insert(text, integer, bigint, text, text, text, text),
+        tamma_event_log(text, text, text, text, json),
+        tamma_events_append(text, integer, bigint, text, text, text, text),
+        tamma_events_read(bigint, text[], text, bigint),
+        tamma_events_head() TO {app};
 ";
 
 /// Connects one client with `config` (the connection runs on a spawned task).
@@ -256,7 +277,7 @@ pub(crate) async fn check_app_connection(client: &Client) -> Result<(), StoreErr
                     EXISTS (SELECT 1 FROM pg_class c
                             WHERE c.relname IN ('runs', 'trials', 'run_annotations', 'response_cache',
                                                 'audit_entries', 'audit_checkpoints', 'jobs',
-                                                'job_events')
+                                                'job_events', 'events', 'consumer_offsets')
                               AND c.relnamespace IN (SELECT n.oid FROM pg_namespace n
                                                     WHERE n.nspname = ANY (current_schemas(false)))
                               AND pg_has_role(current_user, c.relowner, 'USAGE'))

@@ -1,9 +1,10 @@
 //! The queue handle's own connection that `LISTEN`s on [`NOTIFY_CHANNEL`] and wakes
 //! [`wait_for_work`](tamma_bench_core::queue::JobQueue::wait_for_work): one per handle,
 //! outside the pool (a pooled connection would go back to other borrowers), reconnected
-//! with a back-off when it drops.
+//! with a back-off when it drops. The event log listens the same way on its own channel.
+//!
+//! [`NOTIFY_CHANNEL`]: super::NOTIFY_CHANNEL
 
-use super::NOTIFY_CHANNEL;
 use super::rows::pg_err;
 use futures::StreamExt;
 use std::sync::Arc;
@@ -19,7 +20,7 @@ const FIRST_BACKOFF: Duration = Duration::from_millis(250);
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
 /// Stops the listener when dropped (with the last clone of its queue handle).
-pub(super) struct Listener {
+pub(crate) struct Listener {
     _stop: oneshot::Sender<()>,
 }
 
@@ -49,6 +50,19 @@ impl Drop for Waiting<'_> {
     }
 }
 
+/// What a notification (or a reconnection, after which notifications may have been
+/// missed) wakes.
+pub(crate) trait Waker: Send + Sync + 'static {
+    /// Wakes the waiters.
+    fn wake(&self);
+}
+
+impl Waker for Wake {
+    fn wake(&self) {
+        Wake::wake(self)
+    }
+}
+
 impl Wake {
     fn wake(&self) {
         if self.waiting.load(Ordering::SeqCst) > 0 {
@@ -73,7 +87,11 @@ impl Wake {
 
 /// Connects, listens, and keeps listening until dropped. Fails when the first connection
 /// fails: after that, drops are reconnected in the background.
-pub(super) async fn start(config: &Config, wake: Arc<Wake>) -> Result<Listener, QueueError> {
+pub(crate) async fn start(
+    config: &Config,
+    channel: &'static str,
+    wake: Arc<dyn Waker>,
+) -> Result<Listener, QueueError> {
     let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
         QueueError::new(
             QueueErrorKind::Backend,
@@ -90,9 +108,18 @@ pub(super) async fn start(config: &Config, wake: Arc<Wake>) -> Result<Listener, 
     if config.get_connect_timeout().is_none() {
         config.connect_timeout(Duration::from_secs(10));
     }
-    let session = listen(&runtime, &config, &wake).await.map_err(pg_err)?;
+    let session = listen(&runtime, &config, channel, &wake)
+        .await
+        .map_err(pg_err)?;
     let (stop_tx, stop_rx) = oneshot::channel();
-    runtime.spawn(supervise(runtime.clone(), config, wake, session, stop_rx));
+    runtime.spawn(supervise(
+        runtime.clone(),
+        config,
+        channel,
+        wake,
+        session,
+        stop_rx,
+    ));
     Ok(Listener { _stop: stop_tx })
 }
 
@@ -100,7 +127,8 @@ pub(super) async fn start(config: &Config, wake: Arc<Wake>) -> Result<Listener, 
 async fn listen(
     runtime: &tokio::runtime::Handle,
     config: &Config,
-    wake: &Arc<Wake>,
+    channel: &str,
+    wake: &Arc<dyn Waker>,
 ) -> Result<Session, tokio_postgres::Error> {
     let (client, mut connection) = config.connect(NoTls).await?;
     let wake = wake.clone();
@@ -114,9 +142,7 @@ async fn listen(
         }
         Ok(())
     });
-    client
-        .batch_execute(&format!("LISTEN {NOTIFY_CHANNEL}"))
-        .await?;
+    client.batch_execute(&format!("LISTEN {channel}")).await?;
     Ok(Session { client, driver })
 }
 
@@ -126,7 +152,8 @@ async fn listen(
 async fn supervise(
     runtime: tokio::runtime::Handle,
     config: Config,
-    wake: Arc<Wake>,
+    channel: &'static str,
+    wake: Arc<dyn Waker>,
     mut session: Session,
     mut stop: oneshot::Receiver<()>,
 ) {
@@ -140,9 +167,9 @@ async fn supervise(
         };
         match ended {
             Ok(Err(e)) => {
-                tracing::warn!(error = %e, "the queue's LISTEN connection failed; reconnecting")
+                tracing::warn!(error = %e, channel, "a LISTEN connection failed; reconnecting")
             }
-            _ => tracing::warn!("the queue's LISTEN connection closed; reconnecting"),
+            _ => tracing::warn!(channel, "a LISTEN connection closed; reconnecting"),
         }
         drop(session.client);
         let mut backoff = FIRST_BACKOFF;
@@ -151,15 +178,15 @@ async fn supervise(
                 _ = &mut stop => return,
                 () = tokio::time::sleep(backoff) => {}
             }
-            match listen(&runtime, &config, &wake).await {
+            match listen(&runtime, &config, channel, &wake).await {
                 Ok(s) => break s,
                 Err(e) => {
-                    tracing::warn!(error = %e, retry_in = ?backoff, "the queue cannot LISTEN yet");
+                    tracing::warn!(error = %e, channel, retry_in = ?backoff, "cannot LISTEN yet");
                     backoff = (backoff * 2).min(MAX_BACKOFF);
                 }
             }
         };
-        tracing::info!("the queue listens again");
+        tracing::info!(channel, "listening again");
         wake.wake();
     }
 }

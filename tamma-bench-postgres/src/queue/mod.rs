@@ -8,7 +8,7 @@
 //! Submissions, finishes and cancellations `NOTIFY` [`NOTIFY_CHANNEL`] in their
 //! transaction; each handle `LISTEN`s on a connection of its own (`listener.rs`).
 
-mod listener;
+pub(crate) mod listener;
 mod rows;
 
 use crate::{DEFAULT_MAX_CONNECTIONS, PostgresStore};
@@ -87,7 +87,7 @@ impl PostgresStore {
     pub async fn queue(&self, config: QueueConfig) -> Result<PostgresQueue, QueueError> {
         config.validate()?;
         let wake = Arc::new(listener::Wake::default());
-        let listener = listener::start(&self.config, wake.clone()).await?;
+        let listener = listener::start(&self.config, NOTIFY_CHANNEL, wake.clone()).await?;
         Ok(PostgresQueue {
             inner: Arc::new(Inner {
                 pool: self.pool.clone(),

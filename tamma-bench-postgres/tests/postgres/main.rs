@@ -1,6 +1,6 @@
 //! The Postgres backend against the real server: the store conformance suite, migrations,
 //! row-level security (fixed cases and a property test of generated raw SQL), the audit
-//! log and the response cache, and many writers at once. Each test makes its own database
+//! log and the response cache, the event log and its outbox, and many writers at once. Each test makes its own database
 //! and roles and drops them at the end.
 
 #![allow(clippy::unwrap_used)] // test fixtures: a failure is the test failing
@@ -8,6 +8,7 @@
 mod audit;
 mod cache;
 mod concurrency;
+mod events;
 mod migrations;
 mod queue;
 mod rls;
@@ -20,4 +21,8 @@ mod conformance {
 
 mod queue_conformance {
     tamma_bench_testkit::queue_conformance_tests!(crate::support::fresh_queues().await);
+}
+
+mod event_log_conformance {
+    tamma_bench_testkit::event_log_conformance_tests!(crate::support::fresh_event_logs().await);
 }

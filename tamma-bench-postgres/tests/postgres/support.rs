@@ -57,3 +57,24 @@ pub async fn fresh_queues() -> (
     });
     (db, factory)
 }
+
+/// A fresh database for the event log suite: `(guard, factory)`, the factory opening a
+/// new log handle (its own pool and listener, as another process would) per call.
+pub async fn fresh_event_logs() -> (
+    TestDb,
+    impl tamma_bench_testkit::conformance::events::EventLogFactory,
+) {
+    let db = TestDb::create().await;
+    let app = db.app_config();
+    let factory = tamma_bench_testkit::conformance::events::factory(move || {
+        let app = app.clone();
+        async move {
+            let store = PostgresStore::connect(app, 4)
+                .await
+                .expect("the application role connects");
+            let log = store.events().await.expect("the event log opens");
+            Arc::new(log) as Arc<dyn tamma_bench_core::events::EventLog>
+        }
+    });
+    (db, factory)
+}
