@@ -394,3 +394,49 @@ async fn a_waiting_reader_wakes_when_another_process_submits_a_job() {
     );
     assert_eq!(types(&all(log.as_ref()).await), [EventType::JobQueued]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_follower_misses_nothing_while_many_connections_append() {
+    let db = TestDb::create().await;
+    let store = db.store(8).await;
+    let log = Arc::new(store.events().await.unwrap());
+    let writers: Vec<_> = (0..6)
+        .map(|w| {
+            let log = log.clone();
+            tokio::spawn(async move {
+                for n in 0..20 {
+                    let event = tamma_bench_core::events::NewEvent::new(
+                        Some(tenant("acme")),
+                        EventPayload::JobStarted {
+                            job_id: format!("job-{w}-{n}"),
+                            attempt: 1,
+                        },
+                    );
+                    log.append(vec![event]).await.unwrap();
+                }
+            })
+        })
+        .collect();
+    // Follows while they append: a reader past position p must never find a later-
+    // committed event below p.
+    let mut seen = Vec::new();
+    let mut position = 0;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while seen.len() < 120 && Instant::now() < deadline {
+        let page = log.read(position, &EventFilter::all(), 7).await.unwrap();
+        match page.last() {
+            Some(last) => {
+                position = last.position;
+                seen.extend(page.into_iter().map(|e| e.id));
+            }
+            None => log.wait(position, Duration::from_millis(200)).await,
+        }
+    }
+    for w in writers {
+        w.await.unwrap();
+    }
+    let everything = all(log.as_ref()).await;
+    assert_eq!(everything.len(), 120);
+    let ids: Vec<_> = everything.into_iter().map(|e| e.id).collect();
+    assert_eq!(seen, ids, "the follower saw every event once, in log order");
+}
