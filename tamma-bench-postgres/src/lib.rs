@@ -1,8 +1,10 @@
 //! PostgreSQL backend of tamma-bench: the shared store for many worker processes and
 //! machines. Results ([`PostgresStore`], a [`ResultStore`]), the audit log
-//! ([`PostgresAuditStore`]), the response cache ([`PostgresResponseCache`]) and the job
-//! queue ([`PostgresQueue`], a [`JobQueue`]) in one database, with versioned migrations
-//! and row-level security as a second wall behind the tenant-aware repository.
+//! ([`PostgresAuditStore`]), the response cache ([`PostgresResponseCache`]), the job
+//! queue ([`PostgresQueue`], a [`JobQueue`]) and the event log ([`PostgresEventLog`], an
+//! [`EventLog`] written in the transactions of the changes it reports) in one database,
+//! with versioned migrations and row-level security as a second wall behind the
+//! tenant-aware repository.
 //!
 //! Two roles: the **owner** runs [`migrate`] once per deployment (and per upgrade); the
 //! workers connect as the **application role**, which owns nothing and has neither
@@ -28,6 +30,7 @@
 //!
 //! [`ResultStore`]: tamma_bench_core::store::ResultStore
 //! [`JobQueue`]: tamma_bench_core::queue::JobQueue
+//! [`EventLog`]: tamma_bench_core::events::EventLog
 
 mod audit;
 mod cache;

@@ -15,6 +15,11 @@
 //! at once for work submitted (or a slot freed) in its own process, and finds the work of
 //! other processes when its wait times out.
 //!
+//! The results database is also the outbox of domain events ([`SqliteEventLog`], tables
+//! `events` and `consumer_offsets`): the store logs a run's first completion and the
+//! queue each job's submission, claim and end in the transactions of those changes, so an
+//! event is logged if and only if its change commits (`docs/events.md`).
+//!
 //! ```
 //! use std::sync::Arc;
 //! use tamma_bench_core::executor::Executor;

@@ -290,3 +290,22 @@ async fn a_waiting_reader_wakes_when_the_queue_logs() {
     );
     assert_eq!(types(&all(&log).await), [EventType::JobQueued]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logged_events_cannot_be_changed_or_deleted_at_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("results.db");
+    let log = SqliteEventLog::open(&path).unwrap();
+    let cx = TenantContext::internal(acme(), "ops");
+    let queue = SqliteQueue::open(&path, QueueConfig::default()).unwrap();
+    queue.submit(&cx, job(1)).await.unwrap();
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    for sql in [
+        "UPDATE events SET payload_json = '{}'",
+        "DELETE FROM events",
+    ] {
+        let err = conn.execute(sql, []).unwrap_err();
+        assert!(err.to_string().contains("append-only"), "{sql}: {err}");
+    }
+    assert_eq!(types(&all(&log).await), [EventType::JobQueued]);
+}
