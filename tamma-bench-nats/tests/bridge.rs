@@ -278,3 +278,40 @@ async fn the_bridge_publishes_ten_thousand_events_measured() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_running_bridge_publishes_events_as_they_are_logged_until_cancelled() {
+    with_deployment("live", |deployment| async move {
+        let log = Arc::new(MemoryEventLog::new());
+        let publisher = JetStreamPublisher::connect(URL, deployment.clone())
+            .await
+            .unwrap();
+        let bridge = Bridge::new(log.clone(), publisher.clone()).unwrap();
+        let cancel = tokio_util::sync::CancellationToken::new();
+        let task = {
+            let cancel = cancel.clone();
+            tokio::spawn(async move { bridge.run(&cancel).await })
+        };
+        for _ in 0..3 {
+            log.append(events(4)).await.unwrap();
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        tokio::time::timeout(std::time::Duration::from_secs(30), async {
+            while message_count(&publisher).await < 12 {
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+        })
+        .await
+        .unwrap();
+        cancel.cancel();
+        let stats = tokio::time::timeout(std::time::Duration::from_secs(30), task)
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        assert_eq!(stats.delivered, 12);
+        assert_eq!(message_count(&publisher).await, 12);
+        assert_eq!(log.offset(&deployment.consumer()).await.unwrap(), 12);
+    })
+    .await;
+}
