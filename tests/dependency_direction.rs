@@ -1,9 +1,9 @@
 //! The crates depend on each other in one direction only: core at the bottom; the storage
-//! backends (SQLite, Postgres), providers, privacy and optimize on core; the root package
-//! on top. A library crate that needs SQLite only in its tests has the backend as a
-//! dev-dependency, never a normal one. The test kit sits beside them: it depends on core
-//! only, and any crate may take it as a dev-dependency, none as a normal or build
-//! dependency. Read from `cargo metadata`, so a wrong-way dependency fails CI.
+//! backends (SQLite, Postgres), the NATS bridge, providers, privacy and optimize on core;
+//! the root package on top. A library crate that needs SQLite only in its tests has the
+//! backend as a dev-dependency, never a normal one. The test kit sits beside them: it
+//! depends on core only, and any crate may take it as a dev-dependency, none as a normal
+//! or build dependency. Read from `cargo metadata`, so a wrong-way dependency fails CI.
 
 #![allow(clippy::unwrap_used)] // test fixtures: a failure is the test failing
 
@@ -19,6 +19,7 @@ const NO_SQLITE: &[&str] = &[
     "tamma-bench-optimize",
     "tamma-bench-plugin",
     "tamma-bench-postgres",
+    "tamma-bench-nats",
 ];
 
 /// `cargo metadata` of the workspace, with `args` (e.g. `--no-deps`).
@@ -63,6 +64,8 @@ fn allowed() -> BTreeMap<&'static str, BTreeSet<&'static str>> {
             "tamma-bench-optimize",
             BTreeSet::from([core, "tamma-bench-privacy"]),
         ),
+        // The message-bus bridge: core's event log and subscriptions.
+        ("tamma-bench-nats", BTreeSet::from([core])),
         // The plugin SDK: core's SDK part.
         ("tamma-bench-plugin", BTreeSet::from([core])),
         // Plugin crates (examples, test fixtures) see the SDK only.

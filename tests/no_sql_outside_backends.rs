@@ -140,10 +140,8 @@ fn rust_files(dir: &Path) -> Vec<PathBuf> {
             let path = e.unwrap().path();
             let name = path.file_name().unwrap_or_default().to_string_lossy();
             if path.is_dir() {
-                let test_only = matches!(
-                    name.as_ref(),
-                    "tests" | "benches" | "tamma-bench-testkit"
-                );
+                let test_only =
+                    matches!(name.as_ref(), "tests" | "benches" | "tamma-bench-testkit");
                 if !(name == "target" || test_only || name.starts_with('.')) {
                     stack.push(path);
                 }

@@ -101,7 +101,7 @@ pub struct Regression {
     pub ci: (f64, f64),
 }
 
-fn case_scores(r: &BTreeMap<String, CaseResult>) -> BTreeMap<String, CaseScore> {
+pub(crate) fn case_scores(r: &BTreeMap<String, CaseResult>) -> BTreeMap<String, CaseScore> {
     r.iter()
         .filter_map(|(id, c)| {
             c.score.map(|score| {

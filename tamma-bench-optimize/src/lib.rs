@@ -12,6 +12,8 @@
 //! - [`recommend`]: recommendation, confident Pareto front, cheapest within ε;
 //!   [`ab`]: sequential A/B tests; [`insights`]: weaknesses, regressions, rankings;
 //!   [`predict`]: an additive score model; [`events`]: what the engine publishes;
+//! - [`subscribers`]: handlers of the event log: a study triggered when a benchmark
+//!   completes, an insight logged for each completed run;
 //! - [`source`]: the one read trait the engine needs, implemented by
 //!   [`source::RepositorySource`] over the tenant-aware repository of
 //!   `tamma-bench-privacy` with an internal context (the engine opens no store);
@@ -46,6 +48,7 @@ pub mod source;
 pub mod space;
 pub mod strategy;
 pub mod study;
+pub mod subscribers;
 
 pub use error::OptimizeError;
 pub use events::OptimizationEvent;

@@ -15,6 +15,7 @@
 //! delivery is at-least-once and handlers are idempotent by event id.
 
 mod memory;
+pub mod subscribe;
 
 pub use memory::MemoryEventLog;
 

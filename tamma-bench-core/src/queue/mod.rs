@@ -827,6 +827,13 @@ pub trait JobQueue: Send + Sync {
 #[derive(Debug, Clone)]
 pub struct LiveConfig(Arc<RwLock<Arc<QueueConfig>>>);
 
+impl Default for LiveConfig {
+    /// The platform's default tiers ([`QueueConfig::default`]).
+    fn default() -> Self {
+        Self(Arc::new(RwLock::new(Arc::new(QueueConfig::default()))))
+    }
+}
+
 impl LiveConfig {
     /// A cell holding `config` (validated: `Invalid` if it does not hold).
     pub fn new(config: QueueConfig) -> Result<Self, QueueError> {
