@@ -57,8 +57,8 @@ pub struct AuditReceipt {
 /// transaction. An [`AuditLog::unsigned`] log writes no checkpoints: its entries are
 /// chained and in the tree, so alteration, deletion and reordering are still found, but a
 /// rewrite of the whole chain or a truncation is not. One writer per process; several
-/// processes may append to one store (an append that loses the race reloads the tail and
-/// retries).
+/// processes may append to one store (an append that loses the race reads the entries it
+/// missed and retries).
 pub struct AuditLog {
     store: Arc<dyn AuditStore>,
     signer: Option<AuditSigner>,
@@ -66,6 +66,10 @@ pub struct AuditLog {
     alert: Option<Arc<dyn AuditAlert>>,
     tail: Mutex<Option<Tail>>,
 }
+
+/// Appends an entry tries before it gives up on other processes appending first (each
+/// lost race reads only the entries it missed, then waits up to 20 ms at random).
+const APPEND_ATTEMPTS: u64 = 64;
 
 fn store_error(e: StoreError) -> AuditError {
     AuditError::new(AuditErrorKind::Store, format!("audit store: {e}"))
@@ -157,24 +161,42 @@ impl AuditLog {
             chain: CHAIN_START,
             frontier: Frontier::new(),
         };
-        for_each_record(self.store.as_ref(), |r| {
-            tail.frontier.push(merkle::leaf_hash(&r.entry));
-            tail.chain = r.chain_hash.as_slice().try_into().unwrap_or(tail.chain);
-            true
-        })
-        .await?;
+        self.catch_up(&mut tail).await?;
         Ok(tail)
+    }
+
+    /// Extends `tail` with the records stored after it (another process's appends), in
+    /// pages: an append that lost a race reads only what it missed, not the whole log.
+    async fn catch_up(&self, tail: &mut Tail) -> Result<(), AuditError> {
+        const PAGE: usize = 4096;
+        loop {
+            let page = self
+                .store
+                .records(tail.frontier.size(), PAGE)
+                .await
+                .map_err(store_error)?;
+            let full = page.len() == PAGE;
+            for r in page {
+                tail.frontier.push(merkle::leaf_hash(&r.entry));
+                tail.chain = r.chain_hash.as_slice().try_into().unwrap_or(tail.chain);
+            }
+            if !full {
+                return Ok(());
+            }
+        }
     }
 
     /// Appends `entry`; returns its index (and the checkpoint written with it).
     pub async fn append(&self, entry: &AuditEntry) -> Result<AuditReceipt, AuditError> {
         let bytes = entry.to_canonical()?;
         let mut guard = self.tail.lock().await;
-        for _attempt in 0..5 {
-            let mut tail = match guard.take() {
-                Some(t) => t,
-                None => self.load_tail().await?,
-            };
+        // Where the log ended when last seen; a failed append reloads it.
+        let mut seen = match guard.take() {
+            Some(t) => t,
+            None => self.load_tail().await?,
+        };
+        for attempt in 0..APPEND_ATTEMPTS {
+            let mut tail = seen.clone();
             let index = tail.frontier.size();
             tail.chain = chain_next(&tail.chain, &bytes);
             tail.frontier.push(merkle::leaf_hash(&bytes));
@@ -208,14 +230,19 @@ impl AuditLog {
                         checkpoint: note,
                     });
                 }
-                // Another writer appended first: reload the tail and try again.
-                Err(e) if e.kind() == StoreErrorKind::Conflict => continue,
+                // Another writer appended first: read what it appended and try again,
+                // after a short random pause so that racing processes fall out of step.
+                Err(e) if e.kind() == StoreErrorKind::Conflict => {
+                    self.catch_up(&mut seen).await?;
+                    let pause = rand::random_range(0..=attempt.min(20));
+                    tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
+                }
                 Err(e) => return Err(store_error(e)),
             }
         }
         Err(AuditError::new(
             AuditErrorKind::Store,
-            "audit append lost the race to other writers five times",
+            format!("audit append lost the race to other writers {APPEND_ATTEMPTS} times"),
         ))
     }
 
