@@ -288,35 +288,6 @@ fn retried(histories: &[Vec<JobEvent>]) -> Vec<(usize, String)> {
     v
 }
 
-/// What the database's sessions wait on, sampled every 100 ms until `done`: (wait, count
-/// of session samples).
-async fn sample_waits(db: String, done: CancellationToken) -> Vec<(String, u64)> {
-    let mut c = tamma_bench_testkit::postgres::admin_config();
-    c.dbname(&db);
-    let su = connect(&c).await;
-    let mut by: HashMap<String, u64> = HashMap::new();
-    while !done.is_cancelled() {
-        if let Ok(rows) = su
-            .query(
-                "SELECT state || ':' || COALESCE(wait_event_type || '/' || wait_event, 'cpu'), \
-                 count(*) FROM pg_stat_activity \
-                 WHERE datname::text = $1 AND pid <> pg_backend_pid() AND state <> 'idle' \
-                 GROUP BY 1",
-                &[&db],
-            )
-            .await
-        {
-            for r in rows {
-                *by.entry(r.get::<_, String>(0)).or_default() += r.get::<_, i64>(1) as u64;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let mut v: Vec<_> = by.into_iter().collect();
-    v.sort_unstable_by(|a, b| b.1.cmp(&a.1));
-    v
-}
-
 /// The queue's clock: first submission to last finish.
 fn queue_wall(histories: &[Vec<JobEvent>]) -> Duration {
     let events = histories.iter().flatten();
@@ -453,7 +424,6 @@ fn postgres(rt: &tokio::runtime::Runtime, base_url: &str) -> (Measured, Measured
     let job = run_job(d, base_url, CASES);
     let done = CancellationToken::new();
     let sampler = rt.spawn(sample_running(queue.clone(), done.clone()));
-    let waits = rt.spawn(sample_waits(db.name.clone(), done.clone()));
     let started = Instant::now();
     let ids = rt.block_on(submit_all(queue.as_ref(), &job, JOBS));
     let submitted_in = started.elapsed();
@@ -461,11 +431,6 @@ fn postgres(rt: &tokio::runtime::Runtime, base_url: &str) -> (Measured, Measured
     let bench_wall = started.elapsed();
     done.cancel();
     let peak_running = rt.block_on(sampler).expect("the sampler");
-    let waits = rt.block_on(waits).expect("the wait sampler");
-    println!("  postgres sessions of the database, by state and wait (samples every 100 ms):");
-    for (wait, n) in waits.iter().take(8) {
-        println!("    {n:>6}  {wait}");
-    }
 
     let mut rss = Vec::new();
     for w in workers {
@@ -626,7 +591,7 @@ fn print_table(rows: &[Measured]) {
     );
     let _ = writeln!(
         out,
-        "{:<22} {:>5} {:>6} {:>8} {:>7} {:>9} {:>7} | {:>15} {:>5} {:>5} | {:>14} {:>5} | {}",
+        "{:<22} {:>5} {:>6} {:>8} {:>7} {:>9} {:>7} | {:>15} {:>5} {:>5} | {:>14} {:>5} | peak RSS MiB (n finishes)",
         "phase",
         "jobs",
         "trials",
@@ -638,8 +603,7 @@ fn print_table(rows: &[Measured]) {
         "p95",
         "max",
         "finish→claim p50",
-        "p95",
-        "peak RSS MiB (n finishes)"
+        "p95"
     );
     for r in rows {
         let wall = r.wall.as_secs_f64();
