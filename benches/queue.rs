@@ -59,6 +59,8 @@ const CASES: u64 = 10;
 const DELAY: Duration = Duration::from_millis(200);
 const WORKERS: usize = 3;
 const SLOTS_PER_WORKER: usize = 334;
+/// Each worker's pool of Postgres connections (`worker --pool-size`).
+const POOL_SIZE: usize = 8;
 const PROBE_JOBS: usize = 20;
 /// Submissions in flight at once from this process.
 const SUBMITTERS: usize = 8;
@@ -336,6 +338,7 @@ impl Worker {
         let child = Command::new(env!("CARGO_BIN_EXE_tamma-bench"))
             .args(["worker", "--slots", &SLOTS_PER_WORKER.to_string()])
             .args(["--id", &format!("w{n}"), "--poll-ms", "1000"])
+            .args(["--pool-size", &POOL_SIZE.to_string()])
             .arg("--database")
             .arg(url)
             .arg("--queue-config")
@@ -660,7 +663,10 @@ fn main() {
             .components()
             .any(|c| c.as_os_str() == "release")
     );
-    println!("postgres: {WORKERS} worker processes × {SLOTS_PER_WORKER} slots");
+    println!(
+        "postgres: {WORKERS} worker processes × {SLOTS_PER_WORKER} slots, {POOL_SIZE} pooled \
+         connections each"
+    );
     let (pg_load, pg_light) = postgres(&rt, &base_url);
     println!("sqlite: run_worker in this process, {JOBS} slots");
     let (sq_load, sq_light) = sqlite(&rt, &base_url);
