@@ -67,8 +67,9 @@ pub struct AuditLog {
     tail: Mutex<Option<Tail>>,
 }
 
-/// Appends an entry tries before it gives up on other processes appending first (each
-/// lost race reads only the entries it missed, then waits up to 20 ms at random).
+/// How many times an append is tried before it gives up on other processes appending
+/// first (each lost race reads only the entries it missed, then waits up to 20 ms at
+/// random).
 const APPEND_ATTEMPTS: u64 = 64;
 
 fn store_error(e: StoreError) -> AuditError {
