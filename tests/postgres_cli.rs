@@ -255,3 +255,77 @@ fn database_options_are_checked() {
     assert!(!err.contains("hunter2"), "{err}");
     assert!(err.contains("u:***@127.0.0.1:1/none"), "{err}");
 }
+
+#[test]
+fn a_worker_with_a_pool_of_its_own_size_runs_a_queued_job_on_postgres() {
+    let rt = runtime();
+    let db = rt.block_on(TestDb::create_empty());
+    let dir = fixtures();
+    let d = dir.path();
+    let app = db.url_as(&db.app_role());
+    ok(tb(
+        d,
+        &[
+            "db",
+            "migrate",
+            "--owner",
+            &db.url_as(&db.owner_role()),
+            "--app-role",
+            &db.app_role(),
+        ],
+        &[],
+    ));
+    let submitted: serde_json::Value = serde_json::from_str(&ok(tb(
+        d,
+        &[
+            "submit",
+            "bench.toml",
+            "--agents",
+            "agents.toml",
+            "--json",
+            "--database",
+            &app,
+        ],
+        &[],
+    )))
+    .unwrap();
+    let id = submitted["id"].as_str().unwrap().to_owned();
+
+    // Two pooled connections (and the listening one) are enough for a worker to claim,
+    // run and report the job.
+    let mut worker = Command::new(env!("CARGO_BIN_EXE_tamma-bench"))
+        .args([
+            "worker",
+            "--slots",
+            "2",
+            "--pool-size",
+            "2",
+            "--poll-ms",
+            "100",
+        ])
+        .args(["--database", &app])
+        .current_dir(d)
+        .env_remove("TAMMA_BENCH_DATABASE")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let state = loop {
+        let job: serde_json::Value =
+            serde_json::from_str(&ok(tb(d, &["job", &id, "--json", "--database", &app], &[])))
+                .unwrap();
+        let state = job["state"].as_str().unwrap_or("").to_owned();
+        if state == "succeeded" || state == "failed" || started.elapsed().as_secs() > 60 {
+            break state;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    let _ = worker.kill();
+    let _ = worker.wait();
+    assert_eq!(state, "succeeded");
+
+    // A pool of 0 connections is a usage error.
+    let out = tb(d, &["worker", "--pool-size", "0", "--database", &app], &[]);
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -182,6 +182,13 @@ impl Database {
     /// The results store, the audit store and (for `run`) the response cache beside
     /// them. An SQLite file must exist unless `create` is set.
     pub async fn open(&self, create: bool) -> Result<Opened> {
+        self.open_with_pool(create, tamma_bench::postgres::DEFAULT_MAX_CONNECTIONS)
+            .await
+    }
+
+    /// As [`Database::open`], with at most `max_connections` pooled connections to a
+    /// Postgres database (a worker with many slots needs more than a one-off command).
+    pub async fn open_with_pool(&self, create: bool, max_connections: usize) -> Result<Opened> {
         match self {
             Self::Sqlite(path) => {
                 if !create && !path.exists() {
@@ -201,7 +208,10 @@ impl Database {
                 })
             }
             Self::Postgres(url) => {
-                let store = tamma_bench::postgres::PostgresStore::open(url)
+                let config: tamma_bench::postgres::Config = url
+                    .parse()
+                    .with_context(|| format!("invalid Postgres URL {}", redact_url(url)))?;
+                let store = tamma_bench::postgres::PostgresStore::connect(config, max_connections)
                     .await
                     .with_context(|| format!("cannot open the database {}", redact_url(url)))?;
                 Ok(Opened {

@@ -41,6 +41,11 @@ pub struct WorkerArgs {
     /// processes' submissions to a SQLite queue are seen by this poll).
     #[arg(long, value_name = "MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(10..=600_000))]
     pub poll_ms: u64,
+    /// Connections to a Postgres database this worker may hold at once (its pool: claims,
+    /// heartbeats, trial and audit writes; one more listens for new jobs). Ignored for
+    /// SQLite. Keep the sum over all processes below the server's `max_connections`.
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub pool_size: u16,
     /// Store (tenant options are ignored: each job runs as its submitter).
     #[command(flatten)]
     pub store: StoreArgs,
@@ -58,7 +63,11 @@ pub struct WorkerArgs {
 
 /// Runs the worker until a signal, then drains and prints what it did.
 pub async fn execute(args: WorkerArgs) -> Result<Exit> {
-    let opened = args.store.database().open(true).await?;
+    let opened = args
+        .store
+        .database()
+        .open_with_pool(true, usize::from(args.pool_size))
+        .await?;
     let deployment = match &args.config {
         Some(path) => Some(Config::load(path, std::env::vars())?),
         None => None,

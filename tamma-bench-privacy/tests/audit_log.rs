@@ -554,3 +554,107 @@ fn keys_round_trip_through_their_text_forms() {
     assert!(!format!("{signer:?}").contains(&secret[secret.len() - 20..]));
     assert!(AuditVerifier::parse("name+00000000+AQ==").is_err());
 }
+
+/// An audit store that counts the records it hands out.
+struct CountingStore {
+    inner: SqliteAuditStore,
+    read: Mutex<u64>,
+}
+
+#[async_trait::async_trait]
+impl AuditStore for CountingStore {
+    async fn append(
+        &self,
+        record: AuditRecord,
+        checkpoint: Option<tamma_bench_core::store::StoredCheckpoint>,
+    ) -> Result<(), tamma_bench_core::store::StoreError> {
+        self.inner.append(record, checkpoint).await
+    }
+    async fn last(&self) -> Result<Option<AuditRecord>, tamma_bench_core::store::StoreError> {
+        self.inner.last().await
+    }
+    async fn records(
+        &self,
+        from: u64,
+        limit: usize,
+    ) -> Result<Vec<AuditRecord>, tamma_bench_core::store::StoreError> {
+        let page = self.inner.records(from, limit).await?;
+        *self.read.lock().unwrap() += page.len() as u64;
+        Ok(page)
+    }
+    async fn checkpoints(
+        &self,
+    ) -> Result<Vec<tamma_bench_core::store::StoredCheckpoint>, tamma_bench_core::store::StoreError>
+    {
+        self.inner.checkpoints().await
+    }
+}
+
+#[test]
+fn a_writer_that_lost_the_race_reads_only_the_entries_it_missed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("log.db");
+    let signer = AuditSigner::generate(ORIGIN).expect("signer");
+    let verifier = signer.verifier();
+    let secret = signer.to_secret_string();
+    rt().block_on(async {
+        let counting = Arc::new(CountingStore {
+            inner: SqliteAuditStore::open(&path).expect("open"),
+            read: Mutex::new(0),
+        });
+        let a = AuditLog::new(counting.clone(), signer);
+        let b = AuditLog::new(
+            Arc::new(SqliteAuditStore::open(&path).expect("open")),
+            AuditSigner::parse(&secret).expect("parse"),
+        );
+        assert_eq!(a.append(&entry(0)).await.expect("append").index, 0);
+        for i in 1..=50 {
+            assert_eq!(b.append(&entry(i)).await.expect("append").index, i as u64);
+        }
+        // A's tail ends at 1; the log at 51: A reads the 50 entries B appended, not all 51.
+        assert_eq!(a.append(&entry(51)).await.expect("append").index, 51);
+        assert_eq!(*counting.read.lock().unwrap(), 50);
+    });
+    assert_eq!(verify_file(&path, &verifier, &[]), None);
+}
+
+#[test]
+fn three_writers_appending_at_once_keep_one_chain() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("log.db");
+    let signer = AuditSigner::generate(ORIGIN).expect("signer");
+    let verifier = signer.verifier();
+    let secret = signer.to_secret_string();
+    let logs: Vec<Arc<AuditLog>> = (0..3)
+        .map(|_| {
+            Arc::new(AuditLog::new(
+                Arc::new(SqliteAuditStore::open(&path).expect("open")),
+                AuditSigner::parse(&secret).expect("parse"),
+            ))
+        })
+        .collect();
+    let mut indexes: Vec<u64> = rt().block_on(async {
+        let tasks: Vec<_> = logs
+            .iter()
+            .enumerate()
+            .map(|(w, log)| {
+                let log = log.clone();
+                tokio::spawn(async move {
+                    let mut got = Vec::new();
+                    for i in 0..40 {
+                        got.push(log.append(&entry(w * 40 + i)).await.expect("append").index);
+                    }
+                    got
+                })
+            })
+            .collect();
+        let mut all = Vec::new();
+        for t in tasks {
+            all.extend(t.await.expect("a writer"));
+        }
+        all
+    });
+    indexes.sort_unstable();
+    assert_eq!(indexes, (0..120).collect::<Vec<u64>>());
+    assert_eq!(verify_file(&path, &verifier, &[]), None);
+}
