@@ -589,6 +589,12 @@ fn a_study_job_runs_on_a_worker_and_stores_its_rounds_as_internal_runs() {
             .iter()
             .all(|r| !r["id"].as_str().unwrap().starts_with(&study))
     );
+    // The study's end is an internal event: the operator sees it, a tenant never.
+    let done = events(d, &["--type", "optimization.completed"]);
+    assert_eq!(done.len(), 1, "{done:?}");
+    assert_eq!(done[0]["data"]["study_id"], study.as_str());
+    assert_eq!(done[0]["visibility"], "internal");
+    assert!(events(d, &["--type", "optimization.completed", "--tenant", "acme"]).is_empty());
 }
 
 #[test]
@@ -696,4 +702,98 @@ fn a_tier_limit_changed_in_the_configuration_file_takes_effect_without_a_restart
     assert_eq!(changes.len(), 1, "{entries:?}");
     assert!(changes[0].contains("->sha256:"), "{}", changes[0]);
     assert!(changes[0].contains("file owner uid"), "{}", changes[0]);
+    // And in the event log, as an internal, deployment-wide event.
+    let changed = events(d, &["--type", "config.changed"]);
+    assert_eq!(changed.len(), 1, "{changed:?}");
+    assert_eq!(changed[0]["visibility"], "internal");
+    assert!(changed[0]["tenant_id"].is_null());
+    let fields = changed[0]["data"]["fields"].as_array().unwrap();
+    assert!(
+        fields
+            .iter()
+            .any(|f| f.as_str().unwrap().starts_with("queue.tiers")),
+        "{fields:?}"
+    );
+    assert!(events(d, &["--type", "config.changed", "--tenant", "zed"]).is_empty());
+}
+
+/// `events --json ARGS` as one JSON value per line.
+fn events(d: &Path, args: &[&str]) -> Vec<Value> {
+    let mut all = vec!["events", "--json"];
+    all.extend_from_slice(args);
+    ok(tb(d, &all))
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn the_event_log_shows_a_jobs_life_to_its_tenant_only_and_follows_new_events() {
+    use std::io::{BufRead, BufReader};
+    let dir = world(4);
+    let d = dir.path();
+    let (id, run) = submit(d, &[]);
+    let worker = worker(d);
+    wait_for(d, "the job to succeed", |l| {
+        l.iter().all(|j| j["state"] == "succeeded")
+    });
+    let (code, _) = terminate(worker);
+    assert_eq!(code, Some(0));
+
+    let mine = events(d, &[]);
+    let kinds: Vec<&str> = mine.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "job_queued",
+            "job_started",
+            "benchmark_completed",
+            "job_finished"
+        ],
+        "{mine:?}"
+    );
+    assert!(mine.iter().all(|e| e["tenant_id"] == "local"));
+    assert_eq!(mine[0]["data"]["job_id"], id.as_str());
+    assert_eq!(mine[2]["data"]["run_id"], run.as_str());
+    let positions: Vec<u64> = mine
+        .iter()
+        .map(|e| e["position"].as_u64().unwrap())
+        .collect();
+    assert!(positions.windows(2).all(|w| w[0] < w[1]), "{positions:?}");
+    // Filters: by type, and after a position.
+    let finished = events(d, &["--type", "job.finished"]);
+    assert_eq!(finished.len(), 1);
+    assert_eq!(finished[0]["data"]["state"], "succeeded");
+    let after = positions[1].to_string();
+    assert_eq!(events(d, &["--after", &after]).len(), 2);
+    // Another tenant sees none of it (the run is private).
+    assert!(events(d, &["--tenant", "zed"]).is_empty());
+    let bad = tb(d, &["events", "--type", "job.exploded"]);
+    assert_eq!(bad.status.code(), Some(2));
+
+    // --follow prints an event logged after it started.
+    let mut follow = Command::new(env!("CARGO_BIN_EXE_tamma-bench"))
+        .args([
+            "events",
+            "--follow",
+            "--json",
+            "--type",
+            "job.queued",
+            "--after",
+        ])
+        .arg(positions[3].to_string())
+        .arg("--db")
+        .arg(d.join("tamma-bench.db"))
+        .current_dir(d)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (second, _) = submit(d, &[]);
+    let mut lines = BufReader::new(follow.stdout.take().unwrap()).lines();
+    let line = lines.next().unwrap().unwrap();
+    let _ = follow.kill();
+    let _ = follow.wait();
+    let event: Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(event["type"], "job_queued");
+    assert_eq!(event["data"]["job_id"], second.as_str());
 }

@@ -6,6 +6,7 @@ mod audit;
 mod bounds;
 mod compare;
 mod db;
+mod events;
 mod export;
 mod flags;
 mod interrupt;
@@ -95,6 +96,9 @@ pub enum Command {
     /// Maintain a Postgres database: `db migrate` creates or upgrades its schema as the
     /// owner and grants the application role what it needs.
     Db(db::DbArgs),
+    /// Print the event log as the tenant sees it (its own events and public ones;
+    /// internal ones only with --internal), or follow it with --follow.
+    Events(events::EventsArgs),
     /// Queue a benchmark run (or, with --space, an optimization study) for the workers;
     /// prints the job's id.
     Submit(submit::SubmitArgs),
@@ -361,6 +365,7 @@ pub async fn dispatch(cli: Cli) -> Result<Exit> {
         Command::Keys(args) => keys::execute(args).await,
         Command::Plugin(args) => plugin::execute(&args),
         Command::Db(args) => db::execute(args).await,
+        Command::Events(args) => events::execute(args).await,
         Command::Submit(args) => submit::execute(args).await,
         Command::Worker(args) => worker::execute(args).await,
         Command::Jobs(args) => jobs::list(args).await,

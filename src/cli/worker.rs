@@ -77,13 +77,14 @@ pub async fn execute(args: WorkerArgs) -> Result<Exit> {
         None => args.queue.open_in(&args.store, &opened).await?,
     };
     let shutdown = CancellationToken::new();
+    let events = super::events::open_event_log(&args.store.database(), &opened).await?;
     if let (Some(path), Some(config)) = (&args.config, deployment) {
         let flags = Arc::new(FlagHandle::new(config.flag_set()?));
         let targets = ReloadTargets {
             queue: Some(queue.clone()),
             flags: Some(flags),
             audit: Some(super::audit_log(opened.audit.clone())?),
-            events: None,
+            events: Some(events.clone()),
         };
         watch_config(
             path.clone(),
@@ -94,7 +95,7 @@ pub async fn execute(args: WorkerArgs) -> Result<Exit> {
         );
     }
     let repo = super::repository_over(opened.store.clone(), opened.audit.clone())?;
-    let runner = BenchmarkRunner::new(repo);
+    let runner = BenchmarkRunner::new(repo).with_events(events);
     // The response cache: per tenant in Postgres (its rows are scoped by tenant), one
     // file beside the SQLite database otherwise.
     let runner = match &opened.postgres {

@@ -6,6 +6,8 @@ use crate::agents::{build_agents, judge_factory};
 use async_trait::async_trait;
 use std::sync::Arc;
 use tamma_bench_core::error::Remedy;
+use tamma_bench_core::events::subscribe::derived_event_id;
+use tamma_bench_core::events::{EventId, EventLog, EventPayload, NewEvent};
 use tamma_bench_core::executor::{AgentRuntime, Executor, RunOptions};
 use tamma_bench_core::model::{RunStatus, TenantId};
 use tamma_bench_core::queue::worker::{JobFailure, JobRunner, RunEnd, Stop};
@@ -28,6 +30,7 @@ use tamma_bench_providers::build_provider;
 pub struct BenchmarkRunner {
     repo: Repository,
     cache: Option<CacheSource>,
+    events: Option<Arc<dyn EventLog>>,
 }
 
 /// The response cache a job of a tenant uses: one for all (a file keyed by tenant), or
@@ -38,7 +41,11 @@ impl BenchmarkRunner {
     /// A runner writing through `repo`, without a response cache (a job whose agent asks
     /// for one fails with [`Remedy::FixInput`]).
     pub fn new(repo: Repository) -> Self {
-        Self { repo, cache: None }
+        Self {
+            repo,
+            cache: None,
+            events: None,
+        }
     }
 
     /// Gives agents with `[agent.layers.cache]` this response cache, whatever the tenant.
@@ -50,6 +57,14 @@ impl BenchmarkRunner {
     /// tenant.
     pub fn with_cache_per_tenant(mut self, source: CacheSource) -> Self {
         self.cache = Some(source);
+        self
+    }
+
+    /// Logs an `optimization.completed` event (internal) into `events` when a study job
+    /// ends with its recommendation. (Runs and jobs log their own events in the
+    /// transactions of their changes.)
+    pub fn with_events(mut self, events: Arc<dyn EventLog>) -> Self {
+        self.events = Some(events);
         self
     }
 
@@ -146,7 +161,28 @@ impl BenchmarkRunner {
         if stop.reason().is_some() {
             return Ok(RunEnd::Stopped);
         }
-        result.map_err(JobError::from)?;
+        let report = result.map_err(JobError::from)?;
+        if let Some(events) = &self.events {
+            let r = &report.report.recommendation;
+            let mut event = NewEvent::new(
+                Some(job.context.tenant_id.clone()),
+                EventPayload::OptimizationCompleted {
+                    study_id: report.study.clone(),
+                    recommendation: r.configuration.clone(),
+                    certified: r.certified,
+                },
+            );
+            // One event per study however often the job is retried after this point.
+            event.id = derived_event_id(
+                &EventId::from_stored(job.id.to_string()),
+                "optimization.completed",
+                &report.study,
+            );
+            events
+                .append(vec![event])
+                .await
+                .map_err(|e| JobFailure::new(e.to_string(), e.remedy()))?;
+        }
         Ok(RunEnd::Finished)
     }
 }

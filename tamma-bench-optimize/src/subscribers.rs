@@ -38,8 +38,8 @@ fn completions() -> EventFilter {
     }
 }
 
-/// Log failures: the store's remedy decides whether the page is retried.
-fn log_failure(e: tamma_bench_core::store::StoreError) -> HandlerError {
+/// Log failures: the error's remedy decides whether the page is retried.
+fn log_failure(e: tamma_bench_core::events::StoreError) -> HandlerError {
     HandlerError::from_cause(e.remedy(), e)
 }
 

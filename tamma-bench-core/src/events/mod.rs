@@ -20,7 +20,8 @@ pub mod subscribe;
 pub use memory::MemoryEventLog;
 
 use crate::model::{Run, TenantContext, TenantId};
-use crate::store::StoreError;
+/// The event log fails as the stores do: the same error, kinds and remedies.
+pub use crate::store::StoreError;
 use async_trait::async_trait;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
