@@ -157,3 +157,36 @@ impl Evaluator for ExecutorEvaluator {
         Ok(out.into_iter().flatten().collect())
     }
 }
+
+/// Whether `run_id` names a study's round (`STUDY-rROUND-gGROUP`, four and two digits):
+/// the runs a study writes itself.
+pub(crate) fn is_round_run_id(run_id: &str) -> bool {
+    let b = run_id.as_bytes();
+    let n = b.len();
+    n > 10
+        && &b[n - 10..n - 8] == b"-r"
+        && b[n - 8..n - 4].iter().all(u8::is_ascii_digit)
+        && &b[n - 4..n - 2] == b"-g"
+        && b[n - 2..].iter().all(u8::is_ascii_digit)
+}
+
+#[cfg(test)]
+mod round_id_tests {
+    use super::is_round_run_id;
+
+    #[test]
+    fn round_ids_are_recognized_and_others_are_not() {
+        assert!(is_round_run_id("study-ab12-r0016-g00"));
+        assert!(is_round_run_id("x-r9999-g99"));
+        for other in [
+            "run-1",
+            "r0016-g00",
+            "study-r016-g00",
+            "study-r0016-g0",
+            "study-r001x-g00",
+            "job-abc",
+        ] {
+            assert!(!is_round_run_id(other), "{other}");
+        }
+    }
+}

@@ -105,6 +105,11 @@ impl EventHandler for StudyTrigger {
         let (Some(rule), Some(tenant)) = (self.rules.get(benchmark_id), &event.tenant_id) else {
             return Ok(());
         };
+        // A study's own rounds complete runs of the same benchmark: they trigger nothing,
+        // or every study would start the next.
+        if crate::executor::is_round_run_id(run_id) {
+            return Ok(());
+        }
         // The study runs for the run's tenant, as the platform (optimization is internal).
         let cx = TenantContext::internal(tenant.clone(), Self::CONSUMER);
         let study_id = Self::study_id(event);

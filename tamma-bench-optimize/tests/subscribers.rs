@@ -354,3 +354,37 @@ async fn each_completed_run_gets_an_insight_with_its_weakest_tag_and_its_change(
     }
     assert_eq!(logged_of(&log, EventType::InsightGenerated).await.len(), 2);
 }
+
+#[tokio::test]
+async fn a_studys_own_rounds_trigger_no_study() {
+    let log = Arc::new(MemoryEventLog::new());
+    log.append(vec![
+        completed("acme", "b", "study-0123abcd-r0001-g00"),
+        completed("acme", "b", "study-0123abcd-r0002-g01"),
+    ])
+    .await
+    .unwrap();
+    let queue = Arc::new(Submissions::default());
+    let trigger = StudyTrigger::new(
+        queue.clone(),
+        log.clone(),
+        vec![TriggerRule {
+            benchmark_id: "b".into(),
+            payload: serde_json::json!({}),
+            tier: None,
+        }],
+    );
+    trigger
+        .subscription()
+        .unwrap()
+        .catch_up(&trigger)
+        .await
+        .unwrap();
+    assert!(queue.jobs().is_empty(), "{:?}", queue.jobs());
+    assert!(
+        logged_of(&log, EventType::OptimizationTriggered)
+            .await
+            .is_empty()
+    );
+    assert_eq!(log.offset(StudyTrigger::CONSUMER).await.unwrap(), 2);
+}
