@@ -4,8 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test fixtures: a failure is the test failing
 
-use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 use tamma_bench_testkit::postgres::TestDb;
 
 const BENCHMARK: &str =
@@ -29,27 +28,8 @@ const ALPHA: &str = r#"{"case_id": "c1", "output": "1", "usage": {"input_tokens"
 {"case_id": "c3", "output": "x", "usage": {"input_tokens": 10, "output_tokens": 2}, "latency_ms": 100}
 "#;
 
-/// Runs the binary in `dir` with `args` and no database option of its own.
-fn tb(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tamma-bench"));
-    cmd.args(args)
-        .current_dir(dir)
-        .env_remove("TAMMA_BENCH_DATABASE");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.output().expect("run tamma-bench")
-}
-
-fn ok(out: Output) -> String {
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("utf-8")
-}
+mod support;
+use support::{ok, tb_with_env as tb};
 
 fn fixtures() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("temp dir");
