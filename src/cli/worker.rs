@@ -20,6 +20,12 @@ use tamma_bench::jobs::BenchmarkRunner;
 use tamma_bench::reload::{ReloadOptions, ReloadTargets, watch_config};
 use tokio_util::sync::CancellationToken;
 
+/// The idle poll on SQLite, ms: how soon another process's submission is seen.
+const SQLITE_POLL_MS: u64 = 1_000;
+/// The idle poll on Postgres, ms: notifications wake the worker; the poll finds expired
+/// leases.
+const POSTGRES_POLL_MS: u64 = 10_000;
+
 /// Arguments of `worker`.
 #[derive(Debug, Args)]
 pub struct WorkerArgs {
@@ -37,10 +43,13 @@ pub struct WorkerArgs {
     /// given back to the queue (default 0: stop them at the next trial boundary).
     #[arg(long, value_name = "SECS", default_value_t = 0)]
     pub drain_grace: u64,
-    /// Longest wait between looks at the queue when nothing wakes the worker, ms (other
-    /// processes' submissions to a SQLite queue are seen by this poll).
-    #[arg(long, value_name = "MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(10..=600_000))]
-    pub poll_ms: u64,
+    /// Longest wait between looks at the queue when nothing wakes the worker, ms.
+    /// Default: 1,000 on SQLite (other processes' submissions are seen by this poll);
+    /// 10,000 on Postgres, whose `LISTEN/NOTIFY` wakes the worker at once on submissions
+    /// and freed slots (the poll finds expired leases of dead workers, which nothing
+    /// announces, and covers a lost notification).
+    #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(10..=600_000))]
+    pub poll_ms: Option<u64>,
     /// Connections to a Postgres database this worker may hold at once (its pool: claims,
     /// heartbeats, trial and audit writes; one more listens for new jobs). Ignored for
     /// SQLite. Keep the sum over all processes below the server's `max_connections`.
@@ -117,7 +126,11 @@ pub async fn execute(args: WorkerArgs) -> Result<Exit> {
         id: args.id.clone().unwrap_or_else(WorkerOptions::default_id),
         tiers: args.tiers.clone(),
         slots: usize::from(args.slots),
-        idle_poll: Duration::from_millis(args.poll_ms),
+        idle_poll: Duration::from_millis(args.poll_ms.unwrap_or(if opened.postgres.is_some() {
+            POSTGRES_POLL_MS
+        } else {
+            SQLITE_POLL_MS
+        })),
         drain_grace: Duration::from_secs(args.drain_grace),
     };
     let id = options.id.clone();
