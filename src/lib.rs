@@ -30,6 +30,8 @@
 //! ```
 
 pub use tamma_bench_core as core;
+#[cfg(feature = "nats")]
+pub use tamma_bench_nats as nats;
 pub use tamma_bench_optimize as optimize;
 pub use tamma_bench_plugin as plugin;
 #[cfg(feature = "postgres")]

@@ -83,6 +83,7 @@ fn allowed() -> BTreeMap<&'static str, BTreeSet<&'static str>> {
                 core,
                 SQLITE,
                 POSTGRES,
+                "tamma-bench-nats",
                 "tamma-bench-providers",
                 "tamma-bench-privacy",
                 "tamma-bench-optimize",

@@ -797,3 +797,38 @@ fn the_event_log_shows_a_jobs_life_to_its_tenant_only_and_follows_new_events() {
     assert_eq!(event["type"], "job_queued");
     assert_eq!(event["data"]["job_id"], second.as_str());
 }
+
+#[test]
+fn the_bridge_publishes_the_log_to_nats_once_per_event() {
+    use tamma_bench::nats::{Deployment, JetStreamPublisher};
+    let dir = world(2);
+    let d = dir.path();
+    submit(d, &[]);
+    submit(d, &[]);
+    let name = format!("tb-cli-{}", std::process::id());
+    let bridge = |d: &Path| ok(tb(d, &["bridge", "--once", "--deployment", &name]));
+    let first = bridge(d);
+    assert!(first.contains("published 2 events"), "{first}");
+    // The offset is kept: a second pass publishes nothing new.
+    let again = bridge(d);
+    assert!(again.contains("published 0 events"), "{again}");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let publisher =
+            JetStreamPublisher::connect("nats://127.0.0.1:4222", Deployment::new(&name).unwrap())
+                .await
+                .unwrap();
+        let js = publisher.jetstream();
+        let stream_name = publisher.deployment().stream();
+        let mut stream = js.get_stream(&stream_name).await.unwrap();
+        let messages = stream.info().await.unwrap().state.messages;
+        js.delete_stream(&stream_name).await.unwrap();
+        assert_eq!(messages, 2);
+    });
+    // A bad deployment name is refused before anything is published.
+    let bad = tb(d, &["bridge", "--once", "--deployment", "Not Valid"]);
+    assert_eq!(bad.status.code(), Some(1));
+}

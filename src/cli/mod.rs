@@ -4,6 +4,7 @@
 
 mod audit;
 mod bounds;
+mod bridge;
 mod compare;
 mod db;
 mod events;
@@ -99,6 +100,9 @@ pub enum Command {
     /// Print the event log as the tenant sees it (its own events and public ones;
     /// internal ones only with --internal), or follow it with --follow.
     Events(events::EventsArgs),
+    /// Publish the event log to NATS JetStream for the deployment's services (stream per
+    /// deployment, subject per event type, de-duplicated by event id).
+    Bridge(bridge::BridgeArgs),
     /// Queue a benchmark run (or, with --space, an optimization study) for the workers;
     /// prints the job's id.
     Submit(submit::SubmitArgs),
@@ -366,6 +370,7 @@ pub async fn dispatch(cli: Cli) -> Result<Exit> {
         Command::Plugin(args) => plugin::execute(&args),
         Command::Db(args) => db::execute(args).await,
         Command::Events(args) => events::execute(args).await,
+        Command::Bridge(args) => bridge::execute(args).await,
         Command::Submit(args) => submit::execute(args).await,
         Command::Worker(args) => worker::execute(args).await,
         Command::Jobs(args) => jobs::list(args).await,
