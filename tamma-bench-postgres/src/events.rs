@@ -20,7 +20,7 @@ use deadpool_postgres::Pool;
 use std::sync::Arc;
 use std::time::Duration;
 use tamma_bench_core::events::{
-    EVENT_VERSION, Event, EventFilter, EventLog, NewEvent, validate_consumer,
+    EVENT_VERSION, Event, EventFilter, EventLog, NewEvent, validate_consumer, wait_past_head,
 };
 use tamma_bench_core::model::TenantContext;
 use tamma_bench_core::store::StoreError;
@@ -265,23 +265,8 @@ impl EventLog for PostgresEventLog {
     }
 
     async fn wait(&self, after: u64, timeout: Duration) {
-        let deadline = tokio::time::Instant::now() + timeout;
-        // Subscribed before looking, so a notification between the look and the wait
-        // wakes it.
-        let mut notified = self.inner.notifications.0.subscribe();
-        loop {
-            match self.head().await {
-                Ok(head) if head <= after => {}
-                // Logged already, or the log cannot be read: the caller's read says which.
-                _ => return,
-            }
-            if tokio::time::timeout_at(deadline, notified.changed())
-                .await
-                .is_err()
-            {
-                return;
-            }
-        }
+        // Subscribed before looking, so a change between the look and the wait wakes it.
+        wait_past_head(self, after, timeout, self.inner.notifications.0.subscribe()).await;
     }
 }
 

@@ -11,12 +11,11 @@ use crate::connection::{self, SharedConnection};
 use crate::migrations::open_results;
 use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, params};
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, OnceLock};
+use std::sync::OnceLock;
 use std::time::Duration;
 use tamma_bench_core::events::{
-    EVENT_VERSION, Event, EventFilter, EventLog, NewEvent, validate_consumer,
+    EVENT_VERSION, Event, EventFilter, EventLog, NewEvent, validate_consumer, wait_past_head,
 };
 use tamma_bench_core::model::{TenantContext, now_ms};
 use tamma_bench_core::store::StoreError;
@@ -55,18 +54,8 @@ pub(crate) struct Wake(watch::Sender<u64>);
 impl Wake {
     /// The process's wake-up of the file at `path` (by canonical path).
     pub(crate) fn of(path: &Path) -> Self {
-        static CHANNELS: OnceLock<Mutex<HashMap<PathBuf, watch::Sender<u64>>>> = OnceLock::new();
-        let key = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned());
-        let mut channels = CHANNELS
-            .get_or_init(Default::default)
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        Self(
-            channels
-                .entry(key)
-                .or_insert_with(|| watch::Sender::new(0))
-                .clone(),
-        )
+        static CHANNELS: crate::wake::Registry = OnceLock::new();
+        Self(crate::wake::channel(&CHANNELS, path))
     }
 
     /// Wakes the waiters (call after the commit).
@@ -352,22 +341,8 @@ impl EventLog for SqliteEventLog {
     }
 
     async fn wait(&self, after: u64, timeout: Duration) {
-        let deadline = tokio::time::Instant::now() + timeout;
-        // Subscribed before looking, so a commit between the look and the wait wakes it.
-        let mut woken = self.wake.0.subscribe();
-        loop {
-            match self.head().await {
-                Ok(head) if head <= after => {}
-                // Logged already, or the log cannot be read: the caller's read says which.
-                _ => return,
-            }
-            if tokio::time::timeout_at(deadline, woken.changed())
-                .await
-                .is_err()
-            {
-                return;
-            }
-        }
+        // Subscribed before looking, so a change between the look and the wait wakes it.
+        wait_past_head(self, after, timeout, self.wake.0.subscribe()).await;
     }
 }
 

@@ -67,6 +67,7 @@ mod events;
 mod migrations;
 mod queue;
 mod results;
+mod wake;
 
 pub use audit::SqliteAuditStore;
 pub use cache::{DEFAULT_CACHE_FILE, SqliteResponseCache};

@@ -102,16 +102,8 @@ struct Inner {
 
 /// The process's wake-up channels, one per database file (by canonical path).
 fn wake_channel(path: &Path) -> watch::Sender<u64> {
-    static CHANNELS: OnceLock<Mutex<HashMap<PathBuf, watch::Sender<u64>>>> = OnceLock::new();
-    let key = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned());
-    let mut channels = CHANNELS
-        .get_or_init(Default::default)
-        .lock()
-        .unwrap_or_else(|p| p.into_inner());
-    channels
-        .entry(key)
-        .or_insert_with(|| watch::Sender::new(0))
-        .clone()
+    static CHANNELS: crate::wake::Registry = OnceLock::new();
+    crate::wake::channel(&CHANNELS, path)
 }
 
 impl SqliteQueue {

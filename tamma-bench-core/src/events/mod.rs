@@ -522,6 +522,32 @@ pub fn run_completed_events(run: &Run) -> Vec<NewEvent> {
     events
 }
 
+/// The body of a backend's [`EventLog::wait`]: returns once the log's head is past
+/// `after` (or cannot be read: the caller's next read says why), re-checking it each time
+/// `changes` moves (a counter bumped after commits or notifications, subscribed by the
+/// caller before this call, so no change between the look and the wait is missed), or
+/// when `timeout` has passed.
+pub async fn wait_past_head<L: EventLog + ?Sized>(
+    log: &L,
+    after: u64,
+    timeout: Duration,
+    mut changes: tokio::sync::watch::Receiver<u64>,
+) {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        match log.head().await {
+            Ok(head) if head <= after => {}
+            _ => return,
+        }
+        if tokio::time::timeout_at(deadline, changes.changed())
+            .await
+            .is_err()
+        {
+            return;
+        }
+    }
+}
+
 /// Checks a consumer name.
 pub fn validate_consumer(name: &str) -> Result<(), StoreError> {
     let ok = !name.is_empty()
