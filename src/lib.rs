@@ -41,6 +41,7 @@ pub use tamma_bench_providers as providers;
 pub use tamma_bench_sqlite as sqlite;
 
 pub mod agents;
+pub mod database;
 pub mod jobs;
 pub mod plugins;
 pub mod reload;

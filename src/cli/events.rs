@@ -3,7 +3,7 @@
 //! following new events until Ctrl-C.
 
 use super::{Exit, StoreArgs};
-use anyhow::{Context, Result, bail};
+use anyhow::Result;
 use clap::Args;
 use std::io::Write;
 use std::sync::Arc;
@@ -111,19 +111,10 @@ pub async fn execute(args: EventsArgs) -> Result<Exit> {
 
 /// The event log of a database already opened (its `events` table).
 pub async fn open_event_log(
-    database: &super::Database,
+    _database: &super::Database,
     opened: &super::Opened,
 ) -> Result<Arc<dyn EventLog>> {
-    match (&opened.postgres, database) {
-        (Some(pg), _) => Ok(Arc::new(pg.events().await.with_context(|| {
-            format!("cannot open the event log in {}", database.display())
-        })?)),
-        (None, super::Database::Sqlite(path)) => Ok(Arc::new(
-            tamma_bench::sqlite::SqliteEventLog::open(path)
-                .with_context(|| format!("cannot open the event log in {}", path.display()))?,
-        )),
-        (None, super::Database::Postgres(_)) => bail!("the Postgres database was not opened"),
-    }
+    Ok(opened.event_log().await?)
 }
 
 /// `POSITION  TIME  TYPE  TENANT  VISIBILITY  DATA`.

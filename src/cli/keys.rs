@@ -3,7 +3,7 @@
 use super::{Exit, StoreArgs, print_json};
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
-use tamma_bench::privacy::crypto::{ALLOW_PLAINTEXT_VAR, DATA_KEYS_VAR};
+use tamma_bench::privacy::crypto::DATA_KEYS_VAR;
 
 /// Arguments of `keys`.
 #[derive(Debug, Args)]
@@ -71,18 +71,4 @@ async fn reseal(args: ResealArgs) -> Result<Exit> {
         );
     }
     Ok(Exit::Success)
-}
-
-/// Whether `$TAMMA_BENCH_DATA_KEYS_ALLOW_PLAINTEXT` allows reading plaintext in sealed
-/// columns as legacy data: `1` or `true` allows, unset, empty, `0` or `false` does not,
-/// anything else is an error (never a silent fallback either way).
-pub fn allow_plaintext_from_env() -> Result<bool> {
-    let Some(value) = std::env::var_os(ALLOW_PLAINTEXT_VAR) else {
-        return Ok(false);
-    };
-    match value.to_str().map(str::trim) {
-        Some("1" | "true") => Ok(true),
-        Some("" | "0" | "false") => Ok(false),
-        _ => bail!("${ALLOW_PLAINTEXT_VAR} must be 1 or 0 (or true / false)"),
-    }
 }

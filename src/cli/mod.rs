@@ -26,7 +26,7 @@ mod submit;
 mod table;
 mod worker;
 
-use anyhow::{Context, Result, bail};
+use anyhow::Result;
 use clap::{Args, Parser, Subcommand};
 use serde::Serialize;
 use std::io::Write;
@@ -34,10 +34,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use tamma_bench::core::model::{Run, TenantContext, TenantId, Tier};
 use tamma_bench::core::store::{AuditStore, ResultStore};
-use tamma_bench::privacy::audit::{AuditLog, AuditSigner, SIGNING_KEY_VAR};
-use tamma_bench::privacy::crypto::{DATA_KEYS_VAR, EnvKeyProvider};
+use tamma_bench::privacy::audit::AuditLog;
 use tamma_bench::privacy::{InternalContext, Repository};
-use tamma_bench::sqlite::{SqliteAuditStore, SqliteStore};
 
 /// The exit statuses, shown in `--help`.
 const EXIT_CODES: &str = "\
@@ -149,113 +147,7 @@ pub struct StoreArgs {
     pub internal: bool,
 }
 
-/// The environment variable that selects the database when `--database` is not given.
-pub const DATABASE_VAR: &str = "TAMMA_BENCH_DATABASE";
-
-/// Which database a command uses.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Database {
-    /// An SQLite file (the default, no server).
-    Sqlite(PathBuf),
-    /// A Postgres database, as the application role.
-    Postgres(String),
-}
-
-impl Database {
-    /// `postgres://...` / `postgresql://...` or `sqlite:PATH`.
-    pub fn parse(s: &str) -> Result<Self, String> {
-        if s.starts_with("postgres://") || s.starts_with("postgresql://") {
-            s.parse::<tamma_bench::postgres::Config>()
-                .map_err(|e| format!("invalid Postgres URL: {e}"))?;
-            Ok(Self::Postgres(s.to_owned()))
-        } else if let Some(path) = s.strip_prefix("sqlite:") {
-            let path = path.strip_prefix("//").unwrap_or(path);
-            if path.is_empty() {
-                return Err("sqlite: needs a file path (sqlite:PATH)".into());
-            }
-            Ok(Self::Sqlite(PathBuf::from(path)))
-        } else {
-            Err("expected postgres://ROLE@HOST/DB or sqlite:PATH".into())
-        }
-    }
-
-    /// Where it is, for messages (a Postgres URL without its password).
-    pub fn display(&self) -> String {
-        match self {
-            Self::Sqlite(p) => p.display().to_string(),
-            Self::Postgres(url) => redact_url(url),
-        }
-    }
-
-    /// The results store, the audit store and (for `run`) the response cache beside
-    /// them. An SQLite file must exist unless `create` is set.
-    pub async fn open(&self, create: bool) -> Result<Opened> {
-        self.open_with_pool(create, tamma_bench::postgres::DEFAULT_MAX_CONNECTIONS)
-            .await
-    }
-
-    /// As [`Database::open`], with at most `max_connections` pooled connections to a
-    /// Postgres database (a worker with many slots needs more than a one-off command).
-    pub async fn open_with_pool(&self, create: bool, max_connections: usize) -> Result<Opened> {
-        match self {
-            Self::Sqlite(path) => {
-                if !create && !path.exists() {
-                    bail!(
-                        "no database at {}: nothing has been run here yet (pass --db PATH to use another)",
-                        path.display()
-                    );
-                }
-                let store = SqliteStore::open(path)
-                    .with_context(|| format!("cannot open the database {}", path.display()))?;
-                let audit = SqliteAuditStore::open(path)
-                    .with_context(|| format!("cannot open the audit log in {}", path.display()))?;
-                Ok(Opened {
-                    store: Arc::new(store),
-                    audit: Arc::new(audit),
-                    postgres: None,
-                })
-            }
-            Self::Postgres(url) => {
-                let config: tamma_bench::postgres::Config = url
-                    .parse()
-                    .with_context(|| format!("invalid Postgres URL {}", redact_url(url)))?;
-                let store = tamma_bench::postgres::PostgresStore::connect(config, max_connections)
-                    .await
-                    .with_context(|| format!("cannot open the database {}", redact_url(url)))?;
-                Ok(Opened {
-                    store: Arc::new(store.clone()),
-                    audit: Arc::new(store.audit_store()),
-                    postgres: Some(store),
-                })
-            }
-        }
-    }
-}
-
-/// A database's stores, opened.
-pub struct Opened {
-    /// Results.
-    pub store: Arc<dyn ResultStore>,
-    /// The audit log.
-    pub audit: Arc<dyn AuditStore>,
-    /// The Postgres store, when the database is Postgres (its pool serves the response
-    /// cache and the queue too).
-    pub postgres: Option<tamma_bench::postgres::PostgresStore>,
-}
-
-/// `url` without its password.
-fn redact_url(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let userinfo = &url[scheme + 3..at];
-            match userinfo.split_once(':') {
-                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
-                None => url.to_owned(),
-            }
-        }
-        _ => url.to_owned(),
-    }
-}
+pub use tamma_bench::database::{DATABASE_VAR, Database, Opened};
 
 impl StoreArgs {
     /// The caller's context: `--tenant ID` alone is that external tenant (free tier);
@@ -302,9 +194,7 @@ impl StoreArgs {
 /// The audit log over `audit`, its checkpoints signed with the key of the environment
 /// when one is set.
 pub fn audit_log(audit: Arc<dyn AuditStore>) -> Result<Arc<AuditLog>> {
-    let signer = AuditSigner::from_env_if_set()
-        .with_context(|| format!("the audit signing key ${SIGNING_KEY_VAR}"))?;
-    Ok(Arc::new(AuditLog::with_signer(audit, signer)))
+    Ok(tamma_bench::database::audit_log(audit)?)
 }
 
 /// The repository over `store`, audited into `audit`, with the keys of the environment.
@@ -312,16 +202,7 @@ pub fn repository_over(
     store: Arc<dyn ResultStore>,
     audit: Arc<dyn AuditStore>,
 ) -> Result<Repository> {
-    let repo = Repository::new(store)?
-        .with_audit(audit_log(audit)?)
-        .allow_plaintext_legacy(keys::allow_plaintext_from_env()?);
-    match EnvKeyProvider::new()
-        .keyset_if_set()
-        .with_context(|| format!("the data keys ${DATA_KEYS_VAR}"))?
-    {
-        Some(keys) => Ok(repo.with_keyset(&keys)),
-        None => Ok(repo),
-    }
+    Ok(tamma_bench::database::repository_over(store, audit)?)
 }
 
 fn parse_tenant(s: &str) -> Result<TenantId, String> {

@@ -1,14 +1,13 @@
 //! The job queue as the CLI opens it, and the `--queue-config` option that `submit`,
 //! `worker`, `jobs` and `cancel` share.
 
-use super::{Database, Opened, StoreArgs};
-use anyhow::{Context, Result};
+use super::{Opened, StoreArgs};
+use anyhow::Result;
 use clap::Args;
 use std::path::PathBuf;
 use std::sync::Arc;
 use tamma_bench::core::load::load_queue_config;
 use tamma_bench::core::queue::{JobQueue, QueueConfig};
-use tamma_bench::sqlite::SqliteQueue;
 
 /// The queue's configuration.
 #[derive(Debug, Clone, Args)]
@@ -46,29 +45,9 @@ impl QueueArgs {
 /// (the SQLite file, created when missing, for the processes of one machine; or the
 /// Postgres database, for workers on many machines, woken by `LISTEN/NOTIFY`).
 pub async fn open_queue(
-    store: &StoreArgs,
+    _store: &StoreArgs,
     opened: &Opened,
     config: QueueConfig,
 ) -> Result<Arc<dyn JobQueue>> {
-    let database = store.database();
-    match (&opened.postgres, &database) {
-        (Some(pg), _) => {
-            let queue = pg
-                .queue(config)
-                .await
-                .with_context(|| format!("cannot open the job queue in {}", database.display()))?;
-            Ok(Arc::new(queue))
-        }
-        (None, Database::Sqlite(path)) => {
-            let queue = SqliteQueue::open(path, config)
-                .with_context(|| format!("cannot open the job queue in {}", path.display()))?;
-            Ok(Arc::new(queue))
-        }
-        (None, Database::Postgres(_)) => {
-            anyhow::bail!(
-                "the Postgres database {} was not opened",
-                database.display()
-            )
-        }
-    }
+    Ok(opened.queue(config).await?)
 }
