@@ -189,12 +189,12 @@ impl Database {
             }
             #[cfg(feature = "postgres")]
             Self::Postgres(url) => {
-                let config = url
-                    .parse::<tamma_bench_postgres::Config>()
-                    .map_err(|e| DatabaseError::InvalidUrl {
+                let config = url.parse::<tamma_bench_postgres::Config>().map_err(|e| {
+                    DatabaseError::InvalidUrl {
                         url: redact_url(url),
                         reason: e.to_string(),
-                    })?;
+                    }
+                })?;
                 let store = tamma_bench_postgres::PostgresStore::connect(config, max_connections)
                     .await
                     .map_err(|e| store_error("the results store", e))?;
@@ -277,9 +277,9 @@ impl Opened {
             return Ok(Arc::new(pg.events().await.map_err(store_error)?));
         }
         match &self.database {
-            Database::Sqlite(path) => Ok(Arc::new(
-                SqliteEventLog::open(path).map_err(store_error)?,
-            )),
+            Database::Sqlite(path) => {
+                Ok(Arc::new(SqliteEventLog::open(path).map_err(store_error)?))
+            }
             Database::Postgres(url) => Err(DatabaseError::PostgresNotBuilt {
                 url: redact_url(url),
             }),

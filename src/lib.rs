@@ -19,14 +19,17 @@
 //! with); [`agents`], which builds a run's providers with their layers (shared by the
 //! CLI's `run` and the runner); and [`plugins`], how plugins are found.
 //!
-//! The `tamma-bench` binary is a thin CLI over these, behind the default feature `cli`.
-//! A host that embeds the library depends on it with `default-features = false` and
-//! compiles none of the CLI's dependencies (clap, indicatif, csv, anyhow,
-//! tracing-subscriber):
+//! [`database`] opens the storage of a URL (`sqlite:PATH` or `postgres://...`): results,
+//! audit log, job queue, event log and the repository over them.
+//!
+//! The `tamma-bench` binary is a thin CLI over these, in a package of its own
+//! (`tamma-bench-cli`): a host that embeds the library compiles none of the CLI's
+//! dependencies (clap, indicatif, csv, anyhow, tracing-subscriber). The features
+//! `postgres` and `nats` add the Postgres backend and the NATS bridge:
 //!
 //! ```toml
 //! [dependencies]
-//! tamma-bench = { version = "0.1", default-features = false }
+//! tamma-bench = { version = "0.1", features = ["postgres"] }
 //! ```
 
 pub use tamma_bench_core as core;

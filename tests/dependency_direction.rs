@@ -1,6 +1,6 @@
 //! The crates depend on each other in one direction only: core at the bottom; the storage
 //! backends (SQLite, Postgres), the NATS bridge, providers, privacy and optimize on core;
-//! the root package on top. A library crate that needs SQLite only in its tests has the
+//! the facade (the root package) over them, and its hosts on top: the CLI. A library crate that needs SQLite only in its tests has the
 //! backend as a dev-dependency, never a normal one. The test kit sits beside them: it
 //! depends on core only, and any crate may take it as a dev-dependency, none as a normal
 //! or build dependency. Read from `cargo metadata`, so a wrong-way dependency fails CI.
@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;
 
 /// The crates that must not have SQLite among their normal dependencies: only the
-/// backend and the root package (the CLI's default store) have it.
+/// backend, the facade (the CLI's default store) and its hosts have it.
 const NO_SQLITE: &[&str] = &[
     "tamma-bench-core",
     "tamma-bench-providers",
@@ -90,6 +90,8 @@ fn allowed() -> BTreeMap<&'static str, BTreeSet<&'static str>> {
                 PLUGIN,
             ]),
         ),
+        // The command line: the facade (its tests use the test kit only).
+        ("tamma-bench-cli", BTreeSet::from(["tamma-bench"])),
     ])
 }
 

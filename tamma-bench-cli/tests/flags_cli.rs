@@ -7,7 +7,7 @@ use std::process::{Command, Output};
 use tamma_bench::core::flags::rollout_bucket;
 
 fn example() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/config/tamma-bench.toml")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/config/tamma-bench.toml")
 }
 
 /// Runs the binary with `args` and the variables `env`, none of the caller's

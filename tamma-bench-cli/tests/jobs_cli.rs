@@ -544,7 +544,7 @@ fn jobs_watch_reprints_until_interrupted() {
 fn a_study_job_runs_on_a_worker_and_stores_its_rounds_as_internal_runs() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let example = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/optimize");
+    let example = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/optimize");
     for f in ["benchmark.toml", "space.toml", "cases.jsonl"] {
         std::fs::copy(example.join(f), d.join(f)).unwrap();
     }

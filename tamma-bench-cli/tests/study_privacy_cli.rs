@@ -23,7 +23,7 @@ fn run_ids(json: &str) -> Vec<String> {
 fn world() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("temp dir");
     let d = dir.path();
-    let example = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/optimize");
+    let example = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/optimize");
     let bench = std::fs::read_to_string(example.join("benchmark.toml")).unwrap();
     let bench = bench.replacen(
         "version = \"1\"",
