@@ -320,21 +320,25 @@ pub async fn every_valid_id_round_trips_and_invalid_ones_are_refused(
     }
 }
 
-/// Writers on two handles, all based on the same version, at once: exactly one wins
+/// Writers on three handles, all based on the same version, at once: exactly one wins
 /// each round, the others get a conflict, and the history has one version per round.
 pub async fn concurrent_writers_from_the_same_version_exactly_one_wins(
     stores: &dyn AgentConfigStoreFactory,
 ) {
-    const WRITERS: usize = 8;
-    const ROUNDS: u64 = 5;
-    let handles = [stores.open().await, stores.open().await];
+    const WRITERS: usize = 9;
+    const ROUNDS: u64 = 20;
+    let handles = [
+        stores.open().await,
+        stores.open().await,
+        stores.open().await,
+    ];
     let t = tenant("tamma");
     let mut expected = None;
     for round in 0..ROUNDS {
         let barrier = Arc::new(tokio::sync::Barrier::new(WRITERS));
         let tasks: Vec<_> = (0..WRITERS)
             .map(|w| {
-                let store = handles[w % 2].clone();
+                let store = handles[w % handles.len()].clone();
                 let (t, barrier) = (t.clone(), barrier.clone());
                 tokio::spawn(async move {
                     barrier.wait().await;
