@@ -8,7 +8,7 @@
 //! is answered with the conflict naming the version now current. No lock is taken
 //! beyond the key's.
 
-use crate::{begin, corrupt, db_err, get_client};
+use crate::{begin, db_err, get_client};
 use async_trait::async_trait;
 use deadpool_postgres::{Pool, Transaction};
 use tamma_bench_core::model::{AgentConfig, TenantId};
@@ -45,28 +45,14 @@ impl crate::PostgresStore {
 }
 
 fn decode(row: &Row) -> Result<StoredAgentConfig, StoreError> {
-    let id: String = row.try_get(0).map_err(db_err)?;
-    let id = AgentConfigId::new(id)
-        .map_err(|e| corrupt(format!("stored agent configuration id: {e}")).with_source(e))?;
-    let version: i64 = row.try_get(1).map_err(db_err)?;
-    let version = u64::try_from(version).map_err(|e| {
-        corrupt(format!("agent configuration {id}: version {version}")).with_source(e)
-    })?;
-    let json: &str = row.try_get(2).map_err(db_err)?;
-    let config: AgentConfig = serde_json::from_str(json).map_err(|e| {
-        corrupt(format!(
-            "stored agent configuration {id} cannot be decoded: {e}"
-        ))
-        .with_source(e)
-    })?;
-    Ok(StoredAgentConfig {
-        id,
-        version,
-        config,
-        author: row.try_get(3).map_err(db_err)?,
-        created_at_ms: row.try_get(4).map_err(db_err)?,
-        digest: row.try_get(5).map_err(db_err)?,
-    })
+    StoredAgentConfig::from_stored(
+        row.try_get(0).map_err(db_err)?,
+        row.try_get(1).map_err(db_err)?,
+        row.try_get(2).map_err(db_err)?,
+        row.try_get(3).map_err(db_err)?,
+        row.try_get(4).map_err(db_err)?,
+        row.try_get(5).map_err(db_err)?,
+    )
 }
 
 /// The latest version of `id` that `tx` sees (`None`: none).
@@ -113,8 +99,6 @@ impl AgentConfigStore for PostgresAgentConfigStore {
         expected_version: Option<u64>,
         author: &str,
     ) -> Result<StoredAgentConfig, StoreError> {
-        let json = serde_json::to_string(config)
-            .map_err(|e| StoreError::new(StoreErrorKind::Backend, e.to_string()).with_source(e))?;
         let mut client = get_client(&self.pool).await?;
         let tx = begin(&mut client, Some(tenant)).await?;
         let version = next_version(
@@ -123,6 +107,7 @@ impl AgentConfigStore for PostgresAgentConfigStore {
             current_version(&tx, tenant, id).await?,
         )?;
         let stored = StoredAgentConfig::new(id, version, config, author);
+        let json = stored.config_json()?;
         let sql_version = i64::try_from(version).map_err(|e| {
             StoreError::new(StoreErrorKind::Backend, format!("version {version}: {e}"))
         })?;

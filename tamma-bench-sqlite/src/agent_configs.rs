@@ -13,9 +13,7 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, params};
 use tamma_bench_core::model::{AgentConfig, TenantId};
 use tamma_bench_core::store::agent_configs::next_version;
-use tamma_bench_core::store::{
-    AgentConfigId, AgentConfigStore, StoreError, StoreErrorKind, StoredAgentConfig,
-};
+use tamma_bench_core::store::{AgentConfigId, AgentConfigStore, StoreError, StoredAgentConfig};
 
 /// The SQL of the registry: migration 6 of the results database (released: never edit
 /// it, append a migration instead).
@@ -51,43 +49,16 @@ impl std::fmt::Debug for SqliteAgentConfigStore {
     }
 }
 
-/// A row's columns, before the configuration is decoded.
-type Row = (String, i64, String, String, i64, String);
-
-fn read_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
-    Ok((
+fn read_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<StoredAgentConfig, StoreError>> {
+    let json: String = r.get(2)?;
+    Ok(StoredAgentConfig::from_stored(
         r.get(0)?,
         r.get(1)?,
-        r.get(2)?,
+        &json,
         r.get(3)?,
         r.get(4)?,
         r.get(5)?,
     ))
-}
-
-fn decode(
-    (id, version, json, author, created_at_ms, digest): Row,
-) -> Result<StoredAgentConfig, StoreError> {
-    let corrupt = |what: String| StoreError::new(StoreErrorKind::Corrupt, what);
-    let id = AgentConfigId::new(id)
-        .map_err(|e| corrupt(format!("stored agent configuration id: {e}")).with_source(e))?;
-    let config: AgentConfig = serde_json::from_str(&json).map_err(|e| {
-        corrupt(format!(
-            "stored agent configuration {id} cannot be decoded: {e}"
-        ))
-        .with_source(e)
-    })?;
-    let version = u64::try_from(version).map_err(|e| {
-        corrupt(format!("agent configuration {id}: version {version}")).with_source(e)
-    })?;
-    Ok(StoredAgentConfig {
-        id,
-        version,
-        config,
-        author,
-        created_at_ms,
-        digest,
-    })
 }
 
 /// `s` as a parameter.
@@ -135,7 +106,7 @@ impl SqliteAgentConfigStore {
                 Ok(Ok(rows))
             })
             .await?;
-        rows.into_iter().map(decode).collect()
+        rows.into_iter().collect()
     }
 }
 
@@ -149,8 +120,6 @@ impl AgentConfigStore for SqliteAgentConfigStore {
         expected_version: Option<u64>,
         author: &str,
     ) -> Result<StoredAgentConfig, StoreError> {
-        let json = serde_json::to_string(config)
-            .map_err(|e| StoreError::new(StoreErrorKind::Backend, e.to_string()).with_source(e))?;
         let (tenant, id, config, author) = (
             tenant.clone(),
             id.clone(),
@@ -170,6 +139,10 @@ impl AgentConfigStore for SqliteAgentConfigStore {
                 Err(e) => return Ok(Err(e)),
             };
             let stored = StoredAgentConfig::new(&id, version, &config, &author);
+            let json = match stored.config_json() {
+                Ok(json) => json,
+                Err(e) => return Ok(Err(e)),
+            };
             tx.execute(
                 "INSERT INTO agent_configs (tenant_id, id, version, config_json, author, created_at_ms, digest) \
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",

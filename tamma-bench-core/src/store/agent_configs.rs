@@ -146,6 +146,52 @@ impl StoredAgentConfig {
     }
 }
 
+impl StoredAgentConfig {
+    /// The configuration as the JSON text a database stores.
+    pub fn config_json(&self) -> Result<String, StoreError> {
+        serde_json::to_string(&self.config).map_err(|e| {
+            StoreError::new(StoreErrorKind::Backend, format!("agent configuration: {e}"))
+                .with_source(e)
+        })
+    }
+
+    /// A version as a database returns it (`config_json` as [`Self::config_json`] wrote
+    /// it): [`StoreErrorKind::Corrupt`] when the id, the version or the configuration
+    /// does not decode.
+    pub fn from_stored(
+        id: String,
+        version: i64,
+        config_json: &str,
+        author: String,
+        created_at_ms: i64,
+        digest: String,
+    ) -> Result<Self, StoreError> {
+        let corrupt = |what: String| StoreError::new(StoreErrorKind::Corrupt, what);
+        let id = AgentConfigId::new(id)
+            .map_err(|e| corrupt(format!("stored agent configuration id: {e}")).with_source(e))?;
+        let version = u64::try_from(version).map_err(|e| {
+            corrupt(format!(
+                "agent configuration {id}: stored version {version}"
+            ))
+            .with_source(e)
+        })?;
+        let config = serde_json::from_str(config_json).map_err(|e| {
+            corrupt(format!(
+                "stored agent configuration {id} cannot be decoded: {e}"
+            ))
+            .with_source(e)
+        })?;
+        Ok(Self {
+            id,
+            version,
+            config,
+            author,
+            created_at_ms,
+            digest,
+        })
+    }
+}
+
 /// SHA-256 of `config` as canonical JSON (object keys sorted, no whitespace), as 64 hex
 /// digits.
 pub fn config_digest(config: &AgentConfig) -> String {
@@ -359,6 +405,35 @@ mod tests {
         let reordered: AgentConfig =
             serde_json::from_str(r#"{"model":"gpt-4o","provider":"openai","name":"a"}"#).unwrap();
         assert_eq!(config_digest(&reordered), config_digest(&a));
+    }
+
+    #[test]
+    fn stored_rows_decode_or_are_corrupt() {
+        let id = AgentConfigId::new("x").unwrap();
+        let v = StoredAgentConfig::new(&id, 2, &AgentConfig::new("a", "openai", "m"), "ana");
+        let json = v.config_json().unwrap();
+        let back = StoredAgentConfig::from_stored(
+            "x".into(),
+            2,
+            &json,
+            "ana".into(),
+            v.created_at_ms,
+            v.digest.clone(),
+        )
+        .unwrap();
+        assert_eq!(back, v);
+        for (id, version, json) in [("a/b", 1, json.as_str()), ("x", -1, &json), ("x", 1, "{")] {
+            let e = StoredAgentConfig::from_stored(
+                id.into(),
+                version,
+                json,
+                String::new(),
+                0,
+                String::new(),
+            )
+            .unwrap_err();
+            assert_eq!(e.kind(), StoreErrorKind::Corrupt, "{e}");
+        }
     }
 
     #[test]
