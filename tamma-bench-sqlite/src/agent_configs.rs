@@ -49,6 +49,8 @@ impl std::fmt::Debug for SqliteAgentConfigStore {
     }
 }
 
+/// One row of `COLUMNS`, decoded (a row that does not decode is corrupt, not a database
+/// failure).
 fn read_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<StoredAgentConfig, StoreError>> {
     let json: String = r.get(2)?;
     Ok(StoredAgentConfig::from_stored(
