@@ -14,7 +14,7 @@ use tamma_bench::core::provider::{
     FactoryError, FactoryErrorKind, ProviderError, ProviderErrorKind,
 };
 use tamma_bench::core::scorer::ScoreError;
-use tamma_bench::core::store::{StoreError, StoreErrorKind};
+use tamma_bench::core::store::{AgentConfigId, StoreError, StoreErrorKind};
 use tamma_bench::optimize::OptimizeError;
 use tamma_bench::plugin::host::LoadError as PluginLoadError;
 use tamma_bench::plugin::{PluginError, PluginErrorKind};
@@ -185,6 +185,8 @@ fn scorer_run_and_tenant_errors_say_what_to_do() {
     assert_eq!(RunError::Scorer(invalid).remedy(), FixInput);
     let e = TenantId::new("not a tenant!").expect_err("invalid");
     assert_eq!(e.remedy(), FixInput);
+    let e = AgentConfigId::new("not/an id").expect_err("invalid");
+    assert_eq!(e.remedy(), FixInput);
 }
 
 #[test]
@@ -212,6 +214,7 @@ fn privacy_errors_say_what_to_do_and_keep_their_cause() {
         (ErrorKind::NotFound, FixInput),
         (ErrorKind::Denied, FixInput),
         (ErrorKind::Invalid, FixInput),
+        (ErrorKind::Conflict, FixInput),
         (ErrorKind::Key, FixInput),
         (ErrorKind::Unavailable, Retry),
         (ErrorKind::BudgetExhausted, GiveUp),

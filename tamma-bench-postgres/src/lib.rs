@@ -1,8 +1,9 @@
 //! PostgreSQL backend of tamma-bench: the shared store for many worker processes and
 //! machines. Results ([`PostgresStore`], a [`ResultStore`]), the audit log
 //! ([`PostgresAuditStore`]), the response cache ([`PostgresResponseCache`]), the job
-//! queue ([`PostgresQueue`], a [`JobQueue`]) and the event log ([`PostgresEventLog`], an
-//! [`EventLog`] written in the transactions of the changes it reports) in one database,
+//! queue ([`PostgresQueue`], a [`JobQueue`]), the event log ([`PostgresEventLog`], an
+//! [`EventLog`] written in the transactions of the changes it reports) and the agent
+//! configuration registry ([`PostgresAgentConfigStore`], an [`AgentConfigStore`]) in one database,
 //! with versioned migrations and row-level security as a second wall behind the
 //! tenant-aware repository.
 //!
@@ -31,7 +32,9 @@
 //! [`ResultStore`]: tamma_bench_core::store::ResultStore
 //! [`JobQueue`]: tamma_bench_core::queue::JobQueue
 //! [`EventLog`]: tamma_bench_core::events::EventLog
+//! [`AgentConfigStore`]: tamma_bench_core::store::AgentConfigStore
 
+mod agent_configs;
 mod audit;
 mod cache;
 mod events;
@@ -39,6 +42,7 @@ mod migrate;
 mod queue;
 mod results;
 
+pub use agent_configs::PostgresAgentConfigStore;
 pub use audit::PostgresAuditStore;
 pub use cache::PostgresResponseCache;
 pub use events::{EVENTS_CHANNEL, PostgresEventLog};
@@ -57,7 +61,8 @@ pub const DEFAULT_MAX_CONNECTIONS: usize = 8;
 
 /// Results in PostgreSQL, connected as the application role through a pool. Cheap to
 /// clone: clones share the pool. [`PostgresStore::audit_store`],
-/// [`PostgresStore::response_cache`] and [`PostgresStore::queue`] share it too.
+/// [`PostgresStore::response_cache`], [`PostgresStore::queue`] and
+/// [`PostgresStore::agent_configs`] share it too.
 #[derive(Clone)]
 pub struct PostgresStore {
     pool: Pool,

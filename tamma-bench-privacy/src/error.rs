@@ -17,6 +17,10 @@ pub enum ErrorKind {
     Denied,
     /// The request itself is wrong (a record of another tenant, an unknown agent).
     Invalid,
+    /// Another write came first: an agent configuration written on a version that is no
+    /// longer the latest (or created when it exists). Read it again, and write on the
+    /// version read.
+    Conflict,
     /// The privacy budget of the release is spent: start a new release.
     BudgetExhausted,
     /// Storage, policy or audit failed: retry later or report.
@@ -33,11 +37,14 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
-    /// What a caller can do: fix the id, the permission, the request or the keys; retry
+    /// What a caller can do: fix the id, the permission, the request, the expected
+    /// version or the keys; retry
     /// an unavailable storage, policy or audit; give up on a spent budget or corrupt data.
     pub fn remedy(self) -> Remedy {
         match self {
-            Self::NotFound | Self::Denied | Self::Invalid | Self::Key => Remedy::FixInput,
+            Self::NotFound | Self::Denied | Self::Invalid | Self::Conflict | Self::Key => {
+                Remedy::FixInput
+            }
             Self::Unavailable => Remedy::Retry,
             Self::BudgetExhausted | Self::Corrupt => Remedy::GiveUp,
         }

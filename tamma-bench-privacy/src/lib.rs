@@ -10,11 +10,13 @@
 //! [`views`]), [`authz`] (Cedar policies, default deny), [`classification`] (the class of
 //! every stored field), [`filters`] (each a core [`PrivacyFilter`], re-exported here),
 //! [`crypto`] (field-level encryption), [`audit`] (the hash-chained Merkle audit log) and
-//! [`access`] (the audit hook the repository calls on every access).
+//! [`access`] (the audit hook the repository calls on every access). [`agent_configs`]
+//! is the registry of agent configurations as internal contexts reach it, audited.
 
 pub use tamma_bench_core::privacy::{Chain, FnFilter, IdentityFilter, PrivacyFilter};
 
 pub mod access;
+pub mod agent_configs;
 pub mod authz;
 pub mod classification;
 pub mod error;
@@ -23,6 +25,7 @@ pub mod repository;
 pub mod views;
 
 pub use access::{AccessAudit, AccessEvent, NoAudit};
+pub use agent_configs::AgentConfigs;
 pub use authz::{AccessPolicy, Action, Decision};
 pub use classification::{AccessLevel, Class};
 pub use error::{ErrorKind, RepositoryError};

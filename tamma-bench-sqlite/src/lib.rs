@@ -15,6 +15,11 @@
 //! at once for work submitted (or a slot freed) in its own process, and finds the work of
 //! other processes when its wait times out.
 //!
+//! The results database also keeps the registry of agent configurations
+//! ([`SqliteAgentConfigStore`], table `agent_configs`): versions under stable ids, each
+//! write based on the version it read, checked and inserted in one `BEGIN IMMEDIATE`
+//! transaction.
+//!
 //! The results database is also the outbox of domain events ([`SqliteEventLog`], tables
 //! `events` and `consumer_offsets`): the store logs a run's first completion and the
 //! queue each job's submission, claim and end in the transactions of those changes, so an
@@ -60,6 +65,7 @@
 //! # });
 //! ```
 
+mod agent_configs;
 mod audit;
 mod cache;
 mod connection;
@@ -69,6 +75,7 @@ mod queue;
 mod results;
 mod wake;
 
+pub use agent_configs::SqliteAgentConfigStore;
 pub use audit::SqliteAuditStore;
 pub use cache::{DEFAULT_CACHE_FILE, SqliteResponseCache};
 pub use events::SqliteEventLog;

@@ -56,6 +56,9 @@ const MIGRATIONS: &[&str] = &[
     crate::queue::QUEUE_TABLES,
     // 5: the event log (append-only) and its consumers' offsets; see `crate::events`.
     crate::events::EVENT_TABLES,
+    // 6: the agent configuration registry (versions, never changed); see
+    // `crate::agent_configs`.
+    crate::agent_configs::AGENT_CONFIG_TABLES,
 ];
 
 /// Opens (creating if needed) the results database at `path` and applies its pending

@@ -16,6 +16,11 @@
 //!   de-duplication, filters, visibility, offsets, wake-ups, replay), against handles
 //!   opened on one log by an [`EventLogFactory`](conformance::events::EventLogFactory),
 //!   expanded by [`event_log_conformance_tests!`];
+//! - [`conformance::agent_configs`]: the behaviour suite every `AgentConfigStore` passes
+//!   (versions, optimistic concurrency, history, listing, tenant isolation, ids, racing
+//!   writers), against handles opened on one registry by an
+//!   [`AgentConfigStoreFactory`](conformance::agent_configs::AgentConfigStoreFactory),
+//!   expanded by [`agent_config_conformance_tests!`];
 //! - [`providers`]: small test providers (a fixed answer, an echo, a script of results
 //!   with a record of the calls);
 //! - [`plugins`]: builds the workspace's plugin crates and finds their libraries;

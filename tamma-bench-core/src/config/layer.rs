@@ -381,7 +381,7 @@ fn line_in(src: &str, path: &[Seg]) -> Option<usize> {
 }
 
 /// `v` as canonical JSON: object keys sorted, no whitespace.
-pub(super) fn write_canonical(v: &Value, out: &mut String) {
+pub(crate) fn write_canonical(v: &Value, out: &mut String) {
     match v {
         Value::Object(map) => {
             let mut keys: Vec<&String> = map.keys().collect();

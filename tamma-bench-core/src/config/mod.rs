@@ -40,6 +40,7 @@ mod layer;
 mod secret;
 
 pub use error::{ConfigError, ConfigErrorKind, Origin};
+pub(crate) use layer::write_canonical;
 pub use secret::{DatabaseUrl, redact_secrets};
 
 use crate::flags::{FlagDefinition, FlagError, FlagSet};

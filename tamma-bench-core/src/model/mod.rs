@@ -24,6 +24,8 @@ pub use run::{
     AgentSummary, BenchmarkRef, LatencySummary, ReducedScore, Run, RunStatus, RunSummary,
     TokenTotals,
 };
+#[cfg(feature = "runtime")]
+pub(crate) use tenant::is_safe_id;
 pub use tenant::{
     InvalidTenantId, Permission, TenantContext, TenantId, TenantKind, Tier, Visibility,
 };

@@ -19,12 +19,7 @@ impl TenantId {
     /// `[A-Za-z0-9._:-]`; anything else is refused so ids are safe in paths, logs and SQL.
     pub fn new(id: impl Into<String>) -> Result<Self, InvalidTenantId> {
         let id = id.into();
-        let ok = !id.is_empty()
-            && id.len() <= 128
-            && id
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | ':' | '-'));
-        if ok {
+        if is_safe_id(&id) {
             Ok(Self(id))
         } else {
             Err(InvalidTenantId(id))
@@ -40,6 +35,16 @@ impl TenantId {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// Whether `id` is 1-128 characters of `[A-Za-z0-9._:-]`: the rule of tenant ids and of
+/// the other ids that end up in paths, logs and SQL (agent configuration ids).
+pub(crate) fn is_safe_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 128
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | ':' | '-'))
 }
 
 impl fmt::Display for TenantId {

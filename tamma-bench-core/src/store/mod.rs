@@ -1,18 +1,24 @@
 //! The storage contracts and their in-memory implementations.
 //!
-//! [`ResultStore`] (runs and trials), [`AuditStore`] (the append-only audit log) and
-//! [`ResponseCache`] (the providers' response cache) are what a storage backend
-//! implements; core holds no database. A store appends trials idempotently keyed by
+//! [`ResultStore`] (runs and trials), [`AuditStore`] (the append-only audit log),
+//! [`ResponseCache`] (the providers' response cache) and [`AgentConfigStore`] (the
+//! versioned registry of agent configurations, [`agent_configs`]) are what a storage
+//! backend implements; core holds no database. A store appends trials idempotently keyed by
 //! `(run, agent, case, epoch)`, lists the keys already completed (for resume), and reads
 //! runs and trials back scoped to one tenant. Every implementation passes the store
 //! conformance suite of the test kit (`tamma-bench-testkit`, `store_conformance_tests!`):
 //! [`MemoryStore`] here, `SqliteStore` in `tamma-bench-sqlite`, `PostgresStore` in
 //! `tamma-bench-postgres`.
 
+pub mod agent_configs;
 pub mod audit;
 pub mod cache;
 mod memory;
 
+pub use agent_configs::{
+    AgentConfigId, AgentConfigStore, InvalidAgentConfigId, MemoryAgentConfigStore,
+    StoredAgentConfig,
+};
 pub use audit::{AuditRecord, AuditStore, MemoryAuditStore, NextRecord, StoredCheckpoint};
 pub use cache::{MemoryResponseCache, ResponseCache};
 pub use memory::MemoryStore;

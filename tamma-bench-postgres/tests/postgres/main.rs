@@ -1,6 +1,7 @@
 //! The Postgres backend against the real server: the store conformance suite, migrations,
 //! row-level security (fixed cases and a property test of generated raw SQL), the audit
-//! log and the response cache, the event log and its outbox, and many writers at once. Each test makes its own database
+//! log and the response cache, the event log and its outbox, the agent configuration
+//! registry, and many writers at once. Each test makes its own database
 //! and roles and drops them at the end.
 
 #![allow(clippy::unwrap_used)] // test fixtures: a failure is the test failing
@@ -25,4 +26,10 @@ mod queue_conformance {
 
 mod event_log_conformance {
     tamma_bench_testkit::event_log_conformance_tests!(crate::support::fresh_event_logs().await);
+}
+
+mod agent_config_conformance {
+    tamma_bench_testkit::agent_config_conformance_tests!(
+        crate::support::fresh_agent_configs().await
+    );
 }

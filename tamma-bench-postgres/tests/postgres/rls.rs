@@ -2,37 +2,51 @@
 //! the query says.
 
 use crate::support::{Migrated, TestDb};
-use tamma_bench_core::model::{TenantContext, TenantId, Visibility};
+use tamma_bench_core::model::{AgentConfig, TenantContext, TenantId, Visibility};
 use tamma_bench_core::provider::Completion;
 use tamma_bench_core::queue::{JobKind, JobQueue, NewJob, QueueConfig};
-use tamma_bench_core::store::{AuditRecord, AuditStore, ResponseCache, ResultStore};
+use tamma_bench_core::store::{
+    AgentConfigId, AgentConfigStore, AuditRecord, AuditStore, ResponseCache, ResultStore,
+};
 use tamma_bench_postgres::{PostgresStore, migrate};
 use tamma_bench_testkit::conformance::store::{run, trial};
 use tokio_postgres::Client;
 
 /// The tenant-scoped tables.
-pub const TENANT_TABLES: [&str; 6] = [
+pub const TENANT_TABLES: [&str; 7] = [
     "runs",
     "trials",
     "run_annotations",
     "response_cache",
     "jobs",
     "job_events",
+    "agent_configs",
 ];
 
 /// The tenants [`seed`] writes.
 pub const TENANTS: [&str; 3] = ["acme", "globex", "initech"];
 
 /// Rows [`seed`] writes per tenant, by table of [`TENANT_TABLES`].
-pub const SEEDED_PER_TENANT: [i64; 6] = [2, 10, 2, 3, 2, 2];
+pub const SEEDED_PER_TENANT: [i64; 7] = [2, 10, 2, 3, 2, 2, 3];
 
 /// Through the store: per tenant, a public and a private run with 5 trials each, an
 /// annotation on each run, 3 cache entries, two queued jobs (one per run, each with its
-/// `submitted` event); and one audit entry.
+/// `submitted` event), an agent configuration `shared` in two versions and one of the
+/// tenant's own id; and one audit entry.
 pub async fn seed(store: &PostgresStore) {
     let queue = store.queue(QueueConfig::default()).await.unwrap();
+    let agent_configs = store.agent_configs();
     for t in TENANTS {
         let cx = TenantContext::internal(TenantId::new(t).unwrap(), "operator");
+        let shared = AgentConfigId::new("shared").unwrap();
+        let own = AgentConfigId::new(format!("{t}-own")).unwrap();
+        for (id, expected) in [(&shared, None), (&shared, Some(1)), (&own, None)] {
+            let config = AgentConfig::new(t, "openai", format!("{t}-secret-model"));
+            agent_configs
+                .put(&cx.tenant_id, id, &config, expected, "operator")
+                .await
+                .unwrap();
+        }
         for suffix in ["pub", "priv"] {
             let job = NewJob {
                 run_id: Some(format!("{t}-{suffix}")),
@@ -164,6 +178,8 @@ async fn rows_for_another_tenant_are_refused_on_insert() {
          VALUES ('globex', 'globex-pub', 'forged', '1')",
         "INSERT INTO response_cache (tenant_id, key, completion_json, created_at_ms) \
          VALUES ('globex', 'forged', '{}', 0)",
+        "INSERT INTO agent_configs (tenant_id, id, version, config_json, author, created_at_ms, digest) \
+         VALUES ('globex', 'shared', 3, '{}', 'mallory', 0, '')",
     ];
     for sql in attempts {
         for tenant in [None, Some("acme")] {
@@ -180,6 +196,36 @@ async fn rows_for_another_tenant_are_refused_on_insert() {
             app.batch_execute("ROLLBACK").await.unwrap();
         }
     }
+}
+
+#[tokio::test]
+async fn the_application_role_cannot_change_or_remove_agent_configuration_versions() {
+    let (_db, store, app) = seeded().await;
+    for sql in [
+        "UPDATE agent_configs SET config_json = '{}'",
+        "DELETE FROM agent_configs",
+        "TRUNCATE agent_configs",
+    ] {
+        // Not even its own tenant's: a version is history.
+        app.batch_execute("BEGIN").await.unwrap();
+        set_tenant(&app, "acme").await;
+        let e = app.execute(sql, &[]).await.unwrap_err();
+        assert_eq!(
+            e.code(),
+            Some(&tokio_postgres::error::SqlState::INSUFFICIENT_PRIVILEGE),
+            "{sql}: {e}"
+        );
+        app.batch_execute("ROLLBACK").await.unwrap();
+    }
+    let acme = TenantId::new("acme").unwrap();
+    let shared = AgentConfigId::new("shared").unwrap();
+    let history = store.agent_configs().history(&acme, &shared).await.unwrap();
+    assert_eq!(history.len(), 2);
+    assert!(
+        history
+            .iter()
+            .all(|v| v.config.model == "acme-secret-model")
+    );
 }
 
 #[tokio::test]

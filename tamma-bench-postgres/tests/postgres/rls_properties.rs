@@ -4,9 +4,10 @@
 //! Over 10,000 generated statements, across three seeded tenants (each with a public and
 //! a private run, and a queued job for each) and a fourth that owns nothing: SELECTs with
 //! generated WHERE clauses (spoofed tenant filters among them) over every tenant-scoped
-//! table (the queue's jobs and their events among them) and the public views, with no
-//! tenant, an empty one or a tenant set; UPDATEs and DELETEs filtered for others (and any
-//! change of a job's append-only history); INSERTs of rows for another tenant or into
+//! table (the queue's jobs and their events, and the agent configurations, among them)
+//! and the public views, with no tenant, an empty one or a tenant set; UPDATEs and
+//! DELETEs filtered for others (and any change of a job's append-only history or of an
+//! agent configuration's versions); INSERTs of rows for another tenant or into
 //! another tenant's run. Each runs in a transaction that is rolled back, on one
 //! connection.
 
@@ -59,7 +60,7 @@ impl Target {
     fn run_column(self) -> Option<&'static str> {
         match self {
             Self::Table(0) | Self::PublicRuns => Some("id"),
-            Self::Table(3) => None,
+            Self::Table(3) | Self::Table(6) => None,
             // A job's events name the job, not the run: a run id matches none of them.
             Self::Table(5) => Some("job_id"),
             _ => Some("run_id"),
@@ -130,6 +131,8 @@ fn atom_sql(a: &Atom, target: Target) -> String {
         },
         Atom::RunLike(t) => match target.run_column() {
             Some(c) => format!("{c} LIKE '{}%'", ACTORS[*t]),
+            // The cache's rows and the agent configurations are named by key and id.
+            None if matches!(target, Target::Table(6)) => format!("id LIKE '{}%'", ACTORS[*t]),
             None => format!("key LIKE '{}%'", ACTORS[*t]),
         },
         Atom::Visibility(public) if target.has_visibility() => {
@@ -244,9 +247,14 @@ fn insert_sql(table: usize, owner: &str, run: &str, n: u64) -> String {
              VALUES ('{owner}', 'forged-{n}', '{{\"tenant_id\": \"{owner}\"}}', 'external-free', \
              10, 'run', '{run}', '{{}}', 'queued', 0, 3, 0, 0) RETURNING tenant_id"
         ),
-        _ => format!(
+        "job_events" => format!(
             "INSERT INTO job_events (tenant_id, job_id, seq, at_ms, kind, state) \
              VALUES ('{owner}', 'forged-{n}', 1, 0, 'submitted', 'queued') RETURNING tenant_id"
+        ),
+        _ => format!(
+            "INSERT INTO agent_configs (tenant_id, id, version, config_json, author, \
+             created_at_ms, digest) \
+             VALUES ('{owner}', 'forged-{n}', 1, '{{}}', 'mallory', 0, '') RETURNING tenant_id"
         ),
     }
 }
@@ -376,12 +384,20 @@ impl Checker<'_> {
                         "UPDATE jobs SET cancel_requested = true WHERE {} RETURNING tenant_id",
                         filter.sql(target)
                     ),
-                    _ => {
-                        // A job's history is append-only: no change is allowed at all.
-                        let sql = format!(
-                            "UPDATE job_events SET message = 'changed' WHERE {} RETURNING tenant_id",
-                            filter.sql(target)
-                        );
+                    table => {
+                        // A job's history and an agent configuration's versions are
+                        // append-only: no change is allowed at all.
+                        let sql = if table == "job_events" {
+                            format!(
+                                "UPDATE job_events SET message = 'changed' WHERE {} RETURNING tenant_id",
+                                filter.sql(target)
+                            )
+                        } else {
+                            format!(
+                                "DELETE FROM agent_configs WHERE {} RETURNING tenant_id",
+                                filter.sql(target)
+                            )
+                        };
                         return self
                             .expect_refused(begin, &sql, scope, &[SqlState::INSUFFICIENT_PRIVILEGE])
                             .await;

@@ -78,3 +78,23 @@ pub async fn fresh_event_logs() -> (
     });
     (db, factory)
 }
+
+/// A fresh database for the agent configuration suite: `(guard, factory)`, the factory
+/// opening a new registry handle (its own pool, as another process would) per call.
+pub async fn fresh_agent_configs() -> (
+    TestDb,
+    impl tamma_bench_testkit::conformance::agent_configs::AgentConfigStoreFactory,
+) {
+    let db = TestDb::create().await;
+    let app = db.app_config();
+    let factory = tamma_bench_testkit::conformance::agent_configs::factory(move || {
+        let app = app.clone();
+        async move {
+            let store = PostgresStore::connect(app, 4)
+                .await
+                .expect("the application role connects");
+            Arc::new(store.agent_configs()) as Arc<dyn tamma_bench_core::store::AgentConfigStore>
+        }
+    });
+    (db, factory)
+}

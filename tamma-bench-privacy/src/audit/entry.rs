@@ -29,6 +29,10 @@ pub enum AuditAction {
     /// Change the deployment's configuration (the resource names the old and new
     /// digests; the principal, who changed it).
     ConfigChange,
+    /// Write a version of an agent configuration of the registry (the resource names the
+    /// id, the version and the content's digest; a refused write is denied, naming the
+    /// rule that refused it).
+    AgentConfigWrite,
 }
 
 /// The class of the data touched (the most protected class among the fields involved);
