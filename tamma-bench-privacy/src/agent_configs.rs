@@ -44,6 +44,7 @@
 //! ```
 
 use crate::audit::{AuditAction, AuditClass, AuditEntry, AuditError, AuditLog, Decision};
+use crate::crypto::{Keyset, RecordCipher};
 use crate::error::{ErrorKind, RepositoryError};
 use crate::views::InternalContext;
 use std::sync::Arc;
@@ -59,6 +60,7 @@ pub const EXPECTED_VERSION_POLICY: &str = "expected-version";
 pub struct AgentConfigs {
     store: Arc<dyn AgentConfigStore>,
     audit: Arc<AuditLog>,
+    cipher: Arc<RecordCipher>,
 }
 
 impl std::fmt::Debug for AgentConfigs {
@@ -75,7 +77,51 @@ fn write_resource(id: &AgentConfigId, version: u64, digest: &str) -> String {
 impl AgentConfigs {
     /// The registry in `store`, its accesses recorded in `audit`.
     pub fn new(store: Arc<dyn AgentConfigStore>, audit: Arc<AuditLog>) -> Self {
-        Self { store, audit }
+        Self {
+            store,
+            audit,
+            cipher: Arc::new(RecordCipher::disabled()),
+        }
+    }
+
+    /// Seals the restricted fields of every configuration written from now on (`system`,
+    /// `prompt`, `base_url`, `api_key_env`) with `keyset`, bound to the tenant and the
+    /// configuration's id, and opens them on read; plaintext in those fields is then
+    /// refused on read unless [`AgentConfigs::allow_plaintext_legacy`] is set. The
+    /// digest a version carries is always that of its plaintext, so it names the content
+    /// whatever the sealing.
+    pub fn with_keyset(mut self, keyset: &Keyset) -> Self {
+        let legacy = self.cipher.allows_plaintext_legacy();
+        self.cipher = Arc::new(RecordCipher::new(keyset).allow_plaintext_legacy(legacy));
+        self
+    }
+
+    /// Whether plaintext in sealed fields (written before keys were configured) is read
+    /// as it is rather than refused.
+    pub fn allow_plaintext_legacy(mut self, allow: bool) -> Self {
+        self.cipher = Arc::new((*self.cipher).clone().allow_plaintext_legacy(allow));
+        self
+    }
+
+    /// `stored` with its sealed fields opened and the digest of its plaintext.
+    fn opened(
+        &self,
+        cx: &InternalContext,
+        mut stored: StoredAgentConfig,
+    ) -> Result<StoredAgentConfig, RepositoryError> {
+        let tenant = &cx.context().tenant_id;
+        self.cipher
+            .open_agent_config(tenant, stored.id.as_str(), &mut stored.config)?;
+        stored.digest = config_digest(&stored.config);
+        Ok(stored)
+    }
+
+    fn opened_all(
+        &self,
+        cx: &InternalContext,
+        all: Vec<StoredAgentConfig>,
+    ) -> Result<Vec<StoredAgentConfig>, RepositoryError> {
+        all.into_iter().map(|s| self.opened(cx, s)).collect()
     }
 
     /// Appends one entry for `cx`.
@@ -142,12 +188,17 @@ impl AgentConfigs {
         }
         let cx_tenant = &cx.context().tenant_id;
         let principal = &cx.context().principal;
+        let mut sealed = config.clone();
+        self.cipher
+            .seal_agent_config(cx_tenant, id.as_str(), &mut sealed)?;
         match self
             .store
-            .put(cx_tenant, id, config, expected_version, principal)
+            .put(cx_tenant, id, &sealed, expected_version, principal)
             .await
         {
-            Ok(stored) => {
+            Ok(mut stored) => {
+                stored.config = config.clone();
+                stored.digest = config_digest(config);
                 let resource = write_resource(id, stored.version, &stored.digest);
                 self.record(cx, action, resource, Decision::Allow, Vec::new())
                     .await
@@ -180,7 +231,7 @@ impl AgentConfigs {
     ) -> Result<Option<StoredAgentConfig>, RepositoryError> {
         let found = self.store.get(&cx.context().tenant_id, id).await?;
         self.record_read(cx, format!("agent-config:{id}")).await?;
-        Ok(found)
+        found.map(|s| self.opened(cx, s)).transpose()
     }
 
     /// Version `version` of `id`, if there is one.
@@ -196,7 +247,7 @@ impl AgentConfigs {
             .await?;
         self.record_read(cx, format!("agent-config:{id}@{version}"))
             .await?;
-        Ok(found)
+        found.map(|s| self.opened(cx, s)).transpose()
     }
 
     /// The latest version of every configuration of the context's tenant, sorted by id.
@@ -206,7 +257,7 @@ impl AgentConfigs {
     ) -> Result<Vec<StoredAgentConfig>, RepositoryError> {
         let all = self.store.list(&cx.context().tenant_id).await?;
         self.record_read(cx, "agent-configs".to_owned()).await?;
-        Ok(all)
+        self.opened_all(cx, all)
     }
 
     /// Every version of `id`, oldest first.
@@ -218,7 +269,7 @@ impl AgentConfigs {
         let versions = self.store.history(&cx.context().tenant_id, id).await?;
         self.record_read(cx, format!("agent-config:{id}:history"))
             .await?;
-        Ok(versions)
+        self.opened_all(cx, versions)
     }
 }
 

@@ -291,3 +291,59 @@ async fn without_the_audit_log_writes_fail_saying_what_was_stored_and_reads_retu
     let e = configs.get(&cx, &id).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Unavailable);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_data_keys_restricted_fields_are_sealed_at_rest_and_bound_to_their_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("registry.db");
+    let keys = tamma_bench_privacy::crypto::Keyset::generate("k1").unwrap();
+    let (registry, _, _) = open(&path);
+    let registry = registry.with_keyset(&keys);
+    let cx = internal("ana");
+    let mut secret = config("gpt-4o");
+    secret.system = Some("SYSTEM-PROMPT-7f3a".into());
+    secret.prompt = Some("PROMPT-TEMPLATE-9b1c {{input}}".into());
+    secret.base_url = Some("https://models.internal.example/v1".into());
+    let a = AgentConfigId::new("a").unwrap();
+    let stored = registry.put(&cx, &a, &secret, None).await.unwrap();
+    assert_eq!(stored.config, secret, "the caller gets what it wrote");
+    assert_eq!(
+        stored.digest,
+        config_digest(&secret),
+        "the plaintext's digest"
+    );
+
+    // At rest: no restricted value in the file, in any page.
+    let bytes = std::fs::read(&path).unwrap();
+    let text = String::from_utf8_lossy(&bytes);
+    for value in [
+        "SYSTEM-PROMPT-7f3a",
+        "PROMPT-TEMPLATE-9b1c",
+        "models.internal.example",
+    ] {
+        assert!(!text.contains(value), "{value} is stored in clear");
+    }
+    // The raw store holds envelopes.
+    let raw = SqliteAgentConfigStore::open(&path).unwrap();
+    let tenant = TenantId::new("tamma").unwrap();
+    let raw_a = raw.get(&tenant, &a).await.unwrap().unwrap();
+    assert!(raw_a.config.system.as_deref().unwrap().starts_with("tbenc"));
+
+    // Reads open them, with the plaintext's digest.
+    let read = registry.get(&cx, &a).await.unwrap().unwrap();
+    assert_eq!((read.config, read.digest), (secret.clone(), stored.digest));
+
+    // A sealed value copied under another id does not open.
+    let b = AgentConfigId::new("b").unwrap();
+    raw.put(&tenant, &b, &raw_a.config, None, "mallory")
+        .await
+        .unwrap();
+    let moved = registry.get(&cx, &b).await.unwrap_err();
+    assert_eq!(moved.kind(), ErrorKind::Corrupt, "{moved}");
+    // And plaintext put there behind the registry's back is refused, not read.
+    let c = AgentConfigId::new("c").unwrap();
+    raw.put(&tenant, &c, &secret, None, "mallory")
+        .await
+        .unwrap();
+    assert!(registry.get(&cx, &c).await.is_err());
+}

@@ -358,23 +358,96 @@ fn for_each_run_field(
 ) -> Result<(), CryptoError> {
     for a in agents {
         let row = row_id(&[run_id, &a.name]);
-        for (column, value) in [
-            ("agents.system", &mut a.system),
-            ("agents.prompt", &mut a.prompt),
-            ("agents.base_url", &mut a.base_url),
-            ("agents.api_key_env", &mut a.api_key_env),
-        ] {
-            if let Some(v) = value {
-                f(&FieldContext::new(tenant, RUNS_TABLE, column, &row), v).map_err(at(|| {
-                    format!(
-                        "run {run_id:?}, agent {:?}, column {RUNS_TABLE}.{column}",
-                        a.name
-                    )
-                }))?;
-            }
+        let name = a.name.clone();
+        let place =
+            |column: &str| format!("run {run_id:?}, agent {name:?}, column {RUNS_TABLE}.{column}");
+        for_each_agent_field(tenant, RUNS_TABLE, "agents.", &row, a, &place, &mut f)?;
+    }
+    Ok(())
+}
+
+/// The table of the agent configuration registry, in the sealed fields' context.
+const AGENT_CONFIGS_TABLE: &str = "agent_configs";
+
+/// Calls `f` on each restricted field of `agent` that is set (`system`, `prompt`,
+/// `base_url`, `api_key_env`), in the context of `table`, columns named `prefix` + field.
+fn for_each_agent_field(
+    tenant: &TenantId,
+    table: &str,
+    prefix: &str,
+    row: &str,
+    agent: &mut tamma_bench_core::model::AgentConfig,
+    place: &dyn Fn(&str) -> String,
+    f: &mut impl FnMut(&FieldContext<'_>, &mut String) -> Result<(), CryptoError>,
+) -> Result<(), CryptoError> {
+    for (field, value) in [
+        ("system", &mut agent.system),
+        ("prompt", &mut agent.prompt),
+        ("base_url", &mut agent.base_url),
+        ("api_key_env", &mut agent.api_key_env),
+    ] {
+        if let Some(v) = value {
+            let column = format!("{prefix}{field}");
+            f(&FieldContext::new(tenant, table, &column, row), v).map_err(at(|| place(&column)))?;
         }
     }
     Ok(())
+}
+
+impl RecordCipher {
+    /// Seals the restricted fields of a configuration of the agent registry (`system`,
+    /// `prompt`, `base_url`, `api_key_env`) in place, bound to the tenant and the
+    /// configuration's id (a value moved to another tenant or id does not open). Without
+    /// a keyset, leaves them as they are.
+    pub fn seal_agent_config(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+        config: &mut tamma_bench_core::model::AgentConfig,
+    ) -> Result<(), CryptoError> {
+        let Some(cipher) = &self.cipher else {
+            return Ok(());
+        };
+        let place = |column: &str| {
+            format!("agent configuration {id:?}, column {AGENT_CONFIGS_TABLE}.{column}")
+        };
+        for_each_agent_field(
+            tenant,
+            AGENT_CONFIGS_TABLE,
+            "",
+            id,
+            config,
+            &place,
+            &mut |cx, v| Self::seal_field(cipher, cx, v),
+        )
+    }
+
+    /// Opens the sealed fields of a configuration of the agent registry in place (as
+    /// [`RecordCipher::open_run`]). Returns how many fields were read as legacy plaintext.
+    pub fn open_agent_config(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+        config: &mut tamma_bench_core::model::AgentConfig,
+    ) -> Result<usize, CryptoError> {
+        let mut legacy = 0;
+        let place = |column: &str| {
+            format!("agent configuration {id:?}, column {AGENT_CONFIGS_TABLE}.{column}")
+        };
+        for_each_agent_field(
+            tenant,
+            AGENT_CONFIGS_TABLE,
+            "",
+            id,
+            config,
+            &place,
+            &mut |cx, v| {
+                legacy += usize::from(self.open_field(cx, v)?);
+                Ok(())
+            },
+        )?;
+        Ok(legacy)
+    }
 }
 
 #[cfg(test)]
