@@ -29,6 +29,9 @@ pub enum AuditAction {
     /// Change the deployment's configuration (the resource names the old and new
     /// digests; the principal, who changed it).
     ConfigChange,
+    /// Authenticate a request at a door of the service (the resource names the door, the
+    /// policies the reason: `reason:ok`, `reason:expired`, ...).
+    Authenticate,
 }
 
 /// The class of the data touched (the most protected class among the fields involved);
