@@ -22,6 +22,7 @@ mod report;
 mod run;
 mod runs;
 mod schema;
+mod serve;
 mod submit;
 mod table;
 mod worker;
@@ -107,6 +108,9 @@ pub enum Command {
     /// Run queued jobs until Ctrl-C or SIGTERM, then drain: jobs in flight stop at a
     /// trial boundary and go back to the queue, and the next worker resumes them.
     Worker(worker::WorkerArgs),
+    /// Serve the public and internal HTTP APIs (and, on SQLite, run queued jobs in the
+    /// same process) until Ctrl-C or SIGTERM (docs/api.md).
+    Serve(serve::ServeArgs),
     /// List the tenant's jobs (id, tier, state, attempts, run, age, last error);
     /// `jobs show JOB` prints one with its history.
     Jobs(jobs::JobsArgs),
@@ -254,6 +258,7 @@ pub async fn dispatch(cli: Cli) -> Result<Exit> {
         Command::Bridge(args) => bridge::execute(args).await,
         Command::Submit(args) => submit::execute(args).await,
         Command::Worker(args) => worker::execute(args).await,
+        Command::Serve(args) => serve::execute(args).await,
         Command::Jobs(args) => jobs::list(args).await,
         Command::Job(args) => jobs::show(args).await,
         Command::Cancel(args) => jobs::cancel(args).await,

@@ -3,7 +3,7 @@
 //! resumed by the next worker); a second signal exits at once.
 
 use super::queue::{QueueArgs, open_queue};
-use super::{Exit, StoreArgs};
+use super::{Exit, Opened, StoreArgs};
 use anyhow::{Context, Result};
 use clap::Args;
 use std::io::Write;
@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tamma_bench::agents::open_cache_beside;
 use tamma_bench::core::config::Config;
+use tamma_bench::core::events::EventLog;
 use tamma_bench::core::flags::FlagHandle;
 use tamma_bench::core::model::TenantId;
 use tamma_bench::core::queue::worker::{WorkerOptions, WorkerReport, run_worker};
@@ -103,34 +104,14 @@ pub async fn execute(args: WorkerArgs) -> Result<Exit> {
             shutdown.clone(),
         );
     }
-    let repo = super::repository_over(opened.store.clone(), opened.audit.clone())?;
-    let runner = BenchmarkRunner::new(repo).with_events(events);
-    // The response cache: per tenant in Postgres (its rows are scoped by tenant), one
-    // file beside the SQLite database otherwise.
-    let runner = match &opened.postgres {
-        Some(pg) => {
-            let pg = pg.clone();
-            runner.with_cache_per_tenant(Arc::new(move |tenant: &TenantId| {
-                Arc::new(pg.response_cache(tenant.clone())) as Arc<dyn ResponseCache>
-            }))
-        }
-        None => runner.with_cache(open_cache_beside(&args.store.db).with_context(|| {
-            format!(
-                "cannot open the response cache beside {}",
-                args.store.db.display()
-            )
-        })?),
-    };
-    let runner = Arc::new(runner);
+    let runner = build_runner(&args.store, &opened, events)?;
     let options = WorkerOptions {
         id: args.id.clone().unwrap_or_else(WorkerOptions::default_id),
         tiers: args.tiers.clone(),
         slots: usize::from(args.slots),
-        idle_poll: Duration::from_millis(args.poll_ms.unwrap_or(if opened.postgres.is_some() {
-            POSTGRES_POLL_MS
-        } else {
-            SQLITE_POLL_MS
-        })),
+        idle_poll: args
+            .poll_ms
+            .map_or_else(|| default_poll(&opened), Duration::from_millis),
         drain_grace: Duration::from_secs(args.drain_grace),
     };
     let id = options.id.clone();
@@ -148,6 +129,43 @@ pub async fn execute(args: WorkerArgs) -> Result<Exit> {
     // The jobs are settled whether or not anyone still reads the summary.
     let _ = writeln!(std::io::stdout(), "{}", summary(&id, &report));
     Ok(Exit::Success)
+}
+
+/// The runner of queued jobs over `opened`: the repository with the keys of the
+/// environment, the event log for the studies' events, and the response cache (per tenant
+/// in Postgres, whose rows are scoped by tenant; one file beside the SQLite database
+/// otherwise).
+pub(crate) fn build_runner(
+    store: &StoreArgs,
+    opened: &Opened,
+    events: Arc<dyn EventLog>,
+) -> Result<Arc<BenchmarkRunner>> {
+    let repo = super::repository_over(opened.store.clone(), opened.audit.clone())?;
+    let runner = BenchmarkRunner::new(repo).with_events(events);
+    let runner = match &opened.postgres {
+        Some(pg) => {
+            let pg = pg.clone();
+            runner.with_cache_per_tenant(Arc::new(move |tenant: &TenantId| {
+                Arc::new(pg.response_cache(tenant.clone())) as Arc<dyn ResponseCache>
+            }))
+        }
+        None => runner.with_cache(open_cache_beside(&store.db).with_context(|| {
+            format!(
+                "cannot open the response cache beside {}",
+                store.db.display()
+            )
+        })?),
+    };
+    Ok(Arc::new(runner))
+}
+
+/// The idle poll of a worker on `opened` (see `--poll-ms`).
+pub(crate) fn default_poll(opened: &Opened) -> Duration {
+    Duration::from_millis(if opened.postgres.is_some() {
+        POSTGRES_POLL_MS
+    } else {
+        SQLITE_POLL_MS
+    })
 }
 
 /// One line: what the worker did.
@@ -183,13 +201,13 @@ async fn watch_signals(shutdown: CancellationToken) {
 }
 
 /// Ctrl-C, and SIGTERM on Unix (registered once, so none is missed between two waits).
-struct Signals {
+pub(crate) struct Signals {
     #[cfg(unix)]
     term: Option<tokio::signal::unix::Signal>,
 }
 
 impl Signals {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             #[cfg(unix)]
             term: tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok(),
@@ -197,7 +215,7 @@ impl Signals {
     }
 
     /// Waits for the next signal; false when signals cannot be watched.
-    async fn next(&mut self) -> bool {
+    pub(crate) async fn next(&mut self) -> bool {
         #[cfg(unix)]
         if let Some(term) = self.term.as_mut() {
             return tokio::select! {

@@ -33,6 +33,9 @@ pub enum AuditAction {
     /// id, the version and the content's digest; a refused write is denied, naming the
     /// rule that refused it).
     AgentConfigWrite,
+    /// Authenticate a request at a door of the service (the resource names the door, the
+    /// policies the reason: `reason:ok`, `reason:expired`, ...).
+    Authenticate,
 }
 
 /// The class of the data touched (the most protected class among the fields involved);
