@@ -1,6 +1,6 @@
 //! The crates depend on each other in one direction only: core at the bottom; the storage
 //! backends (SQLite, Postgres), the NATS bridge, providers, privacy and optimize on core;
-//! the facade (the root package) over them, and its hosts on top: the CLI. A library crate that needs SQLite only in its tests has the
+//! the facade (the root package) over them, and its hosts on top: the CLI and the service. A library crate that needs SQLite only in its tests has the
 //! backend as a dev-dependency, never a normal one. The test kit sits beside them: it
 //! depends on core only, and any crate may take it as a dev-dependency, none as a normal
 //! or build dependency. Read from `cargo metadata`, so a wrong-way dependency fails CI.
@@ -92,6 +92,8 @@ fn allowed() -> BTreeMap<&'static str, BTreeSet<&'static str>> {
         ),
         // The command line: the facade (its tests use the test kit only).
         ("tamma-bench-cli", BTreeSet::from(["tamma-bench"])),
+        // The HTTP service: the facade (its tests use the test kit only).
+        ("tamma-bench-server", BTreeSet::from(["tamma-bench"])),
     ])
 }
 
