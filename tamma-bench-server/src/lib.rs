@@ -29,6 +29,7 @@ pub mod auth;
 pub mod config;
 pub mod error;
 pub mod extract;
+pub mod graphql;
 pub mod limits;
 pub mod openapi;
 mod routes;
