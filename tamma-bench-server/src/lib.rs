@@ -36,6 +36,7 @@ mod routes;
 mod schema;
 mod server;
 pub mod state;
+pub mod submit;
 
 pub use auth::{Caller, Door};
 pub use config::ServerConfig;
