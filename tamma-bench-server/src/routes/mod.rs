@@ -3,6 +3,7 @@
 //! routes that exist with the routes documented.
 
 pub(crate) mod benchmarks;
+pub(crate) mod graphql;
 pub(crate) mod health;
 pub(crate) mod internal;
 pub(crate) mod jobs;
@@ -94,12 +95,14 @@ pub(crate) fn table(door: Door) -> RouteTable {
             .get("/benchmarks/{id}", benchmarks::get_benchmark)
             .get("/benchmarks/{id}/results", benchmarks::benchmark_results)
             .get("/runs/{id}", runs::public_run)
-            .get("/runs/{id}/trials", runs::run_trials),
+            .get("/runs/{id}/trials", runs::run_trials)
+            .post("/graphql", graphql::public_graphql),
         Door::Internal => t
             .get("/benchmarks", internal::list_benchmarks)
             .get("/runs/{id}", runs::internal_run)
             .post("/optimizations", internal::start_study)
-            .get("/analytics/insights", internal::insights),
+            .get("/analytics/insights", internal::insights)
+            .post("/graphql", graphql::internal_graphql),
     };
     // Jobs at both doors: a service follows the studies it started.
     t.get("/jobs", jobs::list_jobs)
