@@ -6,6 +6,7 @@ pub(crate) mod benchmarks;
 pub(crate) mod health;
 pub(crate) mod internal;
 pub(crate) mod jobs;
+pub(crate) mod report;
 pub(crate) mod runs;
 
 use crate::auth::Door;
@@ -102,9 +103,11 @@ pub(crate) fn table(door: Door) -> RouteTable {
             .get("/analytics/insights", internal::insights),
     };
     // Jobs at both doors: a service follows the studies it started.
-    t.get("/jobs", jobs::list_jobs)
+    let t = t
+        .get("/jobs", jobs::list_jobs)
         .get("/jobs/{id}", jobs::get_job)
-        .post("/jobs/{id}/cancel", jobs::cancel_job)
+        .post("/jobs/{id}/cancel", jobs::cancel_job);
+    report::add(t, door)
 }
 
 /// The routes of `door` open to everyone: liveness, readiness, the OpenAPI document.
