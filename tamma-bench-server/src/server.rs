@@ -3,8 +3,8 @@
 //! Layers, outermost first: request id (`x-request-id`, generated when absent) → trace
 //! span (method, path, request id) → request id echoed → JSON errors (an error answer
 //! without a body of its own gets the JSON error body) → timeout (503) → body limit
-//! (413) → router: open routes (`/healthz`, `/readyz`, `/openapi.json`) and, behind the
-//! door's authentication and the tier limits, the API.
+//! (413) → router: open routes (`/healthz`, `/readyz`, `/openapi.json`, the dashboard's
+//! files at `/`) and, behind the door's authentication and the tier limits, the API.
 
 use crate::auth::Door;
 use crate::error::ApiError;
@@ -136,6 +136,7 @@ impl Server {
                 authenticate,
             ))
             .merge(routes::open_table(door).into_router())
+            .merge(crate::dashboard::router(door))
             .fallback(not_found)
             .with_state(self.state.clone());
         api.layer(DefaultBodyLimit::disable())
