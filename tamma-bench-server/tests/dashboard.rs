@@ -520,6 +520,7 @@ async fn the_dashboard_works_end_to_end_in_headless_chromium() {
         .map(|s| s.as_str().unwrap())
         .collect();
     for needed in [
+        "event stream parser",
         "sign-in refuses an expired token",
         "sign-in explains a token of the other door",
         "benchmarks list",

@@ -163,6 +163,27 @@ await step('keyboard: skip link', async () => {
   expect(focused === 'main', `Enter on the skip link focuses main, not ${focused}`);
 });
 
+await step('event stream parser', async () => {
+  // The dashboard's own module, in the page: events split across chunks at any byte (a
+  // CRLF too), CRLF and LF line ends, comments, several data lines, the last id kept for
+  // an event without one, nameless events.
+  const parsed = await page.evaluate(async () => {
+    const src = document.querySelector('script[type="module"]').src.replace(/app\.js$/, 'live.js');
+    const { SseParser, eventType } = await import(src);
+    const out = [];
+    const p = new SseParser((e) => out.push(e));
+    const text = ': keep-alive\r\nid: 7\r\nevent: job.queued\r\ndata: {"a":1}\r\n\r\nid: 8\nevent: job_started\ndata: line one\ndata: line two\n\ndata: x\n\n';
+    for (let i = 0; i < text.length; i += 5) p.push(text.slice(i, i + 5));
+    return { out, types: out.map((e) => eventType(e.type)) };
+  });
+  expect(JSON.stringify(parsed.out) === JSON.stringify([
+    { id: '7', type: 'job.queued', data: '{"a":1}' },
+    { id: '8', type: 'job_started', data: 'line one\nline two' },
+    { id: '8', type: 'message', data: 'x' },
+  ]), `parsed: ${JSON.stringify(parsed.out)}`);
+  expect(JSON.stringify(parsed.types) === JSON.stringify(['job.queued', 'job.started', 'message']), `types: ${parsed.types}`);
+});
+
 await step('sign-in refuses an expired token', async () => {
   await signIn(page, EXPIRED);
   await page.getByRole('alert').filter({ hasText: 'expired' }).waitFor();

@@ -38,7 +38,7 @@ export function pValue(p) {
 export function usd(x) {
   if (!finite(x)) return '—';
   if (x === 0) return '$0';
-  if (Math.abs(x) < 0.01) return `$${x.toPrecision(2)}`;
+  if (Math.abs(x) < 1) return `$${x.toPrecision(2)}`;
   return `$${x.toFixed(2)}`;
 }
 
@@ -76,7 +76,6 @@ const METHODS = {
   cluster_bootstrap: 'cluster bootstrap',
   clopper_pearson: 'Clopper–Pearson',
   insufficient: 'too few cases for an interval',
-  paired_t: 'paired t',
 };
 
 /** An interval method by name. */
@@ -88,4 +87,17 @@ export function method(m) {
 export function short(id, n = 8) {
   const s = String(id ?? '');
   return s.length > n + 1 ? `${s.slice(0, n)}…` : s;
+}
+
+const TESTS = {
+  paired_t: 'paired t-test',
+  paired_t_clustered: 'paired t-test, cluster-robust',
+  mcnemar_exact: 'McNemar’s exact test',
+  paired_bootstrap: 'paired bootstrap',
+};
+
+/** A test by name (as the library names it). */
+export function testName(name) {
+  if (!name) return '—';
+  return TESTS[name] ?? String(name).replace(/_/g, ' ');
 }

@@ -19,17 +19,22 @@ export class SseParser {
   constructor(onEvent) {
     this.onEvent = onEvent;
     this.buffer = '';
+    // A chunk that ended in CR: a LF opening the next one ends the same line.
+    this.skipLF = false;
+    // The last event id persists from event to event, as the standard says.
+    this.id = null;
     this.reset();
   }
 
   reset() {
     this.data = [];
     this.type = '';
-    this.id = null;
   }
 
   push(text) {
-    this.buffer += text;
+    const chunk = this.skipLF && text.startsWith('\n') ? text.slice(1) : text;
+    this.skipLF = chunk.endsWith('\r');
+    this.buffer += chunk;
     const lines = this.buffer.split(/\r\n|\r|\n/);
     this.buffer = lines.pop() ?? '';
     for (const line of lines) this.line(line);

@@ -6,7 +6,7 @@
 
 import { api, INTERNAL, withQuery } from './api.js';
 import { badge, h, link, note, table } from './dom.js';
-import { count, interval, method, pct, points, pValue, short, usd, when } from './format.js';
+import { count, interval, method, pct, points, pValue, short, testName, usd, when } from './format.js';
 import { forestPlot, intervalBar, paretoChart } from './charts.js';
 import { comparisonsCsv, download, leaderboardCsv, trialsJsonl } from './export.js';
 import { normalizeRun, statusBadge } from './page-benchmarks.js';
@@ -84,7 +84,7 @@ export function comparisonCard(c, nameA, nameB, { pHolm, family } = {}) {
     verdictBadge(c.verdict, family > 1 ? pHolm : undefined), ' ',
     'A − B = ', h('strong', null, `${points(c.mean_diff)} points`),
     `, 95% CI ${interval(c.ci_low, c.ci_high, true)} (${method(c.method)}). `,
-    `Test: ${c.test?.name ?? '—'}, p = ${pValue(c.test?.p_value)}`,
+    `Test: ${testName(c.test?.name)}, p = ${pValue(c.test?.p_value)}`,
     family > 1 ? ` (Holm over the ${family} comparisons with the best: ${pValue(pHolm)})` : '',
     `. ${count(c.n_pairs)} shared cases${c.n_clusters ? `, ${count(c.n_clusters)} clusters` : ''}, correlation ${corr}, ${count(c.n_unpaired)} unpaired. `,
     `Means over the shared cases: A ${pct(c.mean_a)}, B ${pct(c.mean_b)}.`));
@@ -100,7 +100,7 @@ export function comparisonCard(c, nameA, nameB, { pHolm, family } = {}) {
         h('td', { class: 'num' }, pct(p.mean_b)),
         h('td', { class: 'num' }, points(p.mean_diff)),
         h('td', null, interval(p.ci_low, p.ci_high, true)),
-        h('td', null, p.test?.name ?? '—'),
+        h('td', null, testName(p.test?.name)),
         h('td', { class: 'num' }, pValue(p.test?.p_value)),
         h('td', { class: 'num' }, pValue(t.p_holm)),
         h('td', { class: 'num' }, pValue(t.p_bh)),
@@ -316,8 +316,9 @@ export async function reportPage({ main, params, query, signal, refreshOn }) {
     parts.push(leaderboard(report, label), comparisons(report, label, signal), pareto(report, label), byTag(report, label));
   }
   main.replaceChildren(...parts.filter(Boolean));
-  const running = runs.some((r) => r.status === 'running');
-  // A running run is read again on each change the stream reports, and on the polling tick.
-  refreshOn(['benchmark.completed', 'job.finished', 'job.failed', ...(running ? ['job.started', 'tick'] : [])],
-    { every: running ? 3000 : null });
+  // A running run is read again as it advances (the event log has no per-trial event) and
+  // when the stream says a run completed or a job ended; a finished run does not change.
+  if (runs.some((r) => r.status === 'running')) {
+    refreshOn(['benchmark.completed', 'job.finished', 'job.failed', 'tick'], { every: 3000 });
+  }
 }
