@@ -236,6 +236,14 @@ await step('leaderboard with intervals', async () => {
   expect(box && box.width > 5, 'the interval bar is drawn');
   await audit(page, 'run');
   await shot(page, 'run');
+  // Ordered by a column head's button, twice: descending, then ascending.
+  const score = page.locator('table.leaderboard thead th').filter({ hasText: 'Score' });
+  await score.getByRole('button').click();
+  await score.getByRole('button').click();
+  expect(await score.getAttribute('aria-sort') === 'ascending', 'the head says the order');
+  expect((await rows.nth(0).innerText()).includes('flaky'), 'the lowest score first');
+  await page.locator('table.leaderboard thead th').filter({ hasText: 'Rank' }).getByRole('button').click();
+  expect((await rows.nth(0).innerText()).includes('flaky'), 'rank descending: the third first');
 });
 
 await step('paired comparisons with verdicts', async () => {

@@ -42,9 +42,13 @@ let signedIn = false;
 let pendingMessage = null;
 let booting = true;
 
-/** Announces `text` in the status region (and as an error when `error`). */
-function say(text, error = false) {
+/**
+ * Announces `text` in the status region (as an error when `error`). A `transient` message
+ * (a refresh that failed, newer data on offer) is cleared by the next successful refresh.
+ */
+function say(text, error = false, transient = false) {
   status.replaceChildren(text ? note(error ? 'error' : 'info', text) : '');
+  status.dataset.transient = transient ? 'yes' : '';
 }
 
 function parseHash() {
@@ -167,12 +171,18 @@ async function render(fresh) {
       pendingMessage = null;
     } else {
       window.scrollTo(0, previousScroll);
+      if (status.dataset.transient) say('');
     }
   } catch (err) {
     page.loading = false;
     if (controller.signal.aborted || err?.name === 'AbortError') return;
     main.removeAttribute('aria-busy');
     if (err instanceof ApiError && err.status === 401) return; // the sign-in form takes over
+    if (!fresh) {
+      // A refresh that failed (a 429, the service away) keeps what is shown and says why.
+      say(`Could not update: ${err?.message ?? err}`, true, true);
+      return;
+    }
     main.replaceChildren(h('h1', { tabindex: '-1' }, route.title),
       note('error', err instanceof ApiError ? err.message : `Something went wrong: ${err?.message ?? err}`),
       err?.requestId ? h('p', { class: 'help' }, `Request id: ${err.requestId}`) : '');
@@ -182,15 +192,17 @@ async function render(fresh) {
 
 /** Reads the current page again, unless the user is working in it: then offers to. */
 function refresh(page) {
-  if (current !== page || page.loading) return;
+  if (current !== page || page.loading || document.visibilityState === 'hidden') return;
   // Redrawing would take the user's focus, choices or open sections away.
   const el = document.activeElement;
   const focused = el && main.contains(el) && el.matches('input, textarea, select, button, a, summary');
   const chosen = main.querySelector('input[type=checkbox]:checked, details[open]');
   if (focused || chosen) {
+    if (status.dataset.transient === 'offer') return;
     const button = h('button', { type: 'button', class: 'small' }, 'Show the latest');
     button.addEventListener('click', () => render(false));
     status.replaceChildren(note('info', 'New data is available. ', button));
+    status.dataset.transient = 'offer';
     return;
   }
   render(false);
@@ -215,6 +227,10 @@ window.addEventListener('tamma:unauthorized', (e) => {
   if (signedIn) signOut(e.detail?.message);
 });
 window.addEventListener('hashchange', () => render(true));
+// A tab brought back reads its page again (refreshes pause while it is hidden).
+document.addEventListener('visibilitychange', () => {
+  if (document.visibilityState === 'visible' && current?.types.size) refresh(current);
+});
 document.getElementById('skip').addEventListener('click', (e) => {
   e.preventDefault();
   main.focus();

@@ -58,11 +58,38 @@ export function link(path, ...children) {
   return h('a', { href: `#${path}` }, ...children);
 }
 
-/** A table with a caption, column heads and rows; wrapped so that it scrolls on narrow screens. */
+/** Orders the rows of `body` by their `data-sort-KEY` numbers; ascending or not. */
+function sortRows(body, key, ascending) {
+  const value = (tr) => {
+    const v = Number.parseFloat(tr.dataset[`sort${key[0].toUpperCase()}${key.slice(1)}`]);
+    return Number.isFinite(v) ? v : ascending ? Infinity : -Infinity;
+  };
+  const rows = [...body.rows].sort((a, b) => (ascending ? value(a) - value(b) : value(b) - value(a)));
+  body.append(...rows);
+}
+
+/**
+ * A table with a caption, column heads and rows; wrapped so that it scrolls on narrow
+ * screens. A column with `sort: KEY` gets a button in its head that orders the rows by
+ * their `data-sort-KEY` attribute (the head says the order in `aria-sort`).
+ */
 export function table({ caption, columns, rows, className = '', label }) {
-  const head = h('thead', null, h('tr', null, columns.map((c) =>
-    h('th', { scope: 'col', class: c.num ? 'num' : null }, c.label))));
   const body = h('tbody', null, rows);
+  const heads = columns.map((c) => h('th', { scope: 'col', class: c.num ? 'num' : null }, c.label));
+  columns.forEach((c, i) => {
+    if (!c.sort) return;
+    const th = heads[i];
+    if (c.sorted) th.setAttribute('aria-sort', c.sorted);
+    const button = h('button', { type: 'button', class: 'sort' }, c.label);
+    button.addEventListener('click', () => {
+      const ascending = th.getAttribute('aria-sort') === 'descending';
+      for (const other of heads) other.removeAttribute('aria-sort');
+      th.setAttribute('aria-sort', ascending ? 'ascending' : 'descending');
+      sortRows(body, c.sort, ascending);
+    });
+    th.replaceChildren(button);
+  });
+  const head = h('thead', null, h('tr', null, heads));
   const t = h('table', { class: className || null }, caption ? h('caption', null, caption) : null, head, body);
   return h('div', { class: 'table-wrap', role: 'region', 'aria-label': label ?? caption ?? 'table', tabindex: '0' }, t);
 }

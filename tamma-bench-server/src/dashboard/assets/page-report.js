@@ -35,15 +35,16 @@ function labeller(report) {
 function leaderboard(report, label) {
   const internal = report.audience === 'internal';
   const columns = [
-    { label: 'Rank', num: true }, { label: 'Result' }, { label: 'Model' }, { label: 'Score', num: true },
-    { label: '95% interval' }, { label: 'Interval (0–100)' }, { label: 'Cases', num: true },
-    { label: 'Infra failures', num: true }, { label: 'Uncertain', num: true },
+    { label: 'Rank', num: true, sort: 'rank', sorted: 'ascending' }, { label: 'Result' }, { label: 'Model' },
+    { label: 'Score', num: true, sort: 'score' }, { label: '95% interval', sort: 'low' }, { label: 'Interval (0–100)' },
+    { label: 'Cases', num: true }, { label: 'Infra failures', num: true, sort: 'infra' }, { label: 'Uncertain', num: true },
   ];
-  if (internal) columns.push({ label: 'Cost', num: true }, { label: 'Tokens', num: true }, { label: 'Pareto' });
+  if (internal) columns.push({ label: 'Cost', num: true, sort: 'cost' }, { label: 'Tokens', num: true, sort: 'tokens' }, { label: 'Pareto' });
   const rows = report.results.map((r, i) => {
     const s = r.summary;
     const sc = s.score;
     const clusters = sc.n_clusters ? `, ${count(sc.n_clusters)} clusters` : '';
+    const tokens = (s.tokens?.input ?? 0) + (s.tokens?.output ?? 0);
     const cells = [
       h('td', { class: 'num' }, i + 1),
       h('th', { scope: 'row' }, label(r)),
@@ -59,14 +60,19 @@ function leaderboard(report, label) {
     if (internal) {
       cells.push(
         h('td', { class: 'num' }, usd(s.cost_usd)),
-        h('td', { class: 'num' }, count((s.tokens?.input ?? 0) + (s.tokens?.output ?? 0))),
+        h('td', { class: 'num' }, count(tokens)),
         h('td', null, report.pareto.includes(i) ? badge('on the front', 'front') : h('span', { class: 'muted' }, 'dominated')));
     }
-    return h('tr', { dataset: { result: `${r.run_id}/${s.name}` } }, cells);
+    return h('tr', {
+      dataset: {
+        result: `${r.run_id}/${s.name}`, sortRank: i + 1, sortScore: sc.mean, sortLow: sc.ci_low,
+        sortInfra: s.n_infra_failures, sortCost: s.cost_usd, sortTokens: tokens,
+      },
+    }, cells);
   });
   return h('section', { 'aria-labelledby': 'leaderboard-h' },
     h('h2', { id: 'leaderboard-h' }, 'Leaderboard'),
-    h('p', { class: 'help' }, 'Mean score out of 100 with its 95% confidence interval; each case counts once (the mean of its scored epochs). Infrastructure failures and scorer errors are left out and counted. Ordered by mean, then by the interval’s low end.'),
+    h('p', { class: 'help' }, 'Mean score out of 100 with its 95% confidence interval; each case counts once (the mean of its scored epochs). Infrastructure failures and scorer errors are left out and counted. Ordered by mean, then by the interval’s low end; the buttons in the column heads order by that column.'),
     table({ caption: 'Results by score', className: 'leaderboard', columns, rows }));
 }
 
