@@ -166,15 +166,20 @@ await step('keyboard: skip link', async () => {
 await step('event stream parser', async () => {
   // The dashboard's own module, in the page: events split across chunks at any byte (a
   // CRLF too), CRLF and LF line ends, comments, several data lines, the last id kept for
-  // an event without one, nameless events.
+  // an event without one, nameless events, an opening id without data, an unfinished event.
   const parsed = await page.evaluate(async () => {
     const src = document.querySelector('script[type="module"]').src.replace(/app\.js$/, 'live.js');
     const { SseParser, eventType } = await import(src);
     const out = [];
     const p = new SseParser((e) => out.push(e));
-    const text = ': keep-alive\r\nid: 7\r\nevent: job.queued\r\ndata: {"a":1}\r\n\r\nid: 8\nevent: job_started\ndata: line one\ndata: line two\n\ndata: x\n\n';
-    for (let i = 0; i < text.length; i += 5) p.push(text.slice(i, i + 5));
-    return { out, types: out.map((e) => eventType(e.type)) };
+    const text = 'id: 6\n\n: keep-alive\r\nid: 7\r\nevent: job.queued\r\ndata: {"a":1}\r\n\r\nid: 8\nevent: job_started\ndata: line one\ndata: line two\n\ndata: x\n\nid: 9\ndata: half';
+    const resume = [];
+    for (let i = 0; i < text.length; i += 5) {
+      p.push(text.slice(i, i + 5));
+      if (i === 5) resume.push(p.lastEventId);
+    }
+    resume.push(p.lastEventId);
+    return { out, types: out.map((e) => eventType(e.type)), resume };
   });
   expect(JSON.stringify(parsed.out) === JSON.stringify([
     { id: '7', type: 'job.queued', data: '{"a":1}' },
@@ -182,6 +187,8 @@ await step('event stream parser', async () => {
     { id: '8', type: 'message', data: 'x' },
   ]), `parsed: ${JSON.stringify(parsed.out)}`);
   expect(JSON.stringify(parsed.types) === JSON.stringify(['job.queued', 'job.started', 'message']), `types: ${parsed.types}`);
+  // An id alone counts for resuming; an event not yet ended by its blank line does not.
+  expect(JSON.stringify(parsed.resume) === JSON.stringify(['6', '8']), `resume after: ${parsed.resume}`);
 });
 
 await step('sign-in refuses an expired token', async () => {

@@ -21,8 +21,10 @@ export class SseParser {
     this.buffer = '';
     // A chunk that ended in CR: a LF opening the next one ends the same line.
     this.skipLF = false;
-    // The last event id persists from event to event, as the standard says.
+    // The last event id persists from event to event, as the standard says; it counts
+    // (for resuming) once its event's blank line has come.
     this.id = null;
+    this.lastEventId = null;
     this.reset();
   }
 
@@ -42,6 +44,7 @@ export class SseParser {
 
   line(line) {
     if (line === '') {
+      this.lastEventId = this.id;
       if (this.data.length) {
         this.onEvent({ id: this.id, type: this.type || 'message', data: this.data.join('\n') });
       }
@@ -129,6 +132,8 @@ export class Live extends EventTarget {
           const { value, done } = await reader.read();
           if (done) break;
           parser.push(value);
+          // The stream opens with an id alone (where it starts): resume there too.
+          if (parser.lastEventId !== null) this.lastId = parser.lastEventId;
         }
       } catch (e) {
         if (signal.aborted) return;
