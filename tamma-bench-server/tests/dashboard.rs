@@ -536,6 +536,7 @@ async fn the_dashboard_works_end_to_end_in_headless_chromium() {
         "internal studies",
         "sign out",
         "keyboard: skip link",
+        "dark scheme",
         "narrow screen",
     ] {
         assert!(

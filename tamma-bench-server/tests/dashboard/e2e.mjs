@@ -372,6 +372,17 @@ await step('the created run has its report', async () => {
   expect(text.includes('loop'), text);
 });
 
+await step('dark scheme', async () => {
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await page.goto(`${PUBLIC}#/runs/${RUN}`);
+  await page.locator('table.leaderboard tbody tr').first().waitFor();
+  const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+  expect(bg === 'rgb(13, 17, 23)', `the dark background: ${bg}`);
+  await audit(page, 'run-dark');
+  await shot(page, 'run-dark', false);
+  await page.emulateMedia({ colorScheme: 'light' });
+});
+
 await step('narrow screen', async () => {
   await page.setViewportSize({ width: 390, height: 844 });
   await page.goto(`${PUBLIC}#/runs/${RUN}`);
@@ -399,6 +410,7 @@ await step('rate limit shown', async () => {
   await free.locator('main h1').waitFor();
   await free.goto(`${PUBLIC}#/jobs`);
   await free.getByText('Too many requests for your tenant').waitFor();
+  await free.getByRole('button', { name: 'Try again' }).waitFor();
   await shot(free, 'rate-limited', false);
   await free.close();
   current = page;

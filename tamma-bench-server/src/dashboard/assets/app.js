@@ -185,7 +185,8 @@ async function render(fresh) {
     }
     main.replaceChildren(h('h1', { tabindex: '-1' }, route.title),
       note('error', err instanceof ApiError ? err.message : `Something went wrong: ${err?.message ?? err}`),
-      err?.requestId ? h('p', { class: 'help' }, `Request id: ${err.requestId}`) : '');
+      err?.requestId ? h('p', { class: 'help' }, `Request id: ${err.requestId}`) : '',
+      h('div', { class: 'actions' }, h('button', { type: 'button', onclick: () => render(true) }, 'Try again')));
     if (fresh) main.querySelector('h1')?.focus();
   }
 }
