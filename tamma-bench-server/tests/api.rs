@@ -498,3 +498,76 @@ async fn the_internal_door_serves_whole_results_studies_and_insights() {
         .await;
     assert_eq!(r.status(), 404);
 }
+
+#[tokio::test]
+async fn odd_inputs_are_answered_without_a_fault() {
+    let s = TestServer::start().await;
+    s.seed_run("acme", "acme-run", Visibility::Private, 2).await;
+    let token = user_token("acme", "free");
+    let huge_kid = {
+        let header = format!("{{\"alg\":\"EdDSA\",\"kid\":\"{}\"}}", "k".repeat(5000));
+        use base64::Engine;
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        format!(
+            "{}.{}.{}",
+            b64.encode(header),
+            b64.encode("{}"),
+            b64.encode("sig")
+        )
+    };
+    let gets = [
+        (format!("{}/runs/%00", s.public), Some(token.clone())),
+        (
+            format!("{}/runs/{}", s.public, "x".repeat(10_000)),
+            Some(token.clone()),
+        ),
+        (
+            format!(
+                "{}/runs/acme-run/trials?limit=99999999999999999999999",
+                s.public
+            ),
+            Some(token.clone()),
+        ),
+        (
+            format!("{}/runs/acme-run/trials?limit=-1&after=", s.public),
+            Some(token.clone()),
+        ),
+        (
+            format!("{}/jobs?state=%F0%9F%92%A9", s.public),
+            Some(token.clone()),
+        ),
+        (
+            format!("{}/jobs/..%2F..%2Fetc", s.public),
+            Some(token.clone()),
+        ),
+        (
+            format!("{}/benchmarks/%2e%2e", s.public),
+            Some(token.clone()),
+        ),
+        (
+            format!("{}/analytics/insights?limit=abc", s.internal),
+            Some(service_token("acme")),
+        ),
+        (format!("{}/runs/acme-run", s.public), Some(huge_kid)),
+        (format!("{}/runs/acme-run", s.public), Some("a.b.c".into())),
+        (format!("{}/runs/acme-run", s.public), Some("....".into())),
+    ];
+    for (url, token) in gets {
+        let r = s.get(&url, token.as_deref()).await;
+        let status = r.status();
+        assert!(status.is_client_error(), "{url}: {status}");
+        let body: Value = r.json().await.unwrap();
+        assert!(body["error"]["code"].is_string(), "{url}: {body}");
+    }
+    let r = s
+        .client
+        .get(format!("{}/runs/acme-run", s.public))
+        .header(
+            "authorization",
+            reqwest::header::HeaderValue::from_bytes(b"Bearer \xff\xfe").unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+}
