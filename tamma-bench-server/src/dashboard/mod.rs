@@ -242,3 +242,44 @@ async fn secure(mut response: Response) -> Response {
     }
     response
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_module_a_module_imports_is_embedded() {
+        let names: Vec<&str> = ASSETS.iter().map(|a| a.name).collect();
+        for a in ASSETS.iter().filter(|a| a.name.ends_with(".js")) {
+            let text = std::str::from_utf8(a.body).expect("UTF-8");
+            for part in text.split("from './").skip(1) {
+                let imported = &part[..part.find('\'').expect("a closing quote")];
+                assert!(
+                    names.contains(&imported),
+                    "{} imports {imported}, which is not embedded",
+                    a.name
+                );
+            }
+        }
+        for name in ["app.js", "app.css", "icon.svg"] {
+            assert!(INDEX.contains(&format!("/assets/{{{{version}}}}/{name}")));
+        }
+    }
+
+    #[test]
+    fn if_none_match_is_read_as_a_list_of_tags_weak_or_strong() {
+        let tag = HeaderValue::from_static("\"abc\"");
+        let with = |v: &'static str| {
+            let mut h = HeaderMap::new();
+            h.insert(header::IF_NONE_MATCH, HeaderValue::from_static(v));
+            fresh(&h, &tag)
+        };
+        assert!(with("\"abc\""));
+        assert!(with("\"x\", W/\"abc\""));
+        assert!(with("*"));
+        assert!(!with("\"abd\""));
+        assert!(!fresh(&HeaderMap::new(), &tag));
+        assert_eq!(version().len(), 16);
+        assert!(version().bytes().all(|b| b.is_ascii_hexdigit()));
+    }
+}
