@@ -534,6 +534,7 @@ async fn the_dashboard_works_end_to_end_in_headless_chromium() {
         "internal cost analysis and Pareto chart",
         "internal insights",
         "internal studies",
+        "unknown pages and runs",
         "sign out",
         "keyboard: skip link",
         "dark scheme",

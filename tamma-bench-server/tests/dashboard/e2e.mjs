@@ -103,11 +103,12 @@ function watch(page, label) {
     const url = m.location()?.url ?? '';
     // The browser logs each refused API call the test provokes on purpose (a token of the
     // other door, a refused definition, the free tier's limit), the event stream's 404
-    // where the service has none (the dashboard then polls) and the 404 of a claimed
-    // job's run before its first write (the dashboard shows "starting…").
+    // where the service has none (the dashboard then polls), the 404 of a claimed job's
+    // run before its first write (the dashboard shows "starting…") and the reports of the
+    // runs the test asks for that the user may not see.
     const refused = text.match(/^Failed to load resource: the server responded with a status of (\d+)/);
     if (refused && ['403', '422', '429'].includes(refused[1])) return;
-    if (refused && refused[1] === '404' && /\/(events|runs\/[^/]+)$/.test(url)) return;
+    if (refused && refused[1] === '404' && /\/(events|runs\/[^/]+|report\?runs=[^&]+)$/.test(url)) return;
     summary.console_errors.push(`${label}: ${text} (${url})`);
   });
   page.on('pageerror', (e) => summary.console_errors.push(`${label}: ${e.message}`));
@@ -391,6 +392,15 @@ await step('narrow screen', async () => {
   expect(overflow <= 1, `the page does not scroll sideways (${overflow}px); wide tables scroll in their box`);
   await shot(page, 'run-narrow');
   await page.setViewportSize({ width: 1280, height: 900 });
+});
+
+await step('unknown pages and runs', async () => {
+  await page.goto(`${PUBLIC}#/no-such-page`);
+  await page.getByRole('heading', { level: 1, name: 'Not found' }).waitFor();
+  await page.goto(`${PUBLIC}#/runs/%E0%A4%A`);
+  await page.getByText('no such run visible to you').waitFor();
+  await page.goto(`${PUBLIC}#/runs/globex-secret`);
+  await page.getByText('no such run visible to you').waitFor();
 });
 
 await step('sign out', async () => {

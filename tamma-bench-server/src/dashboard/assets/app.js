@@ -54,7 +54,7 @@ function say(text, error = false, transient = false) {
 function parseHash() {
   const raw = location.hash.startsWith('#/') ? location.hash.slice(1) : '/';
   const [path, q = ''] = raw.split('?');
-  return { path: decodeURI(path) || '/', query: new URLSearchParams(q) };
+  return { path: path || '/', query: new URLSearchParams(q) };
 }
 
 /** Goes to `path` (in the application), with a message to announce there. */
@@ -139,7 +139,13 @@ async function render(fresh) {
     main.querySelector('h1')?.focus();
     return;
   }
-  const params = path.match(route.path).slice(1).map(decodeURIComponent);
+  const params = path.match(route.path).slice(1).map((p) => {
+    try {
+      return decodeURIComponent(p);
+    } catch {
+      return p; // a malformed escape: the id as typed (the service will not know it)
+    }
+  });
   if (fresh) {
     main.setAttribute('aria-busy', 'true');
     if (!main.firstChild || main.querySelector('.signin')) main.replaceChildren(h('p', { class: 'loading' }, 'Loading…'));
