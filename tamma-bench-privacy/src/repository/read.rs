@@ -274,7 +274,7 @@ impl<V: Send + 'static> TrialExport<V> {
     /// see and that does not open, or (with keys) is not sealed, ends the stream with an
     /// error.
     pub fn stream(&self) -> BoxStream<'_, Result<V, RepositoryError>> {
-        self.stream_after(None)
+        self.protect(self.store.trials(&self.owner, &self.run.id))
     }
 
     /// As [`TrialExport::stream`], the trials whose key comes after `after` (all when
@@ -283,10 +283,17 @@ impl<V: Send + 'static> TrialExport<V> {
         &self,
         after: Option<TrialKey>,
     ) -> BoxStream<'_, Result<V, RepositoryError>> {
+        self.protect(self.store.trials_after(&self.owner, &self.run.id, after))
+    }
+
+    /// Stored trials on their way out: projected, opened, redacted, viewed.
+    fn protect<'a>(
+        &'a self,
+        trials: BoxStream<'a, Result<Trial, tamma_bench_core::store::StoreError>>,
+    ) -> BoxStream<'a, Result<V, RepositoryError>> {
         let projection = Projection::new(self.level);
         let mut legacy = LegacyWarning::default();
-        self.store
-            .trials_after(&self.owner, &self.run.id, after)
+        trials
             .map(move |t| {
                 let mut t = t?;
                 let n = protect_read(&self.cx, projection, &self.cipher, &mut t)?;
