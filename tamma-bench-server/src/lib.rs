@@ -35,6 +35,7 @@ mod routes;
 mod schema;
 mod server;
 pub mod state;
+pub mod stream;
 
 pub use auth::{Caller, Door};
 pub use config::ServerConfig;

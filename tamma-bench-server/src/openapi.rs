@@ -19,6 +19,7 @@ use utoipa::{Modify, OpenApi};
         routes::health::readyz,
         routes::health::public_openapi,
         routes::runs::public_run,
+        routes::events::public_events,
     ),
     components(schemas(ErrorBody)),
     modifiers(&Common),
@@ -32,6 +33,7 @@ struct PublicApi;
     paths(
         routes::health::internal_openapi,
         routes::runs::internal_run,
+        routes::events::internal_events,
     ),
     components(schemas(ErrorBody)),
     modifiers(&Common),

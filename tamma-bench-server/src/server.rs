@@ -2,8 +2,8 @@
 //!
 //! Layers, outermost first: request id (`x-request-id`, generated when absent) → trace
 //! span (method, path, request id) → request id echoed → JSON errors (an error answer
-//! without a body of its own gets the JSON error body) → timeout (503) → body limit
-//! (413) → router: open routes (`/healthz`, `/readyz`, `/openapi.json`) and, behind the
+//! without a body of its own gets the JSON error body) → timeout (503; until the answer's
+//! head) → body limit (413) → router: open routes (`/healthz`, `/readyz`, `/openapi.json`) and, behind the
 //! door's authentication and the tier limits, the API.
 
 use crate::auth::Door;
@@ -191,6 +191,7 @@ impl Server {
             })
         };
         tracing::info!(%public_addr, %internal_addr, "serving");
+        crate::stream::close_on(&self.state, &shutdown);
         Ok(Serving {
             public_addr,
             internal_addr,

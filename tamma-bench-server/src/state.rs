@@ -10,6 +10,7 @@ use tamma_bench::core::queue::{JobQueue, QueueConfig};
 use tamma_bench::database::{DatabaseError, Opened};
 use tamma_bench::privacy::Repository;
 use tamma_bench::privacy::audit::AuditLog;
+use tokio_util::sync::CancellationToken;
 
 /// The service's shared state (cheap to clone).
 #[derive(Clone)]
@@ -25,6 +26,7 @@ struct Inner {
     auth: Authenticator,
     limits: TierLimits,
     config: ServerConfig,
+    closing: CancellationToken,
 }
 
 impl std::fmt::Debug for AppState {
@@ -87,6 +89,7 @@ impl AppState {
                 auth,
                 limits: TierLimits::new(&config.limits),
                 config: config.clone(),
+                closing: CancellationToken::new(),
             }),
         })
     }
@@ -124,5 +127,10 @@ impl AppState {
     /// The configuration the state was built with.
     pub fn config(&self) -> &ServerConfig {
         &self.inner.config
+    }
+
+    /// Cancelled when the service shuts down: long answers (event streams) end on it.
+    pub fn closing(&self) -> &CancellationToken {
+        &self.inner.closing
     }
 }

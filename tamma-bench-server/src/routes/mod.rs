@@ -2,6 +2,7 @@
 //! its method and path beside the router it builds, so the OpenAPI test can compare the
 //! routes that exist with the routes documented.
 
+pub(crate) mod events;
 pub(crate) mod health;
 pub(crate) mod runs;
 
@@ -86,8 +87,12 @@ pub fn prefix(door: Door) -> &'static str {
 pub(crate) fn table(door: Door) -> RouteTable {
     let t = RouteTable::new(door);
     match door {
-        Door::Public => t.get("/runs/{id}", runs::public_run),
-        Door::Internal => t.get("/runs/{id}", runs::internal_run),
+        Door::Public => t
+            .get("/runs/{id}", runs::public_run)
+            .get("/events", events::public_events),
+        Door::Internal => t
+            .get("/runs/{id}", runs::internal_run)
+            .get("/events", events::internal_events),
     }
 }
 
