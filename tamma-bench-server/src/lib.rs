@@ -30,6 +30,7 @@ pub mod config;
 pub mod error;
 pub mod extract;
 pub mod limits;
+pub mod metrics;
 pub mod openapi;
 mod routes;
 mod schema;

@@ -34,6 +34,7 @@ struct PublicApi;
         routes::health::internal_openapi,
         routes::runs::internal_run,
         routes::events::internal_events,
+        routes::metrics::metrics,
     ),
     components(schemas(ErrorBody)),
     modifiers(&Common),

@@ -4,6 +4,7 @@
 use crate::auth::{Authenticator, KeySetError};
 use crate::config::ServerConfig;
 use crate::limits::TierLimits;
+use crate::metrics::Metrics;
 use std::sync::Arc;
 use tamma_bench::core::events::EventLog;
 use tamma_bench::core::queue::{JobQueue, QueueConfig};
@@ -26,6 +27,7 @@ struct Inner {
     auth: Authenticator,
     limits: TierLimits,
     config: ServerConfig,
+    metrics: Arc<Metrics>,
     closing: CancellationToken,
 }
 
@@ -89,6 +91,7 @@ impl AppState {
                 auth,
                 limits: TierLimits::new(&config.limits),
                 config: config.clone(),
+                metrics: Arc::default(),
                 closing: CancellationToken::new(),
             }),
         })
@@ -127,6 +130,11 @@ impl AppState {
     /// The configuration the state was built with.
     pub fn config(&self) -> &ServerConfig {
         &self.inner.config
+    }
+
+    /// The service's metrics (`/internal/v1/metrics`).
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.inner.metrics
     }
 
     /// Cancelled when the service shuts down: long answers (event streams) end on it.

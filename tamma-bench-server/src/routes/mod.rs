@@ -4,6 +4,7 @@
 
 pub(crate) mod events;
 pub(crate) mod health;
+pub(crate) mod metrics;
 pub(crate) mod runs;
 
 use crate::auth::Door;
@@ -92,7 +93,8 @@ pub(crate) fn table(door: Door) -> RouteTable {
             .get("/events", events::public_events),
         Door::Internal => t
             .get("/runs/{id}", runs::internal_run)
-            .get("/events", events::internal_events),
+            .get("/events", events::internal_events)
+            .get("/metrics", metrics::metrics),
     }
 }
 
