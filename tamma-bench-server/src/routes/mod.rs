@@ -3,9 +3,11 @@
 //! routes that exist with the routes documented.
 
 pub(crate) mod benchmarks;
+pub(crate) mod events;
 pub(crate) mod health;
 pub(crate) mod internal;
 pub(crate) mod jobs;
+pub(crate) mod metrics;
 pub(crate) mod report;
 pub(crate) mod runs;
 
@@ -95,12 +97,15 @@ pub(crate) fn table(door: Door) -> RouteTable {
             .get("/benchmarks/{id}", benchmarks::get_benchmark)
             .get("/benchmarks/{id}/results", benchmarks::benchmark_results)
             .get("/runs/{id}", runs::public_run)
-            .get("/runs/{id}/trials", runs::run_trials),
+            .get("/runs/{id}/trials", runs::run_trials)
+            .get("/events", events::public_events),
         Door::Internal => t
             .get("/benchmarks", internal::list_benchmarks)
             .get("/runs/{id}", runs::internal_run)
             .post("/optimizations", internal::start_study)
-            .get("/analytics/insights", internal::insights),
+            .get("/analytics/insights", internal::insights)
+            .get("/events", events::internal_events)
+            .get("/metrics", metrics::metrics),
     };
     // Jobs at both doors: a service follows the studies it started.
     let t = t
