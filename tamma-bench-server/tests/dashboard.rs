@@ -530,6 +530,7 @@ async fn the_dashboard_works_end_to_end_in_headless_chromium() {
         "export",
         "create a run from the form",
         "the job runs live to success",
+        "a job submitted elsewhere appears by its event",
         "rate limit shown",
         "internal cost analysis and Pareto chart",
         "internal insights",

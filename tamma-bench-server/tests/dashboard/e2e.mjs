@@ -361,9 +361,27 @@ await step('the job runs live to success', async () => {
   summary.live_mode = await page.locator('#live').getAttribute('data-mode');
   expect(state === 'succeeded', `the job ended ${state}`);
   expect(summary.progress_seen, 'the progress of the running run was shown');
-  expect(['live', 'polling'].includes(summary.live_mode), `live updates: ${summary.live_mode}`);
+  expect(summary.live_mode === 'live', `live updates from the event stream: ${summary.live_mode}`);
   await audit(page, 'jobs');
   await shot(page, 'jobs');
+});
+
+await step('a job submitted elsewhere appears by its event', async () => {
+  // No job is active: the page has no timer, so only the stream's job.queued redraws it.
+  const before = await page.locator('tr[data-job]').count();
+  const id = await page.evaluate(async ([token, model]) => {
+    const body = {
+      benchmark: { manifest: 'id = "tiny"\nname = "Tiny"\nversion = "1"\n[[case]]\nid = "a"\ninput = "2+2?"\ntarget = "4"\n' },
+      agents: `[[agent]]\nname = "loop"\nprovider = "openai"\nmodel = "m"\nbase_url = "${model}"\n`,
+    };
+    const r = await fetch('/api/v1/benchmarks', {
+      method: 'POST', headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' }, body: JSON.stringify(body),
+    });
+    return (await r.json()).job.id;
+  }, [USER, MODEL_URL]);
+  await page.locator(`tr[data-job="${id}"]`).waitFor({ timeout: 10000 });
+  expect(await page.locator('tr[data-job]').count() === before + 1, 'one more job');
+  await page.locator(`tr[data-job="${id}"][data-state="succeeded"]`).waitFor({ timeout: 30000 });
 });
 
 await step('the created run has its report', async () => {
