@@ -35,9 +35,9 @@ function labeller(report) {
 function leaderboard(report, label) {
   const internal = report.audience === 'internal';
   const columns = [
-    { label: 'Rank', num: true, sort: 'rank', sorted: 'ascending' }, { label: 'Result' }, { label: 'Model' },
+    { label: 'Rank', num: true, sort: 'rank', sorted: 'ascending' }, { label: 'Result' },
     { label: 'Score', num: true, sort: 'score' }, { label: '95% interval', sort: 'low' }, { label: 'Interval (0–100)' },
-    { label: 'Cases', num: true }, { label: 'Infra failures', num: true, sort: 'infra' }, { label: 'Uncertain', num: true },
+    { label: 'Model' }, { label: 'Cases', num: true }, { label: 'Infra failures', num: true, sort: 'infra' }, { label: 'Uncertain', num: true },
   ];
   if (internal) columns.push({ label: 'Cost', num: true, sort: 'cost' }, { label: 'Tokens', num: true, sort: 'tokens' }, { label: 'Pareto' });
   const rows = report.results.map((r, i) => {
@@ -48,11 +48,11 @@ function leaderboard(report, label) {
     const cells = [
       h('td', { class: 'num' }, i + 1),
       h('th', { scope: 'row' }, label(r)),
-      h('td', null, h('span', { class: 'muted' }, `${s.provider} · `), s.model),
       h('td', { class: 'num score' }, pct(sc.mean)),
       h('td', null, sc.method === 'insufficient' ? 'too few cases' : interval(sc.ci_low, sc.ci_high),
         h('span', { class: 'muted small' }, ` ${method(sc.method)}`)),
       h('td', null, intervalBar(sc)),
+      h('td', null, h('span', { class: 'muted' }, `${s.provider} · `), s.model),
       h('td', { class: 'num' }, `${count(sc.n)}${clusters}`, sc.k > 1 ? ` × ${sc.k} epochs` : ''),
       h('td', { class: 'num' }, count(s.n_infra_failures)),
       h('td', { class: 'num' }, count(s.n_uncertain)),
