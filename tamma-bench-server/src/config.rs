@@ -47,6 +47,8 @@ pub struct ServerConfig {
     pub request_timeout_ms: u64,
     /// What a customer's inline definition may name.
     pub submissions: SubmissionPolicy,
+    /// The live event stream (`/events`).
+    pub event_stream: crate::stream::EventStreamConfig,
 }
 
 impl Default for ServerConfig {
@@ -59,6 +61,7 @@ impl Default for ServerConfig {
             body_limit_bytes: 8 * 1024 * 1024,
             request_timeout_ms: 30_000,
             submissions: SubmissionPolicy::default(),
+            event_stream: Default::default(),
         }
     }
 }
@@ -222,6 +225,9 @@ impl ServerConfig {
         }
         if self.request_timeout_ms == 0 {
             return Err(invalid("request_timeout_ms", "must be at least 1"));
+        }
+        if let Some(field) = self.event_stream.invalid_field() {
+            return Err(invalid(field, "must be at least 1"));
         }
         if self.auth.public.audience == self.auth.internal.audience {
             return Err(invalid(

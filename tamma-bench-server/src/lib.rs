@@ -27,15 +27,18 @@
 
 pub mod auth;
 pub mod config;
+pub mod dashboard;
 pub mod error;
 pub mod extract;
 pub mod graphql;
 pub mod limits;
+pub mod metrics;
 pub mod openapi;
 mod routes;
 mod schema;
 mod server;
 pub mod state;
+pub mod stream;
 pub mod submit;
 
 pub use auth::{Caller, Door};

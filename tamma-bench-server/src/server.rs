@@ -1,10 +1,11 @@
 //! The two listeners, their routers and the layers around them, and the graceful stop.
 //!
 //! Layers, outermost first: request id (`x-request-id`, generated when absent) → trace
-//! span (method, path, request id) → request id echoed → JSON errors (an error answer
-//! without a body of its own gets the JSON error body) → timeout (503) → body limit
-//! (413) → router: open routes (`/healthz`, `/readyz`, `/openapi.json`) and, behind the
-//! door's authentication and the tier limits, the API.
+//! span (method, path, request id) → request id echoed → request metrics (count and time
+//! by route template) → JSON errors (an error answer without a body of its own gets the
+//! JSON error body) → timeout (503; until the answer's head) → body limit (413) → router:
+//! open routes (`/healthz`, `/readyz`, `/openapi.json`, the dashboard's files at `/`) and,
+//! behind the door's authentication and the tier limits, the API.
 
 use crate::auth::Door;
 use crate::error::ApiError;
@@ -136,6 +137,7 @@ impl Server {
                 authenticate,
             ))
             .merge(routes::open_table(door).into_router())
+            .merge(crate::dashboard::router(door))
             .fallback(not_found)
             .with_state(self.state.clone());
         api.layer(DefaultBodyLimit::disable())
@@ -145,6 +147,10 @@ impl Server {
                 Duration::from_millis(config.request_timeout_ms),
             ))
             .layer(middleware::from_fn(json_errors))
+            .layer(middleware::from_fn_with_state(
+                (self.state.metrics().clone(), door),
+                crate::metrics::record_request,
+            ))
             .layer(PropagateRequestIdLayer::new(REQUEST_ID))
             .layer(
                 TraceLayer::new_for_http().make_span_with(move |req: &Request| {
@@ -191,6 +197,8 @@ impl Server {
             })
         };
         tracing::info!(%public_addr, %internal_addr, "serving");
+        crate::stream::close_on(&self.state, &shutdown);
+        crate::metrics::runs::start(&self.state, &shutdown);
         Ok(Serving {
             public_addr,
             internal_addr,

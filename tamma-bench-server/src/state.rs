@@ -4,12 +4,14 @@
 use crate::auth::{Authenticator, KeySetError};
 use crate::config::ServerConfig;
 use crate::limits::TierLimits;
+use crate::metrics::Metrics;
 use std::sync::Arc;
 use tamma_bench::core::events::EventLog;
 use tamma_bench::core::queue::{JobQueue, QueueConfig};
 use tamma_bench::database::{DatabaseError, Opened};
 use tamma_bench::privacy::Repository;
 use tamma_bench::privacy::audit::AuditLog;
+use tokio_util::sync::CancellationToken;
 
 /// The service's shared state (cheap to clone).
 #[derive(Clone)]
@@ -25,6 +27,8 @@ struct Inner {
     auth: Authenticator,
     limits: TierLimits,
     config: ServerConfig,
+    metrics: Arc<Metrics>,
+    closing: CancellationToken,
 }
 
 impl std::fmt::Debug for AppState {
@@ -87,6 +91,8 @@ impl AppState {
                 auth,
                 limits: TierLimits::new(&config.limits),
                 config: config.clone(),
+                metrics: Arc::default(),
+                closing: CancellationToken::new(),
             }),
         })
     }
@@ -124,5 +130,15 @@ impl AppState {
     /// The configuration the state was built with.
     pub fn config(&self) -> &ServerConfig {
         &self.inner.config
+    }
+
+    /// The service's metrics (`/internal/v1/metrics`).
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.inner.metrics
+    }
+
+    /// Cancelled when the service shuts down: long answers (event streams) end on it.
+    pub fn closing(&self) -> &CancellationToken {
+        &self.inner.closing
     }
 }

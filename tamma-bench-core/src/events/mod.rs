@@ -14,6 +14,7 @@
 //! consumers keep their own offsets ([`EventLog::offset`], [`EventLog::commit_offset`]),
 //! delivery is at-least-once and handlers are idempotent by event id.
 
+pub mod follow;
 mod memory;
 pub mod subscribe;
 

@@ -4,9 +4,12 @@
 
 pub(crate) mod benchmarks;
 pub(crate) mod graphql;
+pub(crate) mod events;
 pub(crate) mod health;
 pub(crate) mod internal;
 pub(crate) mod jobs;
+pub(crate) mod metrics;
+pub(crate) mod report;
 pub(crate) mod runs;
 
 use crate::auth::Door;
@@ -96,18 +99,23 @@ pub(crate) fn table(door: Door) -> RouteTable {
             .get("/benchmarks/{id}/results", benchmarks::benchmark_results)
             .get("/runs/{id}", runs::public_run)
             .get("/runs/{id}/trials", runs::run_trials)
-            .post("/graphql", graphql::public_graphql),
+            .post("/graphql", graphql::public_graphql)
+            .get("/events", events::public_events),
         Door::Internal => t
             .get("/benchmarks", internal::list_benchmarks)
             .get("/runs/{id}", runs::internal_run)
             .post("/optimizations", internal::start_study)
             .get("/analytics/insights", internal::insights)
-            .post("/graphql", graphql::internal_graphql),
+            .post("/graphql", graphql::internal_graphql)
+            .get("/events", events::internal_events)
+            .get("/metrics", metrics::metrics),
     };
     // Jobs at both doors: a service follows the studies it started.
-    t.get("/jobs", jobs::list_jobs)
+    let t = t
+        .get("/jobs", jobs::list_jobs)
         .get("/jobs/{id}", jobs::get_job)
-        .post("/jobs/{id}/cancel", jobs::cancel_job)
+        .post("/jobs/{id}/cancel", jobs::cancel_job);
+    report::add(t, door)
 }
 
 /// The routes of `door` open to everyone: liveness, readiness, the OpenAPI document.
