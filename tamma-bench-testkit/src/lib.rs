@@ -16,6 +16,9 @@
 //!   de-duplication, filters, visibility, offsets, wake-ups, replay), against handles
 //!   opened on one log by an [`EventLogFactory`](conformance::events::EventLogFactory),
 //!   expanded by [`event_log_conformance_tests!`];
+//! - [`conformance::credentials`]: the behaviour suite every `CredentialStore` passes
+//!   (put, get, replace, list, delete, tenant isolation, name validation), expanded by
+//!   [`credential_store_conformance_tests!`];
 //! - [`providers`]: small test providers (a fixed answer, an echo, a script of results
 //!   with a record of the calls);
 //! - [`plugins`]: builds the workspace's plugin crates and finds their libraries;
