@@ -15,6 +15,10 @@
 //! at once for work submitted (or a slot freed) in its own process, and finds the work of
 //! other processes when its wait times out.
 //!
+//! Tenants' provider credentials live there too ([`SqliteCredentialStore`], table
+//! `credentials`), as the sealed blobs privacy's `Credentials` hands it: never a value in
+//! clear.
+//!
 //! The results database is also the outbox of domain events ([`SqliteEventLog`], tables
 //! `events` and `consumer_offsets`): the store logs a run's first completion and the
 //! queue each job's submission, claim and end in the transactions of those changes, so an
@@ -63,6 +67,7 @@
 mod audit;
 mod cache;
 mod connection;
+mod credentials;
 mod events;
 mod migrations;
 mod queue;
@@ -71,6 +76,7 @@ mod wake;
 
 pub use audit::SqliteAuditStore;
 pub use cache::{DEFAULT_CACHE_FILE, SqliteResponseCache};
+pub use credentials::SqliteCredentialStore;
 pub use events::SqliteEventLog;
 pub use queue::SqliteQueue;
 pub use results::SqliteStore;

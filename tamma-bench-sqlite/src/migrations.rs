@@ -56,6 +56,8 @@ const MIGRATIONS: &[&str] = &[
     crate::queue::QUEUE_TABLES,
     // 5: the event log (append-only) and its consumers' offsets; see `crate::events`.
     crate::events::EVENT_TABLES,
+    // 6: tenants' sealed provider credentials; see `crate::credentials`.
+    crate::credentials::CREDENTIAL_TABLES,
 ];
 
 /// Opens (creating if needed) the results database at `path` and applies its pending
