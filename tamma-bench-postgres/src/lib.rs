@@ -1,6 +1,7 @@
 //! PostgreSQL backend of tamma-bench: the shared store for many worker processes and
 //! machines. Results ([`PostgresStore`], a [`ResultStore`]), the audit log
-//! ([`PostgresAuditStore`]), the response cache ([`PostgresResponseCache`]), the job
+//! ([`PostgresAuditStore`]), the response cache ([`PostgresResponseCache`]), tenants'
+//! sealed provider credentials ([`PostgresCredentialStore`]), the job
 //! queue ([`PostgresQueue`], a [`JobQueue`]) and the event log ([`PostgresEventLog`], an
 //! [`EventLog`] written in the transactions of the changes it reports) in one database,
 //! with versioned migrations and row-level security as a second wall behind the
@@ -34,6 +35,7 @@
 
 mod audit;
 mod cache;
+mod credentials;
 mod events;
 mod migrate;
 mod queue;
@@ -41,6 +43,7 @@ mod results;
 
 pub use audit::PostgresAuditStore;
 pub use cache::PostgresResponseCache;
+pub use credentials::PostgresCredentialStore;
 pub use events::{EVENTS_CHANNEL, PostgresEventLog};
 pub use migrate::{MigrationReport, SCHEMA_VERSION, migrate};
 pub use queue::{NOTIFY_CHANNEL, PostgresQueue};
@@ -129,6 +132,11 @@ impl PostgresStore {
     /// The response cache of `tenant` in the same database (see [`PostgresResponseCache`]).
     pub fn response_cache(&self, tenant: TenantId) -> PostgresResponseCache {
         PostgresResponseCache::new(self.pool.clone(), tenant)
+    }
+
+    /// Tenants' sealed credentials in the same database (see [`PostgresCredentialStore`]).
+    pub fn credential_store(&self) -> PostgresCredentialStore {
+        PostgresCredentialStore::new(self.pool.clone())
     }
 
     async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {

@@ -145,7 +145,6 @@ impl fmt::Debug for MemoryCredentialStore {
     }
 }
 
-
 impl MemoryCredentialStore {
     /// An empty store.
     pub fn new() -> Self {

@@ -31,7 +31,7 @@ async fn migrations_are_recorded_and_a_second_run_applies_nothing() {
             "SELECT DISTINCT pg_get_userbyid(relowner)::text FROM pg_class \
              WHERE relname IN ('runs', 'trials', 'run_annotations', 'response_cache', \
              'audit_entries', 'audit_checkpoints', 'public_runs', 'public_trials', 'jobs', \
-             'job_events')",
+             'job_events', 'credentials')",
             &[],
         )
         .await
@@ -44,7 +44,8 @@ async fn migrations_are_recorded_and_a_second_run_applies_nothing() {
     let unforced: i64 = owner
         .query_one(
             "SELECT count(*) FROM pg_class WHERE relname IN \
-             ('runs', 'trials', 'run_annotations', 'response_cache', 'jobs', 'job_events') \
+             ('runs', 'trials', 'run_annotations', 'response_cache', 'jobs', 'job_events', \
+             'credentials') \
              AND NOT (relrowsecurity AND relforcerowsecurity)",
             &[],
         )
@@ -54,14 +55,17 @@ async fn migrations_are_recorded_and_a_second_run_applies_nothing() {
     assert_eq!(unforced, 0);
     let forced: i64 = owner
         .query_one(
-            "SELECT count(*) FROM pg_class WHERE relname IN ('jobs', 'job_events') \
+            "SELECT count(*) FROM pg_class WHERE relname IN ('jobs', 'job_events', 'credentials') \
              AND relrowsecurity AND relforcerowsecurity",
             &[],
         )
         .await
         .unwrap()
         .get(0);
-    assert_eq!(forced, 2, "the queue's tables exist, under forced RLS");
+    assert_eq!(
+        forced, 3,
+        "the queue's tables and the credentials exist, under forced RLS"
+    );
 }
 
 #[tokio::test]

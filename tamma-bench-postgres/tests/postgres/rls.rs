@@ -5,30 +5,33 @@ use crate::support::{Migrated, TestDb};
 use tamma_bench_core::model::{TenantContext, TenantId, Visibility};
 use tamma_bench_core::provider::Completion;
 use tamma_bench_core::queue::{JobKind, JobQueue, NewJob, QueueConfig};
-use tamma_bench_core::store::{AuditRecord, AuditStore, ResponseCache, ResultStore};
+use tamma_bench_core::store::{
+    AuditRecord, AuditStore, CredentialName, CredentialStore, ResponseCache, ResultStore,
+};
 use tamma_bench_postgres::{PostgresStore, migrate};
 use tamma_bench_testkit::conformance::store::{run, trial};
 use tokio_postgres::Client;
 
 /// The tenant-scoped tables.
-pub const TENANT_TABLES: [&str; 6] = [
+pub const TENANT_TABLES: [&str; 7] = [
     "runs",
     "trials",
     "run_annotations",
     "response_cache",
     "jobs",
     "job_events",
+    "credentials",
 ];
 
 /// The tenants [`seed`] writes.
 pub const TENANTS: [&str; 3] = ["acme", "globex", "initech"];
 
 /// Rows [`seed`] writes per tenant, by table of [`TENANT_TABLES`].
-pub const SEEDED_PER_TENANT: [i64; 6] = [2, 10, 2, 3, 2, 2];
+pub const SEEDED_PER_TENANT: [i64; 7] = [2, 10, 2, 3, 2, 2, 2];
 
 /// Through the store: per tenant, a public and a private run with 5 trials each, an
 /// annotation on each run, 3 cache entries, two queued jobs (one per run, each with its
-/// `submitted` event); and one audit entry.
+/// `submitted` event), two credentials; and one audit entry.
 pub async fn seed(store: &PostgresStore) {
     let queue = store.queue(QueueConfig::default()).await.unwrap();
     for t in TENANTS {
@@ -54,6 +57,12 @@ pub async fn seed(store: &PostgresStore) {
                 .unwrap();
         }
         let tenant = TenantId::new(t).unwrap();
+        let credentials = store.credential_store();
+        for name in [format!("{t}-key-0"), "OPENAI_API_KEY".to_owned()] {
+            let name = CredentialName::new(name).unwrap();
+            let sealed = format!("sealed {t}").into_bytes();
+            credentials.put(&tenant, &name, sealed).await.unwrap();
+        }
         let cache = store.response_cache(tenant.clone());
         for k in 0..3 {
             let c = Completion {
@@ -164,6 +173,8 @@ async fn rows_for_another_tenant_are_refused_on_insert() {
          VALUES ('globex', 'globex-pub', 'forged', '1')",
         "INSERT INTO response_cache (tenant_id, key, completion_json, created_at_ms) \
          VALUES ('globex', 'forged', '{}', 0)",
+        "INSERT INTO credentials (tenant_id, name, sealed, updated_at_ms) \
+         VALUES ('globex', 'OPENAI_API_KEY', 'forged', 0)",
     ];
     for sql in attempts {
         for tenant in [None, Some("acme")] {
