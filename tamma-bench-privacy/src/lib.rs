@@ -9,14 +9,16 @@
 //! Modules: [`repository`] (the only way results leave a store, with typed views in
 //! [`views`]), [`authz`] (Cedar policies, default deny), [`classification`] (the class of
 //! every stored field), [`filters`] (each a core [`PrivacyFilter`], re-exported here),
-//! [`crypto`] (field-level encryption), [`audit`] (the hash-chained Merkle audit log) and
-//! [`access`] (the audit hook the repository calls on every access).
+//! [`crypto`] (field-level encryption), [`audit`] (the hash-chained Merkle audit log),
+//! [`access`] (the audit hook the repository calls on every access) and [`credentials`]
+//! (tenants' provider credentials, sealed, opened only for a worker running their job).
 
 pub use tamma_bench_core::privacy::{Chain, FnFilter, IdentityFilter, PrivacyFilter};
 
 pub mod access;
 pub mod authz;
 pub mod classification;
+pub mod credentials;
 pub mod error;
 pub mod filters;
 pub mod repository;
@@ -25,6 +27,7 @@ pub mod views;
 pub use access::{AccessAudit, AccessEvent, NoAudit};
 pub use authz::{AccessPolicy, Action, Decision};
 pub use classification::{AccessLevel, Class};
+pub use credentials::{CredentialError, CredentialErrorKind, Credentials, Secret};
 pub use error::{ErrorKind, RepositoryError};
 pub use repository::{Release, Repository, ResealReport, TenantStore, TrialExport};
 pub use views::{InternalContext, InternalResult, PublicResult, PublicTrial, RunView};
