@@ -104,7 +104,11 @@ pub async fn execute(args: WorkerArgs) -> Result<Exit> {
         );
     }
     let repo = super::repository_over(opened.store.clone(), opened.audit.clone())?;
-    let runner = BenchmarkRunner::new(repo).with_events(events);
+    // External jobs read their keys from their tenants' credentials in this database
+    // (sealed with `$TAMMA_BENCH_DATA_KEYS`), never from this process's environment.
+    let runner = BenchmarkRunner::new(repo)
+        .with_events(events)
+        .with_credentials(opened.credentials()?);
     // The response cache: per tenant in Postgres (its rows are scoped by tenant), one
     // file beside the SQLite database otherwise.
     let runner = match &opened.postgres {
