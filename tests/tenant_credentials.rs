@@ -528,3 +528,28 @@ fn a_key_a_failing_server_echoes_is_in_no_error_trial_file_or_log() {
     assert!(!log.is_empty(), "the worker logged");
     assert!(!contains(&log, &secret), "the log holds the key");
 }
+
+#[test]
+fn a_worker_without_credentials_fails_an_external_job_that_needs_a_key() {
+    let (addr, server) = recording_server(200);
+    tamma_bench_testkit::block_on(async {
+        let mut w = world();
+        let repo = Repository::new(w.store.clone()).unwrap();
+        w.runner = BenchmarkRunner::new(repo);
+        let agent = Agent {
+            provider: "openai",
+            key: Some("PATH"),
+        };
+        let job = w
+            .run(&acme(), &write_job(w.dir.path(), addr, &agent, None))
+            .await;
+        assert_eq!(job.state, JobState::Failed, "{job:?}");
+        assert_eq!(job.attempts, 1, "no retry: {job:?}");
+        let error = job.last_error.unwrap_or_default();
+        assert!(
+            error.contains("this worker has no credential store"),
+            "{error}"
+        );
+        assert_eq!(server.requests(), 0);
+    });
+}

@@ -165,10 +165,10 @@ impl BenchmarkRunner {
             let opened = match &self.credentials {
                 Some(credentials) => credentials.open_for_worker(cx, name).await,
                 None => Err(CredentialError::new(
-                    CredentialErrorKind::NotFound,
+                    CredentialErrorKind::Key,
                     format!(
-                        "no credential {name:?} is available: this worker has no credential store \
-                         (an external job's keys come from its tenant's credentials only)"
+                        "credential {name:?} cannot be opened: this worker has no credential \
+                         store, and a tenant's job reads its keys from its credentials only"
                     ),
                 )),
             };
