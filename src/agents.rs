@@ -1,20 +1,22 @@
 //! The agents of a run, ready for the executor: one provider per agent (a built-in kind
 //! or a `plugin:ID`), wrapped in the layers its `[agent.layers]` asks for, with the
-//! response cache when an agent wants one. The CLI's `run` and the job runner
-//! ([`crate::jobs::BenchmarkRunner`]) build them here, the same way.
+//! response cache when an agent wants one, its key looked up in the run's [`KeySource`]
+//! (the CLI: the process environment; a tenant's job: its credentials). The CLI's `run`
+//! and the job runner ([`crate::jobs::BenchmarkRunner`]) build them here, the same way.
 
-use crate::plugins::{PluginFactory, plugin_provider};
+use crate::plugins::{PluginFactory, plugin_provider_for};
 use std::path::Path;
 use std::sync::Arc;
 use tamma_bench_core::executor::{AgentRuntime, SharedFactory};
 use tamma_bench_core::load::{LoadError, LoadedAgents};
-use tamma_bench_core::model::{AgentConfig, TenantId};
+use tamma_bench_core::model::{AgentConfig, Benchmark, TenantId};
+use tamma_bench_core::scorer::ScorerSpec;
 use tamma_bench_core::store::{ResponseCache, ResultStore, StoreError, StoreErrorKind};
 use tamma_bench_plugin::host::PluginDirs;
 use tamma_bench_providers::layers::{
     self, AdaptiveConcurrencyHandle, LayerContext, LimiterRegistry,
 };
-use tamma_bench_providers::{BuildError, BuiltinProviders, build_provider};
+use tamma_bench_providers::{BuildError, BuiltinProviders, KeySource, build_provider_with};
 use tamma_bench_sqlite::{DEFAULT_CACHE_FILE, SqliteResponseCache};
 
 /// The agents ready to run, and the adaptive-concurrency handles whose history is stored
@@ -63,13 +65,15 @@ pub fn open_cache_beside(db: &Path) -> Result<Arc<dyn ResponseCache>, StoreError
     Ok(Arc::new(SqliteResponseCache::open(&path)?))
 }
 
-/// One provider per agent, wrapped in the layers its `[agent.layers]` asks for; a build
-/// error is located in the agents file. `cache` is required when an agent asks for one
-/// ([`needs_cache`]).
+/// One provider per agent, wrapped in the layers its `[agent.layers]` asks for, its key
+/// looked up in `keys`; a build error is located in the agents file. `cache` is required
+/// when an agent asks for one ([`needs_cache`]). Provider plugins are refused unless
+/// `keys` is the process environment (a plugin reads its key where it likes).
 pub fn build_agents(
     loaded: &LoadedAgents,
     cache: Option<Arc<dyn ResponseCache>>,
     plugins: &PluginDirs,
+    keys: &KeySource,
 ) -> Result<BuiltAgents, LoadError> {
     let limiters = LimiterRegistry::from_agents(&loaded.agents);
     let cx = LayerContext {
@@ -86,9 +90,9 @@ pub fn build_agents(
             BuildError::Invalid { field, message, .. } => loaded.error(i, field, message.clone()),
             _ => loaded.error(i, "provider", e.to_string()),
         };
-        let provider = match plugin_provider(config, plugins) {
+        let provider = match plugin_provider_for(config, plugins, keys) {
             Some(built) => built.map_err(|m| loaded.error(i, "provider", m.message()))?,
-            None => build_provider(config, &loaded.base_dir).map_err(located)?,
+            None => build_provider_with(config, &loaded.base_dir, keys).map_err(located)?,
         };
         let layered = layers::wrap(provider, config, &cx).map_err(located)?;
         if let Some(handle) = layered.adaptive_concurrency {
@@ -102,12 +106,22 @@ pub fn build_agents(
 }
 
 /// The factory of a run's judges and scorer plugins: built-in kinds (relative paths,
-/// such as a judge's recording, resolve against `benchmark_dir`) and plugins of `dirs`.
-pub fn judge_factory(benchmark_dir: &Path, dirs: &PluginDirs) -> SharedFactory {
+/// such as a judge's recording, resolve against `benchmark_dir`; keys come from `keys`)
+/// and plugins of `dirs` (provider plugins only where `keys` is the process environment).
+pub fn judge_factory(benchmark_dir: &Path, dirs: &PluginDirs, keys: KeySource) -> SharedFactory {
     SharedFactory(Arc::new(PluginFactory {
         builtin: BuiltinProviders {
             base_dir: benchmark_dir.to_path_buf(),
+            keys,
         },
         dirs: dirs.clone(),
     }))
+}
+
+/// The judges of `benchmark`'s model-graded scorers: agents whose keys a run needs too.
+pub fn judges(benchmark: &Benchmark) -> impl Iterator<Item = &AgentConfig> {
+    benchmark.scorers.iter().flat_map(|s| match s {
+        ScorerSpec::ModelGraded { judges, .. } => judges.as_slice(),
+        _ => &[],
+    })
 }

@@ -28,13 +28,16 @@ use std::sync::Arc;
 use tamma_bench_core::error::Remedy;
 use tamma_bench_core::events::EventLog;
 use tamma_bench_core::queue::{JobQueue, QueueConfig};
-use tamma_bench_core::store::{AuditStore, ResultStore, StoreError};
+use tamma_bench_core::store::{AuditStore, CredentialStore, ResultStore, StoreError};
 use tamma_bench_privacy::audit::{AuditError, AuditLog, AuditSigner, SIGNING_KEY_VAR};
+use tamma_bench_privacy::credentials::Credentials;
 use tamma_bench_privacy::crypto::{
     ALLOW_PLAINTEXT_VAR, CryptoError, DATA_KEYS_VAR, EnvKeyProvider,
 };
 use tamma_bench_privacy::{Repository, RepositoryError};
-use tamma_bench_sqlite::{SqliteAuditStore, SqliteEventLog, SqliteQueue, SqliteStore};
+use tamma_bench_sqlite::{
+    SqliteAuditStore, SqliteCredentialStore, SqliteEventLog, SqliteQueue, SqliteStore,
+};
 
 /// The environment variable that selects the database when a host is given none.
 pub const DATABASE_VAR: &str = "TAMMA_BENCH_DATABASE";
@@ -297,6 +300,47 @@ impl Opened {
     pub fn repository(&self) -> Result<Repository, DatabaseError> {
         repository_over(self.store.clone(), self.audit.clone())
     }
+
+    /// Tenants' provider credentials in this database (table `credentials`), audited into
+    /// its audit log and sealed with the keyset of `$TAMMA_BENCH_DATA_KEYS`. Without that
+    /// variable none can be stored or opened (credentials are never kept in clear); a set
+    /// but unusable value is an error.
+    pub fn credentials(&self) -> Result<Credentials, DatabaseError> {
+        #[cfg(feature = "postgres")]
+        let shared = self
+            .postgres
+            .as_ref()
+            .map(|pg| Arc::new(pg.credential_store()) as Arc<dyn CredentialStore>);
+        #[cfg(not(feature = "postgres"))]
+        let shared: Option<Arc<dyn CredentialStore>> = None;
+        let store = match (shared, &self.database) {
+            (Some(store), _) => store,
+            (None, Database::Sqlite(path)) => {
+                Arc::new(SqliteCredentialStore::open(path).map_err(|source| {
+                    DatabaseError::Store {
+                        what: "the credential store",
+                        database: self.database.display(),
+                        source,
+                    }
+                })?)
+            }
+            (None, Database::Postgres(url)) => {
+                return Err(DatabaseError::PostgresNotBuilt {
+                    url: redact_url(url),
+                });
+            }
+        };
+        let credentials = Credentials::new(store).with_audit(self.audit_log()?);
+        Ok(
+            match EnvKeyProvider::new()
+                .keyset_if_set()
+                .map_err(DatabaseError::DataKeys)?
+            {
+                Some(keys) => credentials.with_keyset(&keys),
+                None => credentials,
+            },
+        )
+    }
 }
 
 /// The audit log over `audit`, its checkpoints signed with the key of
@@ -391,6 +435,9 @@ mod tests {
         let opened = db.open(true).await.expect("create");
         opened.queue(QueueConfig::default()).await.expect("queue");
         opened.event_log().await.expect("event log");
+        let cx = tamma_bench_core::model::TenantContext::local_operator();
+        let credentials = opened.credentials().expect("credentials");
+        assert!(credentials.names(&cx).await.expect("names").is_empty());
         assert!(path.exists());
     }
 }

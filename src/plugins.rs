@@ -10,7 +10,7 @@ use tamma_bench_core::provider::{FactoryError, FactoryErrorKind, Provider, Provi
 use tamma_bench_core::scorer::Scorer;
 use tamma_bench_plugin::PluginKind;
 use tamma_bench_plugin::host::PluginDirs;
-use tamma_bench_providers::BuiltinProviders;
+use tamma_bench_providers::{BuiltinProviders, KeySource};
 
 /// The id a `plugin:ID` kind names.
 fn plugin_id(kind: &str) -> Option<&str> {
@@ -32,6 +32,30 @@ pub fn plugin_provider(
         Ok(Arc::new(provider) as Arc<dyn Provider>)
     })();
     Some(built)
+}
+
+/// As [`plugin_provider`], where keys come from `keys`: a provider plugin is refused
+/// unless `keys` is the process environment. A plugin runs in the worker's process and
+/// reads its key where it likes (the environment included), so a tenant's job, whose keys
+/// come from its credentials only, cannot use one.
+pub fn plugin_provider_for(
+    agent: &AgentConfig,
+    dirs: &PluginDirs,
+    keys: &KeySource,
+) -> Option<Result<Arc<dyn Provider>, FactoryError>> {
+    let id = plugin_id(&agent.provider)?;
+    if !keys.reads_process_env() {
+        return Some(Err(FactoryError::new(
+            FactoryErrorKind::Invalid,
+            format!(
+                "agent {:?}: provider plugin {id:?} is not available to a tenant's job \
+                 (a plugin runs in the worker's process and may read its environment); \
+                 use a built-in provider kind",
+                agent.name
+            ),
+        )));
+    }
+    plugin_provider(agent, dirs)
 }
 
 /// Benchmark-source plugins, for manifests with `source = "plugin:ID"`. Loading is
@@ -70,9 +94,11 @@ impl CaseSource for PluginCases<'_> {
 }
 
 /// A run's factory for judges and scorer plugins: built-in provider kinds, provider
-/// plugins, and `kind = "plugin"` scorers, all found in the same plugin directories.
+/// plugins (only where keys come from the process environment: see
+/// [`plugin_provider_for`]), and `kind = "plugin"` scorers, all found in the same plugin
+/// directories.
 pub struct PluginFactory {
-    /// The built-in provider kinds.
+    /// The built-in provider kinds, and where their keys come from.
     pub builtin: BuiltinProviders,
     /// Where plugins are found.
     pub dirs: PluginDirs,
@@ -80,7 +106,8 @@ pub struct PluginFactory {
 
 impl ProviderFactory for PluginFactory {
     fn build(&self, agent: &AgentConfig) -> Result<Arc<dyn Provider>, FactoryError> {
-        plugin_provider(agent, &self.dirs).unwrap_or_else(|| self.builtin.build(agent))
+        plugin_provider_for(agent, &self.dirs, &self.builtin.keys)
+            .unwrap_or_else(|| self.builtin.build(agent))
     }
 
     fn scorer_plugin(

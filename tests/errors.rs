@@ -253,6 +253,58 @@ fn privacy_errors_say_what_to_do_and_keep_their_cause() {
 }
 
 #[test]
+fn credential_errors_say_what_to_do_and_keep_their_cause() {
+    use tamma_bench::privacy::{CredentialError, CredentialErrorKind};
+    let expected = [
+        (CredentialErrorKind::InvalidName, FixInput),
+        (CredentialErrorKind::InvalidValue, FixInput),
+        (CredentialErrorKind::NotFound, FixInput),
+        (CredentialErrorKind::Denied, FixInput),
+        (CredentialErrorKind::Key, FixInput),
+        (CredentialErrorKind::Unavailable, Retry),
+        (CredentialErrorKind::Corrupt, GiveUp),
+    ];
+    for (kind, remedy) in expected {
+        assert_eq!(CredentialError::new(kind, "m").remedy(), remedy);
+    }
+    let e = CredentialError::from(StoreError::new(StoreErrorKind::Backend, "down"));
+    assert_eq!(e.kind(), CredentialErrorKind::Unavailable);
+    assert!(cause::<StoreError>(&e).is_some());
+    let e = CredentialError::from(CryptoError::new(CryptoErrorKind::Decryption, "tag"));
+    assert_eq!(e.kind(), CredentialErrorKind::Corrupt);
+    assert!(cause::<CryptoError>(&e).is_some());
+    let e = CredentialError::from(AuditFailure::new("down"));
+    assert_eq!(e.remedy(), Retry);
+    assert!(cause::<AuditFailure>(&e).is_some());
+    let name = tamma_bench::core::store::CredentialName::new("a b").unwrap_err();
+    assert_eq!(name.remedy(), FixInput);
+    let e = CredentialError::from(name);
+    assert_eq!(e.kind(), CredentialErrorKind::InvalidName);
+    assert!(cause::<tamma_bench::core::store::CredentialNameError>(&e).is_some());
+
+    // A job that cannot open a credential: the credential's remedy, and it as the cause.
+    use tamma_bench::jobs::{JobError, JobErrorKind};
+    let job = JobError::Credential {
+        agent: "a".into(),
+        provider: "openai".into(),
+        defaulted: false,
+        source: CredentialError::not_found("K"),
+    };
+    assert_eq!(
+        (job.kind(), job.remedy()),
+        (JobErrorKind::Credential, FixInput)
+    );
+    assert!(cause::<CredentialError>(&job).is_some());
+    let job = JobError::Credential {
+        agent: "a".into(),
+        provider: "openai".into(),
+        defaulted: false,
+        source: CredentialError::new(CredentialErrorKind::Unavailable, "down"),
+    };
+    assert_eq!(job.remedy(), Retry);
+}
+
+#[test]
 fn optimize_and_plugin_errors_say_what_to_do() {
     assert_eq!(OptimizeError::Invalid("x".into()).remedy(), FixInput);
     assert_eq!(OptimizeError::Evaluation("x".into()).remedy(), Retry);

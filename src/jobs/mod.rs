@@ -5,7 +5,9 @@
 //! A payload is self-contained: the benchmark is inline (cases included), the agents'
 //! configurations are inline, and every path in it is absolute, so a worker on another
 //! machine or in another folder runs the job as the submitter meant it. It holds no key:
-//! agents name the environment variable of theirs, read where the job runs.
+//! agents name theirs (`api_key_env`), looked up where the job runs: for an external
+//! tenant's job, among that tenant's stored credentials only; for an internal job, in the
+//! worker's environment (see [`BenchmarkRunner`]).
 //!
 //! Payloads are versioned ([`PAYLOAD_VERSION`]); a worker refuses a version it does not
 //! know with [`JobErrorKind::UnsupportedVersion`] rather than guess.
@@ -60,6 +62,7 @@ use tamma_bench_core::queue::worker::JobFailure;
 use tamma_bench_core::queue::{JobKind, NewJob};
 use tamma_bench_optimize::{OptimizeError, SearchSpace, StrategyKind};
 use tamma_bench_plugin::host::PluginDirs;
+use tamma_bench_privacy::credentials::{CredentialError, CredentialErrorKind};
 
 /// The payload version this build writes and reads.
 pub const PAYLOAD_VERSION: u32 = 1;
@@ -253,6 +256,9 @@ pub enum JobErrorKind {
     Load,
     /// The search space or the study is invalid, or an evaluation failed.
     Study,
+    /// A credential an agent or judge of an external job names could not be opened for
+    /// its tenant (not stored, no data keys, or storage down).
+    Credential,
 }
 
 /// Why a job could not be prepared or read.
@@ -277,6 +283,38 @@ pub enum JobError {
     /// The search space or the study.
     #[error(transparent)]
     Study(#[from] OptimizeError),
+    /// The key an agent (or a judge) of an external job names could not be opened from
+    /// its tenant's credentials. The message names the agent and the credential, never a
+    /// value.
+    #[error("agent {agent:?}: {source}{}", credential_hint(*defaulted, provider, source))]
+    Credential {
+        /// The agent (or judge).
+        agent: String,
+        /// Its provider kind.
+        provider: String,
+        /// Whether the name is the provider's default (the agent names none).
+        defaulted: bool,
+        /// Why the credential could not be opened.
+        #[source]
+        source: CredentialError,
+    },
+}
+
+/// What to do about a credential that is not stored.
+fn credential_hint(defaulted: bool, provider: &str, source: &CredentialError) -> String {
+    if source.kind() != CredentialErrorKind::NotFound {
+        return String::new();
+    }
+    if defaulted {
+        format!(
+            " (the {provider} provider's default key name: store the credential, or name the \
+             credential that holds the key in `api_key_env`)"
+        )
+    } else {
+        " (named by `api_key_env`: store the credential for this tenant; a tenant's job reads \
+         keys from its credentials only, never from the worker's environment)"
+            .to_owned()
+    }
 }
 
 impl JobError {
@@ -287,16 +325,19 @@ impl JobError {
             Self::Payload(_) => JobErrorKind::Payload,
             Self::Load(_) => JobErrorKind::Load,
             Self::Study(_) => JobErrorKind::Study,
+            Self::Credential { .. } => JobErrorKind::Credential,
         }
     }
 
     /// What a caller can do: fix the payload or the files; a study's own remedy (a failed
-    /// evaluation may be retried).
+    /// evaluation may be retried); a credential's (store a missing one: no retry; retry
+    /// when storage failed).
     pub fn remedy(&self) -> Remedy {
         match self {
             Self::UnsupportedVersion { .. } | Self::Payload(_) => Remedy::FixInput,
             Self::Load(e) => e.remedy(),
             Self::Study(e) => e.remedy(),
+            Self::Credential { source, .. } => source.remedy(),
         }
     }
 }

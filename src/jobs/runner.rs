@@ -1,23 +1,26 @@
 //! [`BenchmarkRunner`]: runs the jobs a worker claims through the executor, writing as
-//! the job's tenant through the tenant-aware repository.
+//! the job's tenant through the tenant-aware repository, with the keys the job's context
+//! may use.
 
 use super::{JobError, RunJob, StudyJob};
-use crate::agents::{build_agents, judge_factory};
+use crate::agents::{build_agents, judge_factory, judges};
 use async_trait::async_trait;
 use std::sync::Arc;
 use tamma_bench_core::error::Remedy;
 use tamma_bench_core::events::subscribe::derived_event_id;
 use tamma_bench_core::events::{EventId, EventLog, EventPayload, NewEvent};
 use tamma_bench_core::executor::{AgentRuntime, Executor, RunOptions};
-use tamma_bench_core::model::{RunStatus, TenantId};
+use tamma_bench_core::model::{AgentConfig, Benchmark, RunStatus, TenantContext, TenantId};
 use tamma_bench_core::queue::worker::{JobFailure, JobRunner, RunEnd, Stop};
 use tamma_bench_core::queue::{Job, JobKind};
 use tamma_bench_core::store::ResponseCache;
 use tamma_bench_optimize::host::{SpaceStudy, run_space_study};
 use tamma_bench_optimize::source::RepositorySource;
 use tamma_bench_plugin::host::PluginDirs;
+use tamma_bench_privacy::credentials::{CredentialError, CredentialErrorKind, Credentials};
 use tamma_bench_privacy::{InternalContext, Repository};
-use tamma_bench_providers::build_provider;
+use tamma_bench_providers::http::SecretString;
+use tamma_bench_providers::{KeySource, TenantKeys, build_provider, key_name};
 
 /// Runs queued benchmark runs and studies.
 ///
@@ -26,11 +29,24 @@ use tamma_bench_providers::build_provider;
 /// submission, so an attempt after a worker died or drained resumes the run: the trials
 /// already stored are skipped, none runs twice. A study job (internal contexts only)
 /// is study `job.run_id`; its rounds (`ID-rROUND-gGROUP`) resume the same way.
+///
+/// **Keys.** The keys an agent (or a judge) names are looked up where the job's context
+/// allows. A job of an **external** context (a customer's) reads them from its tenant's
+/// credentials only ([`BenchmarkRunner::with_credentials`]), each name (`api_key_env`, or
+/// the vendor's default name such as `OPENAI_API_KEY`) being a credential of that tenant;
+/// the worker's environment is never read for it, and provider plugins are refused (a
+/// plugin reads its key where it likes). A credential that is missing fails the job at
+/// once, without a retry and before any call, naming the agent and the credential
+/// ([`JobErrorKind::Credential`](super::JobErrorKind::Credential)). A job of an
+/// **internal** context (the platform's own) reads the process environment, as the CLI
+/// does, and no credentials: one place for the platform's keys, so which key an internal
+/// job used never depends on what a tenant stored.
 #[derive(Clone)]
 pub struct BenchmarkRunner {
     repo: Repository,
     cache: Option<CacheSource>,
     events: Option<Arc<dyn EventLog>>,
+    credentials: Option<Credentials>,
 }
 
 /// The response cache a job of a tenant uses: one for all (a file keyed by tenant), or
@@ -45,7 +61,16 @@ impl BenchmarkRunner {
             repo,
             cache: None,
             events: None,
+            credentials: None,
         }
+    }
+
+    /// Reads the keys of external jobs from `credentials` (their tenants' own). Without
+    /// it, an external job whose agents need a key fails (it never falls back to the
+    /// environment).
+    pub fn with_credentials(mut self, credentials: Credentials) -> Self {
+        self.credentials = Some(credentials);
+        self
     }
 
     /// Gives agents with `[agent.layers.cache]` this response cache, whatever the tenant.
@@ -75,8 +100,11 @@ impl BenchmarkRunner {
             .cache
             .as_ref()
             .map(|source| source(&job.context.tenant_id));
-        let built =
-            build_agents(&payload.loaded_agents(), cache, &plugins).map_err(JobError::from)?;
+        let keys = self
+            .key_source(&job.context, &payload.agents, &payload.benchmark)
+            .await?;
+        let built = build_agents(&payload.loaded_agents(), cache, &plugins, &keys)
+            .map_err(JobError::from)?;
         let executor = Executor::new(Arc::new(self.repo.store_for(&job.context)));
         let options = RunOptions {
             run_id: Some(job.run_id.clone()),
@@ -84,7 +112,7 @@ impl BenchmarkRunner {
             concurrency: payload.concurrency.max(1),
             budget_usd: payload.budget_usd,
             cancel: stop.token(),
-            providers: Some(judge_factory(&payload.benchmark_dir, &plugins)),
+            providers: Some(judge_factory(&payload.benchmark_dir, &plugins, keys)),
             ..RunOptions::default()
         };
         let report = executor
@@ -112,6 +140,47 @@ impl BenchmarkRunner {
                 Remedy::Retry,
             )),
         }
+    }
+
+    /// Where the keys of `cx`'s job come from: the process environment for an internal
+    /// context; for an external one, the credentials its agents and judges name, opened
+    /// for its tenant now (building providers is synchronous), and nothing else.
+    async fn key_source(
+        &self,
+        cx: &TenantContext,
+        agents: &[AgentConfig],
+        benchmark: &Benchmark,
+    ) -> Result<KeySource, JobError> {
+        if cx.is_internal() {
+            return Ok(KeySource::ProcessEnv);
+        }
+        let mut keys = TenantKeys::new();
+        for agent in agents.iter().chain(judges(benchmark)) {
+            let Some(name) = key_name(agent) else {
+                continue;
+            };
+            if keys.names().any(|n| n == name) {
+                continue;
+            }
+            let opened = match &self.credentials {
+                Some(credentials) => credentials.open_for_worker(cx, name).await,
+                None => Err(CredentialError::new(
+                    CredentialErrorKind::Key,
+                    format!(
+                        "credential {name:?} cannot be opened: this worker has no credential \
+                         store, and a tenant's job reads its keys from its credentials only"
+                    ),
+                )),
+            };
+            let secret = opened.map_err(|source| JobError::Credential {
+                agent: agent.name.clone(),
+                provider: agent.provider.clone(),
+                defaulted: agent.api_key_env.is_none(),
+                source,
+            })?;
+            keys.insert(name, SecretString::new(secret.expose()));
+        }
+        Ok(KeySource::Tenant(keys))
     }
 
     async fn run_study(&self, job: &Job, stop: Stop) -> Result<RunEnd, JobFailure> {

@@ -1,6 +1,7 @@
 //! PostgreSQL backend of tamma-bench: the shared store for many worker processes and
 //! machines. Results ([`PostgresStore`], a [`ResultStore`]), the audit log
-//! ([`PostgresAuditStore`]), the response cache ([`PostgresResponseCache`]), the job
+//! ([`PostgresAuditStore`]), the response cache ([`PostgresResponseCache`]), tenants'
+//! sealed provider credentials ([`PostgresCredentialStore`]), the job
 //! queue ([`PostgresQueue`], a [`JobQueue`]), the event log ([`PostgresEventLog`], an
 //! [`EventLog`] written in the transactions of the changes it reports) and the agent
 //! configuration registry ([`PostgresAgentConfigStore`], an [`AgentConfigStore`]) in one database,
@@ -37,6 +38,7 @@
 mod agent_configs;
 mod audit;
 mod cache;
+mod credentials;
 mod events;
 mod migrate;
 mod queue;
@@ -45,6 +47,7 @@ mod results;
 pub use agent_configs::PostgresAgentConfigStore;
 pub use audit::PostgresAuditStore;
 pub use cache::PostgresResponseCache;
+pub use credentials::PostgresCredentialStore;
 pub use events::{EVENTS_CHANNEL, PostgresEventLog};
 pub use migrate::{MigrationReport, SCHEMA_VERSION, migrate};
 pub use queue::{NOTIFY_CHANNEL, PostgresQueue};
@@ -134,6 +137,11 @@ impl PostgresStore {
     /// The response cache of `tenant` in the same database (see [`PostgresResponseCache`]).
     pub fn response_cache(&self, tenant: TenantId) -> PostgresResponseCache {
         PostgresResponseCache::new(self.pool.clone(), tenant)
+    }
+
+    /// Tenants' sealed credentials in the same database (see [`PostgresCredentialStore`]).
+    pub fn credential_store(&self) -> PostgresCredentialStore {
+        PostgresCredentialStore::new(self.pool.clone())
     }
 
     async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {

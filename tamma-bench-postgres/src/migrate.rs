@@ -49,10 +49,15 @@ const MIGRATIONS: &[Migration] = &[
         name: "agent_configs",
         sql: include_str!("../migrations/0006_agent_configs.sql"),
     },
+    Migration {
+        version: 7,
+        name: "credentials",
+        sql: include_str!("../migrations/0007_credentials.sql"),
+    },
 ];
 
 /// The schema version this build writes and reads.
-pub const SCHEMA_VERSION: i32 = 6;
+pub const SCHEMA_VERSION: i32 = 7;
 
 /// The advisory lock key migrators serialize on ("tamma-mg").
 const MIGRATION_LOCK: i64 = 0x7461_6d6d_612d_6d67;
@@ -73,11 +78,12 @@ pub struct MigrationReport {
 /// of what a cancellation changes, their events SELECT and INSERT (append-only), and the
 /// worker functions EXECUTE; the event log SELECT and INSERT (append-only; its host
 /// functions EXECUTE), the consumers' offsets SELECT, INSERT and UPDATE of the position;
-/// the agent configurations SELECT and INSERT (a version is never changed).
+/// the agent configurations SELECT and INSERT (a version is never changed); the credentials SELECT, INSERT, DELETE and UPDATE of the
+/// sealed value and its time.
 const APP_GRANTS: &str = "
     REVOKE ALL ON tamma_schema_version, runs, trials, run_annotations, public_runs,
         public_trials, audit_entries, audit_checkpoints, response_cache, jobs, job_events,
-        events, consumer_offsets, agent_configs
+        events, consumer_offsets, agent_configs, credentials
         FROM {app};
     REVOKE ALL ON FUNCTION tamma_job_claim(text, text[], integer[], bigint, bigint),
         tamma_job_heartbeat(text, text, text, bigint, integer),
@@ -115,6 +121,8 @@ const APP_GRANTS: &str = "
         tamma_events_read(bigint, text[], text, bigint),
         tamma_events_head() TO {app};
     GRANT SELECT, INSERT ON agent_configs TO {app};
+    GRANT SELECT, INSERT, DELETE ON credentials TO {app};
+    GRANT UPDATE (sealed, updated_at_ms) ON credentials TO {app};
 ";
 
 /// Connects one client with `config` (the connection runs on a spawned task).
@@ -282,7 +290,7 @@ pub(crate) async fn check_app_connection(client: &Client) -> Result<(), StoreErr
                             WHERE c.relname IN ('runs', 'trials', 'run_annotations', 'response_cache',
                                                 'audit_entries', 'audit_checkpoints', 'jobs',
                                                 'job_events', 'events', 'consumer_offsets',
-                                                'agent_configs')
+                                                'agent_configs', 'credentials')
                               AND c.relnamespace IN (SELECT n.oid FROM pg_namespace n
                                                     WHERE n.nspname = ANY (current_schemas(false)))
                               AND pg_has_role(current_user, c.relowner, 'USAGE'))

@@ -9,9 +9,11 @@
 //! Modules: [`repository`] (the only way results leave a store, with typed views in
 //! [`views`]), [`authz`] (Cedar policies, default deny), [`classification`] (the class of
 //! every stored field), [`filters`] (each a core [`PrivacyFilter`], re-exported here),
-//! [`crypto`] (field-level encryption), [`audit`] (the hash-chained Merkle audit log) and
-//! [`access`] (the audit hook the repository calls on every access). [`agent_configs`]
-//! is the registry of agent configurations as internal contexts reach it, audited.
+//! [`crypto`] (field-level encryption), [`audit`] (the hash-chained Merkle audit log),
+//! [`access`] (the audit hook the repository calls on every access) and [`credentials`]
+//! (tenants' provider credentials, sealed, opened only for a worker running their job).
+//! [`agent_configs`] is the registry of agent configurations as internal contexts reach
+//! it, audited.
 
 pub use tamma_bench_core::privacy::{Chain, FnFilter, IdentityFilter, PrivacyFilter};
 
@@ -19,6 +21,7 @@ pub mod access;
 pub mod agent_configs;
 pub mod authz;
 pub mod classification;
+pub mod credentials;
 pub mod error;
 pub mod filters;
 pub mod repository;
@@ -28,6 +31,7 @@ pub use access::{AccessAudit, AccessEvent, NoAudit};
 pub use agent_configs::AgentConfigs;
 pub use authz::{AccessPolicy, Action, Decision};
 pub use classification::{AccessLevel, Class};
+pub use credentials::{CredentialError, CredentialErrorKind, Credentials, Secret};
 pub use error::{ErrorKind, RepositoryError};
 pub use repository::{Release, Repository, ResealReport, TenantStore, TrialExport};
 pub use views::{InternalContext, InternalResult, PublicResult, PublicTrial, RunView};

@@ -19,6 +19,9 @@
 //! ([`SqliteAgentConfigStore`], table `agent_configs`): versions under stable ids, each
 //! write based on the version it read, checked and inserted in one `BEGIN IMMEDIATE`
 //! transaction.
+//! Tenants' provider credentials live there too ([`SqliteCredentialStore`], table
+//! `credentials`), as the sealed blobs privacy's `Credentials` hands it: never a value in
+//! clear.
 //!
 //! The results database is also the outbox of domain events ([`SqliteEventLog`], tables
 //! `events` and `consumer_offsets`): the store logs a run's first completion and the
@@ -69,6 +72,7 @@ mod agent_configs;
 mod audit;
 mod cache;
 mod connection;
+mod credentials;
 mod events;
 mod migrations;
 mod queue;
@@ -78,6 +82,7 @@ mod wake;
 pub use agent_configs::SqliteAgentConfigStore;
 pub use audit::SqliteAuditStore;
 pub use cache::{DEFAULT_CACHE_FILE, SqliteResponseCache};
+pub use credentials::SqliteCredentialStore;
 pub use events::SqliteEventLog;
 pub use queue::SqliteQueue;
 pub use results::SqliteStore;

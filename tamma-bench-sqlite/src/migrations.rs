@@ -59,6 +59,8 @@ const MIGRATIONS: &[&str] = &[
     // 6: the agent configuration registry (versions, never changed); see
     // `crate::agent_configs`.
     crate::agent_configs::AGENT_CONFIG_TABLES,
+    // 7: tenants' sealed provider credentials; see `crate::credentials`.
+    crate::credentials::CREDENTIAL_TABLES,
 ];
 
 /// Opens (creating if needed) the results database at `path` and applies its pending

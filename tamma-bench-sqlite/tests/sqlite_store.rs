@@ -33,7 +33,7 @@ async fn reopening_keeps_everything_and_migrations_run_once() {
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 6, "every migration ran");
+    assert_eq!(version, 7, "every migration ran");
     let mode: String = conn
         .query_row("PRAGMA journal_mode", [], |r| r.get(0))
         .unwrap();

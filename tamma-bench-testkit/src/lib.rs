@@ -21,6 +21,9 @@
 //!   writers), against handles opened on one registry by an
 //!   [`AgentConfigStoreFactory`](conformance::agent_configs::AgentConfigStoreFactory),
 //!   expanded by [`agent_config_conformance_tests!`];
+//! - [`conformance::credentials`]: the behaviour suite every `CredentialStore` passes
+//!   (put, get, replace, list, delete, tenant isolation, name validation), expanded by
+//!   [`credential_store_conformance_tests!`];
 //! - [`providers`]: small test providers (a fixed answer, an echo, a script of results
 //!   with a record of the calls);
 //! - [`plugins`]: builds the workspace's plugin crates and finds their libraries;

@@ -1,6 +1,8 @@
 //! A loopback server speaking OpenAI's chat-completions wire format, answering every
 //! request after a fixed delay: the model server of the throughput benches, the queue
-//! bench and the worker tests.
+//! bench and the worker tests. [`start_server_with`] can also record each request's
+//! `Authorization` header (what a key reached the server) and fail every request with an
+//! error body that quotes that header back, as a careless server might.
 //!
 //! It is a minimal HTTP/1.1 keep-alive server on its own single-threaded runtime (its own
 //! OS thread, as a separate process would be): it reads the headers and the
@@ -36,9 +38,20 @@ pub struct ServerLog {
     connections: AtomicU64,
     /// Sum over requests of the time from reading the request to writing the answer.
     answer_ns: AtomicU64,
+    /// Each request's `Authorization` header (`None`: it had none), when recorded.
+    authorizations: Mutex<Vec<Option<String>>>,
 }
 
 impl ServerLog {
+    /// The `Authorization` header of each request, in order (`None` where a request had
+    /// none); empty unless the server records them ([`ServerOptions::record_authorization`]).
+    pub fn authorizations(&self) -> Vec<Option<String>> {
+        self.authorizations
+            .lock()
+            .expect("the authorization log")
+            .clone()
+    }
+
     /// Requests answered (or being answered).
     pub fn requests(&self) -> u64 {
         self.requests.load(Ordering::Relaxed)
@@ -114,9 +127,37 @@ impl Alarm {
     }
 }
 
+/// How a loopback server answers.
+#[derive(Debug, Clone)]
+pub struct ServerOptions {
+    /// The wait between reading a request and answering it.
+    pub delay: Duration,
+    /// The status of every answer: 200 answers [`BODY`]; any other status answers an
+    /// OpenAI-style error body whose message quotes the request's `Authorization` header.
+    pub status: u16,
+    /// Whether to keep each request's `Authorization` header ([`ServerLog::authorizations`]).
+    pub record_authorization: bool,
+}
+
+impl ServerOptions {
+    /// Answers [`BODY`] after `delay`, recording nothing.
+    pub fn new(delay: Duration) -> Self {
+        Self {
+            delay,
+            status: 200,
+            record_authorization: false,
+        }
+    }
+}
+
 /// Starts the server on its own thread and runtime; returns its address and its log.
 /// It answers every request `delay` after reading it; it runs until the process ends.
 pub fn start_server(delay: Duration) -> (SocketAddr, Arc<ServerLog>) {
+    start_server_with(ServerOptions::new(delay))
+}
+
+/// Starts a server answering as `options` say (see [`start_server`]).
+pub fn start_server_with(options: ServerOptions) -> (SocketAddr, Arc<ServerLog>) {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -135,20 +176,23 @@ pub fn start_server(delay: Duration) -> (SocketAddr, Arc<ServerLog>) {
                     continue;
                 };
                 server_log.connections.fetch_add(1, Ordering::Relaxed);
-                tokio::spawn(serve(stream, server_log.clone(), alarm.clone(), delay));
+                tokio::spawn(serve(
+                    stream,
+                    server_log.clone(),
+                    alarm.clone(),
+                    options.clone(),
+                ));
             }
         })
     });
     (addr, log)
 }
 
-/// Serves one keep-alive connection: one request at a time, each answered after `delay`.
-async fn serve(mut stream: TcpStream, log: Arc<ServerLog>, alarm: Alarm, delay: Duration) {
+/// Serves one keep-alive connection: one request at a time, each answered after the
+/// options' delay.
+async fn serve(mut stream: TcpStream, log: Arc<ServerLog>, alarm: Alarm, options: ServerOptions) {
     let _ = stream.set_nodelay(true);
-    let response = format!(
-        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{BODY}",
-        BODY.len()
-    );
+    let ok = answer(200, BODY);
     let mut buf = Vec::with_capacity(4096);
     loop {
         // Headers, then as much body as `Content-Length` says.
@@ -166,9 +210,33 @@ async fn serve(mut stream: TcpStream, log: Arc<ServerLog>, alarm: Alarm, delay: 
             }
         }
         let received = Instant::now();
+        let authorization = (options.record_authorization || options.status != 200)
+            .then(|| header(&buf[..head], "authorization"))
+            .flatten();
         buf.drain(..head + body_len);
         log.requests.fetch_add(1, Ordering::Relaxed);
-        alarm.until(received + delay).await;
+        if options.record_authorization {
+            log.authorizations
+                .lock()
+                .expect("the authorization log")
+                .push(authorization.clone());
+        }
+        let failure;
+        let response = if options.status == 200 {
+            &ok
+        } else {
+            let quoted = serde_json::to_string(&format!(
+                "Incorrect API key provided: {}",
+                authorization.as_deref().unwrap_or("(none)")
+            ))
+            .expect("a JSON string");
+            let body = format!(
+                r#"{{"error":{{"message":{quoted},"type":"invalid_request_error","code":"invalid_api_key"}}}}"#
+            );
+            failure = answer(options.status, &body);
+            &failure
+        };
+        alarm.until(received + options.delay).await;
         if stream.write_all(response.as_bytes()).await.is_err() {
             return;
         }
@@ -183,13 +251,28 @@ async fn read_more(stream: &mut TcpStream, buf: &mut Vec<u8>) -> bool {
     matches!(stream.read_buf(buf).await, Ok(n) if n > 0)
 }
 
-/// The `Content-Length` of a request head (0 when absent).
-fn content_length(head: &[u8]) -> usize {
+/// A complete HTTP/1.1 response of `status` with the JSON `body`.
+fn answer(status: u16, body: &str) -> String {
+    let reason = if status == 200 { "OK" } else { "Error" };
+    format!(
+        "HTTP/1.1 {status} {reason}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+/// The value of header `name` in a request head.
+fn header(head: &[u8], name: &str) -> Option<String> {
     String::from_utf8_lossy(head)
         .lines()
         .filter_map(|line| line.split_once(':'))
-        .find(|(name, _)| name.trim().eq_ignore_ascii_case("content-length"))
-        .and_then(|(_, value)| value.trim().parse().ok())
+        .find(|(n, _)| n.trim().eq_ignore_ascii_case(name))
+        .map(|(_, value)| value.trim().to_owned())
+}
+
+/// The `Content-Length` of a request head (0 when absent).
+fn content_length(head: &[u8]) -> usize {
+    header(head, "content-length")
+        .and_then(|value| value.parse().ok())
         .unwrap_or(0)
 }
 
@@ -217,6 +300,41 @@ mod tests {
                 assert_eq!(log.requests(), n);
             }
             assert_eq!(log.connections(), 1);
+            assert!(log.authorizations().is_empty(), "not recorded by default");
+        });
+    }
+
+    #[test]
+    fn records_authorization_headers_and_fails_quoting_them_when_asked() {
+        let (addr, log) = start_server_with(ServerOptions {
+            status: 401,
+            record_authorization: true,
+            ..ServerOptions::new(Duration::ZERO)
+        });
+        crate::block_on(async move {
+            let mut stream = TcpStream::connect(addr).await.expect("connects");
+            for auth in ["authorization: Bearer sk-one\r\n", ""] {
+                let request = format!(
+                    "POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\n{auth}content-length: 2\r\n\r\n{{}}"
+                );
+                stream.write_all(request.as_bytes()).await.expect("writes");
+                let mut buf = Vec::new();
+                while !buf.ends_with(b"}}") {
+                    assert!(read_more(&mut stream, &mut buf).await, "the server hung up");
+                }
+                let text = String::from_utf8(buf).expect("utf-8");
+                assert!(text.starts_with("HTTP/1.1 401 "), "{text}");
+                let quoted = if auth.is_empty() {
+                    "(none)"
+                } else {
+                    "Bearer sk-one"
+                };
+                assert!(text.contains(quoted), "{text}");
+            }
+            assert_eq!(
+                log.authorizations(),
+                vec![Some("Bearer sk-one".to_owned()), None]
+            );
         });
     }
 }

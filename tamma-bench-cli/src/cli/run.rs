@@ -17,6 +17,7 @@ use tamma_bench::core::model::{RunStatus, RunSummary};
 use tamma_bench::core::store::ResponseCache;
 use tamma_bench::plugin::host::PluginDirs;
 use tamma_bench::plugins::PluginCases;
+use tamma_bench::providers::KeySource;
 use tokio_util::sync::CancellationToken;
 
 /// Arguments of `run`.
@@ -110,7 +111,9 @@ pub async fn execute(args: RunArgs) -> Result<Exit> {
             )
         })?)
     };
-    let built = build_agents(&loaded, cache, &plugins)?;
+    // The CLI reads keys from its own environment: the operator's machine, the operator's
+    // keys.
+    let built = build_agents(&loaded, cache, &plugins, &KeySource::ProcessEnv)?;
     // The executor writes through the repository: authorized, audited, secrets redacted
     // and sensitive fields sealed at write.
     let repo = super::repository_over(opened.store, opened.audit)?;
@@ -134,6 +137,7 @@ pub async fn execute(args: RunArgs) -> Result<Exit> {
         providers: Some(judge_factory(
             args.benchmark.parent().unwrap_or(Path::new("")),
             &plugins,
+            KeySource::ProcessEnv,
         )),
         ..RunOptions::default()
     };

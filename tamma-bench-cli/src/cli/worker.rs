@@ -141,7 +141,11 @@ pub(crate) fn build_runner(
     events: Arc<dyn EventLog>,
 ) -> Result<Arc<BenchmarkRunner>> {
     let repo = super::repository_over(opened.store.clone(), opened.audit.clone())?;
-    let runner = BenchmarkRunner::new(repo).with_events(events);
+    // External jobs read their keys from their tenants' credentials in this database
+    // (sealed with `$TAMMA_BENCH_DATA_KEYS`), never from this process's environment.
+    let runner = BenchmarkRunner::new(repo)
+        .with_events(events)
+        .with_credentials(opened.credentials()?);
     let runner = match &opened.postgres {
         Some(pg) => {
             let pg = pg.clone();

@@ -1,9 +1,10 @@
 //! The storage contracts and their in-memory implementations.
 //!
 //! [`ResultStore`] (runs and trials), [`AuditStore`] (the append-only audit log),
-//! [`ResponseCache`] (the providers' response cache) and [`AgentConfigStore`] (the
-//! versioned registry of agent configurations, [`agent_configs`]) are what a storage
-//! backend implements; core holds no database. A store appends trials idempotently keyed by
+//! [`ResponseCache`] (the providers' response cache), [`AgentConfigStore`] (the
+//! versioned registry of agent configurations, [`agent_configs`]) and [`CredentialStore`]
+//! (tenants' sealed provider credentials) are what a storage backend implements; core
+//! holds no database. A store appends trials idempotently keyed by
 //! `(run, agent, case, epoch)`, lists the keys already completed (for resume), and reads
 //! runs and trials back scoped to one tenant. Every implementation passes the store
 //! conformance suite of the test kit (`tamma-bench-testkit`, `store_conformance_tests!`):
@@ -13,6 +14,7 @@
 pub mod agent_configs;
 pub mod audit;
 pub mod cache;
+pub mod credentials;
 mod memory;
 
 pub use agent_configs::{
@@ -21,6 +23,10 @@ pub use agent_configs::{
 };
 pub use audit::{AuditRecord, AuditStore, MemoryAuditStore, NextRecord, StoredCheckpoint};
 pub use cache::{MemoryResponseCache, ResponseCache};
+pub use credentials::{
+    CredentialInfo, CredentialName, CredentialNameError, CredentialStore, MAX_CREDENTIAL_NAME_LEN,
+    MemoryCredentialStore,
+};
 pub use memory::MemoryStore;
 
 use crate::error::{Cause, Remedy};

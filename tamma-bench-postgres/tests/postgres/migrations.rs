@@ -31,7 +31,7 @@ async fn migrations_are_recorded_and_a_second_run_applies_nothing() {
             "SELECT DISTINCT pg_get_userbyid(relowner)::text FROM pg_class \
              WHERE relname IN ('runs', 'trials', 'run_annotations', 'response_cache', \
              'audit_entries', 'audit_checkpoints', 'public_runs', 'public_trials', 'jobs', \
-             'job_events', 'agent_configs')",
+             'job_events', 'agent_configs', 'credentials')",
             &[],
         )
         .await
@@ -45,7 +45,7 @@ async fn migrations_are_recorded_and_a_second_run_applies_nothing() {
         .query_one(
             "SELECT count(*) FROM pg_class WHERE relname IN \
              ('runs', 'trials', 'run_annotations', 'response_cache', 'jobs', 'job_events', \
-             'agent_configs') \
+             'agent_configs', 'credentials') \
              AND NOT (relrowsecurity AND relforcerowsecurity)",
             &[],
         )
@@ -55,7 +55,8 @@ async fn migrations_are_recorded_and_a_second_run_applies_nothing() {
     assert_eq!(unforced, 0);
     let forced: i64 = owner
         .query_one(
-            "SELECT count(*) FROM pg_class WHERE relname IN ('jobs', 'job_events', 'agent_configs') \
+            "SELECT count(*) FROM pg_class WHERE relname IN \
+             ('jobs', 'job_events', 'agent_configs', 'credentials') \
              AND relrowsecurity AND relforcerowsecurity",
             &[],
         )
@@ -63,8 +64,8 @@ async fn migrations_are_recorded_and_a_second_run_applies_nothing() {
         .unwrap()
         .get(0);
     assert_eq!(
-        forced, 3,
-        "the queue's tables and the agent configurations exist, under forced RLS"
+        forced, 4,
+        "the queue's tables, the agent configurations and the credentials exist, under forced RLS"
     );
 }
 

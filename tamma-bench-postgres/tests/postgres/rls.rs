@@ -6,14 +6,15 @@ use tamma_bench_core::model::{AgentConfig, TenantContext, TenantId, Visibility};
 use tamma_bench_core::provider::Completion;
 use tamma_bench_core::queue::{JobKind, JobQueue, NewJob, QueueConfig};
 use tamma_bench_core::store::{
-    AgentConfigId, AgentConfigStore, AuditRecord, AuditStore, ResponseCache, ResultStore,
+    AgentConfigId, AgentConfigStore, AuditRecord, AuditStore, CredentialName, CredentialStore,
+    ResponseCache, ResultStore,
 };
 use tamma_bench_postgres::{PostgresStore, migrate};
 use tamma_bench_testkit::conformance::store::{run, trial};
 use tokio_postgres::Client;
 
 /// The tenant-scoped tables.
-pub const TENANT_TABLES: [&str; 7] = [
+pub const TENANT_TABLES: [&str; 8] = [
     "runs",
     "trials",
     "run_annotations",
@@ -21,18 +22,19 @@ pub const TENANT_TABLES: [&str; 7] = [
     "jobs",
     "job_events",
     "agent_configs",
+    "credentials",
 ];
 
 /// The tenants [`seed`] writes.
 pub const TENANTS: [&str; 3] = ["acme", "globex", "initech"];
 
 /// Rows [`seed`] writes per tenant, by table of [`TENANT_TABLES`].
-pub const SEEDED_PER_TENANT: [i64; 7] = [2, 10, 2, 3, 2, 2, 3];
+pub const SEEDED_PER_TENANT: [i64; 8] = [2, 10, 2, 3, 2, 2, 3, 2];
 
 /// Through the store: per tenant, a public and a private run with 5 trials each, an
 /// annotation on each run, 3 cache entries, two queued jobs (one per run, each with its
 /// `submitted` event), an agent configuration `shared` in two versions and one of the
-/// tenant's own id; and one audit entry.
+/// tenant's own id, two credentials; and one audit entry.
 pub async fn seed(store: &PostgresStore) {
     let queue = store.queue(QueueConfig::default()).await.unwrap();
     let agent_configs = store.agent_configs();
@@ -68,6 +70,12 @@ pub async fn seed(store: &PostgresStore) {
                 .unwrap();
         }
         let tenant = TenantId::new(t).unwrap();
+        let credentials = store.credential_store();
+        for name in [format!("{t}-key-0"), "OPENAI_API_KEY".to_owned()] {
+            let name = CredentialName::new(name).unwrap();
+            let sealed = format!("sealed {t}").into_bytes();
+            credentials.put(&tenant, &name, sealed).await.unwrap();
+        }
         let cache = store.response_cache(tenant.clone());
         for k in 0..3 {
             let c = Completion {
@@ -180,6 +188,8 @@ async fn rows_for_another_tenant_are_refused_on_insert() {
          VALUES ('globex', 'forged', '{}', 0)",
         "INSERT INTO agent_configs (tenant_id, id, version, config_json, author, created_at_ms, digest) \
          VALUES ('globex', 'shared', 3, '{}', 'mallory', 0, '')",
+        "INSERT INTO credentials (tenant_id, name, sealed, updated_at_ms) \
+         VALUES ('globex', 'OPENAI_API_KEY', 'forged', 0)",
     ];
     for sql in attempts {
         for tenant in [None, Some("acme")] {

@@ -2,7 +2,7 @@
 //! no row of another tenant comes back and no write for another tenant lands.
 //!
 //! Over 10,000 generated statements, across three seeded tenants (each with a public and
-//! a private run, and a queued job for each) and a fourth that owns nothing: SELECTs with
+//! a private run, a queued job for each, and two credentials) and a fourth that owns nothing: SELECTs with
 //! generated WHERE clauses (spoofed tenant filters among them) over every tenant-scoped
 //! table (the queue's jobs and their events, and the agent configurations, among them)
 //! and the public views, with no tenant, an empty one or a tenant set; UPDATEs and
@@ -60,7 +60,7 @@ impl Target {
     fn run_column(self) -> Option<&'static str> {
         match self {
             Self::Table(0) | Self::PublicRuns => Some("id"),
-            Self::Table(3) | Self::Table(6) => None,
+            Self::Table(3) | Self::Table(6) | Self::Table(7) => None,
             // A job's events name the job, not the run: a run id matches none of them.
             Self::Table(5) => Some("job_id"),
             _ => Some("run_id"),
@@ -69,6 +69,15 @@ impl Target {
 
     fn has_tenant(self) -> bool {
         !matches!(self, Self::PublicTrials)
+    }
+
+    /// The column of a row's own key, where the target has no run column.
+    fn key_column(self) -> &'static str {
+        match self {
+            Self::Table(6) => "id",
+            Self::Table(7) => "name",
+            _ => "key",
+        }
     }
 
     fn has_visibility(self) -> bool {
@@ -131,9 +140,7 @@ fn atom_sql(a: &Atom, target: Target) -> String {
         },
         Atom::RunLike(t) => match target.run_column() {
             Some(c) => format!("{c} LIKE '{}%'", ACTORS[*t]),
-            // The cache's rows and the agent configurations are named by key and id.
-            None if matches!(target, Target::Table(6)) => format!("id LIKE '{}%'", ACTORS[*t]),
-            None => format!("key LIKE '{}%'", ACTORS[*t]),
+            None => format!("{} LIKE '{}%'", target.key_column(), ACTORS[*t]),
         },
         Atom::Visibility(public) if target.has_visibility() => {
             format!(
@@ -142,8 +149,8 @@ fn atom_sql(a: &Atom, target: Target) -> String {
             )
         }
         Atom::Visibility(_) => "false".into(),
-        Atom::KeyLike(t) if matches!(target, Target::Table(3)) => {
-            format!("key LIKE '{}-key-%'", ACTORS[*t])
+        Atom::KeyLike(t) if matches!(target, Target::Table(3) | Target::Table(7)) => {
+            format!("{} LIKE '{}-key-%'", target.key_column(), ACTORS[*t])
         }
         Atom::KeyLike(_) => "true".into(),
         Atom::NoSetting => "current_setting('tamma.tenant_id', true) IS NULL".into(),
@@ -240,6 +247,10 @@ fn insert_sql(table: usize, owner: &str, run: &str, n: u64) -> String {
         "response_cache" => format!(
             "INSERT INTO response_cache (tenant_id, key, completion_json, created_at_ms) \
              VALUES ('{owner}', 'forged-{n}', '{{}}', 0) RETURNING tenant_id"
+        ),
+        "credentials" => format!(
+            "INSERT INTO credentials (tenant_id, name, sealed, updated_at_ms) \
+             VALUES ('{owner}', 'forged-{n}', 'x', 0) RETURNING tenant_id"
         ),
         "jobs" => format!(
             "INSERT INTO jobs (tenant_id, id, context_json, tier, priority, kind, run_id, \
@@ -378,6 +389,10 @@ impl Checker<'_> {
                     ),
                     "response_cache" => format!(
                         "DELETE FROM response_cache WHERE {} RETURNING tenant_id",
+                        filter.sql(target)
+                    ),
+                    "credentials" => format!(
+                        "UPDATE credentials SET sealed = 'changed' WHERE {} RETURNING tenant_id",
                         filter.sql(target)
                     ),
                     "jobs" => format!(

@@ -37,6 +37,14 @@ pub async fn fresh_store() -> (TestDb, Arc<dyn ResultStore>) {
     (db, Arc::new(store))
 }
 
+/// A fresh credential store for its conformance suite: `(guard, store)`.
+pub async fn fresh_credential_store() -> (TestDb, Arc<dyn tamma_bench_core::store::CredentialStore>)
+{
+    let db = TestDb::create().await;
+    let store = db.store(4).await;
+    (db, Arc::new(store.credential_store()))
+}
+
 /// A fresh database for the queue conformance suite: `(guard, factory)`, the factory
 /// opening a new handle (its own pool and listener, as another process would) per call.
 pub async fn fresh_queues() -> (

@@ -12,9 +12,10 @@
 //! no answer in time timeout; connection failures transport; a 2xx body that is not the
 //! vendor's documented shape decode.
 //!
-//! Keys are read from the environment variable an agent names, travel only in a request
-//! header (never in a URL), print as `<redacted>`, and are scrubbed from every error
-//! message. Dropping a call's future aborts its request.
+//! Keys are looked up by the name an agent's `api_key_env` gives (or its vendor's default
+//! name) in a [`KeySource`](crate::KeySource): the process environment, or a tenant's
+//! credentials. They travel only in a request header (never in a URL), print as
+//! `<redacted>`, are zeroized when dropped, and are scrubbed from every error message. Dropping a call's future aborts its request.
 //!
 //! Multi-turn tool use travels in each vendor's own shape: an assistant message's
 //! `tool_calls` as OpenAI `tool_calls`, Anthropic `tool_use` blocks or Gemini
@@ -53,6 +54,7 @@ pub use anthropic::AnthropicProvider;
 pub use gemini::GeminiProvider;
 pub use openai::OpenAiProvider;
 pub use secret::{KeyError, SecretString};
+pub(crate) use secret::{KeyLookup, key_from, process_env};
 
 use crate::BuildError;
 use errors::VendorError;
@@ -146,13 +148,13 @@ impl<V: Vendor> HttpProvider<V> {
         Ok(Self { endpoint, vendor })
     }
 
-    /// The provider of `agent`, with `env` as the environment: its `base_url`, and the key
-    /// in the variable `api_key_env` names (or the vendor's default variable).
+    /// The provider of `agent`, its keys looked up in `keys`: its `base_url`, and the key
+    /// `api_key_env` names (or the vendor's default name).
     pub(crate) fn from_agent_with(
         agent: &AgentConfig,
-        env: &dyn Fn(&str) -> Option<String>,
+        keys: KeyLookup<'_>,
     ) -> Result<Self, BuildError> {
-        let config = config_from_agent(agent, V::default_key_env(agent), env)?;
+        let config = config_from_agent(agent, V::default_key_env(agent), keys)?;
         Self::new(config).map_err(|e| build_error(agent, e))
     }
 
@@ -201,14 +203,23 @@ macro_rules! vendor_provider {
             pub fn from_agent(
                 agent: &::tamma_bench_core::model::AgentConfig,
             ) -> Result<Self, $crate::BuildError> {
-                Self::from_agent_with(agent, &$crate::http::secret::process_env)
+                Self::from_agent_keys(agent, &$crate::KeySource::ProcessEnv)
+            }
+
+            /// The provider of an agent of this kind, its key looked up in `keys` by the
+            /// name `api_key_env` gives (or the vendor's default name).
+            pub fn from_agent_keys(
+                agent: &::tamma_bench_core::model::AgentConfig,
+                keys: &$crate::KeySource,
+            ) -> Result<Self, $crate::BuildError> {
+                Self::from_agent_with(agent, &|name: &str| keys.key(name))
             }
 
             pub(crate) fn from_agent_with(
                 agent: &::tamma_bench_core::model::AgentConfig,
-                env: &dyn Fn(&str) -> Option<String>,
+                keys: $crate::http::KeyLookup<'_>,
             ) -> Result<Self, $crate::BuildError> {
-                $crate::http::HttpProvider::from_agent_with(agent, env).map(Self)
+                $crate::http::HttpProvider::from_agent_with(agent, keys).map(Self)
             }
         }
 
@@ -505,26 +516,39 @@ fn tls_config() -> Result<rustls::ClientConfig, HttpConfigError> {
     .map_err(HttpConfigError::Client)
 }
 
-/// The configuration of `agent`: its `base_url`, and its key from the variable
-/// `api_key_env` names (or `default_key_env` when it names none; no key when both are
-/// absent). A named variable that is unset fails, naming the variable.
+/// The name of the key `agent` uses when its kind is an HTTP vendor's: its `api_key_env`,
+/// else the vendor's default (none for an OpenAI-compatible server at a base URL of its
+/// own). `None` for other kinds.
+pub(crate) fn key_name(agent: &AgentConfig) -> Option<&str> {
+    let default = match agent.provider.as_str() {
+        "openai" => openai::OpenAi::default_key_env(agent),
+        "anthropic" => anthropic::Anthropic::default_key_env(agent),
+        "gemini" => gemini::Gemini::default_key_env(agent),
+        _ => return None,
+    };
+    agent.api_key_env.as_deref().or(default)
+}
+
+/// The configuration of `agent`: its `base_url`, and its key looked up in `keys` by the
+/// name `api_key_env` gives (or `default_key_env` when it names none; no key when both
+/// are absent). A name without a key fails, naming it.
 pub(crate) fn config_from_agent(
     agent: &AgentConfig,
     default_key_env: Option<&str>,
-    lookup: &dyn Fn(&str) -> Option<String>,
+    keys: KeyLookup<'_>,
 ) -> Result<HttpConfig, BuildError> {
     let defaulted = agent.api_key_env.is_none();
     let api_key = agent
         .api_key_env
         .as_deref()
         .or(default_key_env)
-        .map(|variable| secret::key_from(variable, lookup))
+        .map(keys)
         .transpose()
         .map_err(|e| BuildError::Invalid {
             agent: agent.name.clone(),
             field: "api_key_env",
             message: if defaulted {
-                format!("{e} (set it, or name the variable that holds the key in `api_key_env`)")
+                format!("{e} ({})", e.hint_for_default())
             } else {
                 e.to_string()
             },

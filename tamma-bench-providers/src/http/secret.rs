@@ -1,12 +1,19 @@
 //! [`SecretString`]: an API key that never prints, and reading it from the environment.
 
 use std::fmt;
+use zeroize::Zeroize;
 
 /// A secret (an API key). `Debug` and `Display` print `<redacted>`; the value is reachable
 /// only through [`SecretString::expose`], and is not `Serialize`, so it cannot reach a log,
-/// an error message or a store by accident.
+/// an error message or a store by accident. Its memory is zeroized when it is dropped.
 #[derive(Clone, PartialEq, Eq)]
 pub struct SecretString(Box<str>);
+
+impl Drop for SecretString {
+    fn drop(&mut self) {
+        self.0.zeroize();
+    }
+}
 
 impl SecretString {
     /// Wraps a secret.
@@ -41,7 +48,7 @@ impl fmt::Display for SecretString {
     }
 }
 
-/// Why a key could not be read. Names the variable, never a value.
+/// Why a key could not be read. Names the variable or the credential, never a value.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum KeyError {
@@ -57,14 +64,41 @@ pub enum KeyError {
         /// The variable's name.
         variable: String,
     },
+    /// The tenant has no credential of that name (a tenant's job reads keys from its
+    /// credentials only, never from the environment).
+    #[error("no credential {name} is stored for this tenant")]
+    NoCredential {
+        /// The credential's name.
+        name: String,
+    },
+    /// The tenant's credential of that name is blank.
+    #[error("credential {name} of this tenant is empty")]
+    EmptyCredential {
+        /// The credential's name.
+        name: String,
+    },
 }
 
 impl KeyError {
-    /// What a caller can do: set the variable.
+    /// What a caller can do: set the variable, or store the credential.
     pub fn remedy(&self) -> tamma_bench_core::error::Remedy {
         tamma_bench_core::error::Remedy::FixInput
     }
+
+    /// How to give the key an agent falls back to by default.
+    pub(crate) fn hint_for_default(&self) -> &'static str {
+        match self {
+            Self::NoCredential { .. } | Self::EmptyCredential { .. } => {
+                "store it, or name the credential that holds the key in `api_key_env`"
+            }
+            _ => "set it, or name the variable that holds the key in `api_key_env`",
+        }
+    }
 }
+
+/// How a provider builder gets the key of a name: a variable of the environment, or a
+/// tenant's credential (see [`crate::KeySource`]).
+pub(crate) type KeyLookup<'a> = &'a dyn Fn(&str) -> Result<SecretString, KeyError>;
 
 /// Reads the key named `variable` through `lookup` (the process environment in
 /// production, a map in tests).

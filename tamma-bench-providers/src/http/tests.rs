@@ -1,6 +1,6 @@
 //! Building HTTP providers from agent configurations.
 
-use super::{AnthropicProvider, GeminiProvider, OpenAiProvider};
+use super::{AnthropicProvider, GeminiProvider, KeyError, OpenAiProvider, SecretString, key_from};
 use crate::{BuildError, build_provider};
 use std::path::Path;
 use tamma_bench_core::model::AgentConfig;
@@ -15,12 +15,16 @@ fn env(name: &str) -> Option<String> {
     (name == "MY_KEY").then(|| KEY.to_owned())
 }
 
+fn keys(name: &str) -> Result<SecretString, KeyError> {
+    key_from(name, &env)
+}
+
 /// Builds `agent` with [`env`] as the environment; `Debug` of the provider, or the error.
 fn build(agent: &AgentConfig) -> Result<String, BuildError> {
     Ok(match agent.provider.as_str() {
-        "openai" => format!("{:?}", OpenAiProvider::from_agent_with(agent, &env)?),
-        "anthropic" => format!("{:?}", AnthropicProvider::from_agent_with(agent, &env)?),
-        _ => format!("{:?}", GeminiProvider::from_agent_with(agent, &env)?),
+        "openai" => format!("{:?}", OpenAiProvider::from_agent_with(agent, &keys)?),
+        "anthropic" => format!("{:?}", AnthropicProvider::from_agent_with(agent, &keys)?),
+        _ => format!("{:?}", GeminiProvider::from_agent_with(agent, &keys)?),
     })
 }
 
@@ -169,7 +173,11 @@ fn the_readme_agents_entries_load_and_build() {
     let path = dir.path().join("agents.toml");
     std::fs::write(&path, README_AGENTS).expect("write");
     let loaded = tamma_bench_core::load::load_agents(&path).expect("the entries load");
-    let keys = |name: &str| name.ends_with("_API_KEY").then(|| KEY.to_owned());
+    let keys = |name: &str| {
+        key_from(name, &|n: &str| {
+            n.ends_with("_API_KEY").then(|| KEY.to_owned())
+        })
+    };
     for a in &loaded.agents {
         let debug = match a.provider.as_str() {
             "openai" => format!("{:?}", OpenAiProvider::from_agent_with(a, &keys)),
@@ -179,4 +187,92 @@ fn the_readme_agents_entries_load_and_build() {
         assert!(debug.starts_with("Ok("), "{}: {debug}", a.name);
     }
     assert_eq!(loaded.agents.len(), 4);
+}
+
+/// The error of building `a` with `keys`.
+fn build_error(a: &AgentConfig, keys: &crate::KeySource) -> String {
+    match crate::build_provider_with(a, Path::new("."), keys) {
+        Ok(_) => panic!("{} built", a.name),
+        Err(e) => e.to_string(),
+    }
+}
+
+/// A variable every process environment has, and its value.
+fn set_variable() -> (&'static str, String) {
+    let value = std::env::var("PATH").expect("PATH is set");
+    assert!(!value.is_empty());
+    ("PATH", value)
+}
+
+#[test]
+fn a_tenant_key_source_never_reads_the_environment() {
+    let (variable, value) = set_variable();
+    let tenant = crate::KeySource::Tenant(crate::TenantKeys::new());
+    for kind in ["openai", "anthropic", "gemini"] {
+        let mut a = agent(kind);
+        a.api_key_env = Some(variable.into());
+        a.base_url = Some("http://127.0.0.1:8089/v1".into());
+        let e = build_error(&a, &tenant);
+        assert!(
+            e.contains("api_key_env") && e.contains("no credential PATH is stored for this tenant"),
+            "{e}"
+        );
+        assert!(!e.contains(&value), "{kind} leaks the variable: {e}");
+        // The environment source does read it.
+        let built = crate::build_provider_with(&a, Path::new("."), &crate::KeySource::ProcessEnv);
+        assert!(built.is_ok(), "{kind}");
+    }
+}
+
+#[test]
+fn a_tenant_key_source_resolves_default_names_to_credentials_only() {
+    let mut keys = crate::TenantKeys::new();
+    keys.insert("ANTHROPIC_API_KEY", SecretString::new(format!(" {KEY} ")));
+    keys.insert("BLANK", SecretString::new("  "));
+    let tenant = crate::KeySource::Tenant(keys);
+    assert!(!format!("{tenant:?}").contains(KEY), "{tenant:?}");
+    let debug = format!(
+        "{:?}",
+        AnthropicProvider::from_agent_keys(&agent("anthropic"), &tenant).expect("defaults")
+    );
+    assert!(!debug.contains(KEY), "{debug}");
+    let e = build_error(&agent("gemini"), &tenant);
+    assert!(
+        e.contains("no credential GEMINI_API_KEY is stored for this tenant (store it, or name the credential"),
+        "{e}"
+    );
+    let mut blank = agent("openai");
+    blank.api_key_env = Some("BLANK".into());
+    let e = build_error(&blank, &tenant);
+    assert!(
+        e.contains("credential BLANK of this tenant is empty"),
+        "{e}"
+    );
+    assert_eq!(
+        tenant.key("ANTHROPIC_API_KEY").expect("trimmed").expose(),
+        KEY
+    );
+    assert!(!tenant.reads_process_env());
+    assert!(crate::KeySource::ProcessEnv.reads_process_env());
+}
+
+#[test]
+fn key_names_are_the_named_key_or_the_vendors_default() {
+    use crate::key_name;
+    assert_eq!(key_name(&agent("anthropic")), Some("ANTHROPIC_API_KEY"));
+    assert_eq!(key_name(&agent("gemini")), Some("GEMINI_API_KEY"));
+    assert_eq!(key_name(&agent("openai")), Some("OPENAI_API_KEY"));
+    let mut local = agent("openai");
+    local.base_url = Some("http://127.0.0.1:8089/v1".into());
+    assert_eq!(
+        key_name(&local),
+        None,
+        "a server of its own needs no default key"
+    );
+    local.api_key_env = Some("MY_KEY".into());
+    assert_eq!(key_name(&local), Some("MY_KEY"));
+    let mut replay = agent("replay");
+    replay.api_key_env = Some("MY_KEY".into());
+    assert_eq!(key_name(&replay), None);
+    assert_eq!(key_name(&agent("plugin:x")), None);
 }

@@ -3,6 +3,7 @@
 //! a macro expands the whole list into one test per behaviour in the caller's test file.
 
 pub mod agent_configs;
+pub mod credentials;
 pub mod events;
 pub mod provider;
 pub mod queue;
