@@ -30,10 +30,10 @@ pub struct ServeArgs {
     pub config: PathBuf,
     /// The public API's address (overrides the file's `public_addr`; port 0 picks one).
     #[arg(long, value_name = "ADDR")]
-    pub public: Option<SocketAddr>,
+    pub public_addr: Option<SocketAddr>,
     /// The internal API's address (overrides the file's `internal_addr`).
     #[arg(long, value_name = "ADDR")]
-    pub internal: Option<SocketAddr>,
+    pub internal_addr: Option<SocketAddr>,
     /// Jobs this process runs at once beside serving (0: none, run `tamma-bench worker`
     /// processes instead). Default: 4 on SQLite (one command serves and runs), 0 on
     /// Postgres (workers are processes of their own, on any machine).
@@ -55,10 +55,10 @@ pub struct ServeArgs {
 pub async fn execute(args: ServeArgs) -> Result<Exit> {
     let mut config = ServerConfig::load(&args.config)
         .with_context(|| format!("the service configuration {}", args.config.display()))?;
-    if let Some(addr) = args.public {
+    if let Some(addr) = args.public_addr {
         config.public_addr = addr;
     }
-    if let Some(addr) = args.internal {
+    if let Some(addr) = args.internal_addr {
         config.internal_addr = addr;
     }
     let database = args.store.database();
