@@ -579,9 +579,18 @@ impl ResultStore for PostgresStore {
         tenant: &'a TenantId,
         run_id: &'a str,
     ) -> BoxStream<'a, Result<Trial, StoreError>> {
+        self.trials_after(tenant, run_id, None)
+    }
+
+    fn trials_after<'a>(
+        &'a self,
+        tenant: &'a TenantId,
+        run_id: &'a str,
+        after: Option<TrialKey>,
+    ) -> BoxStream<'a, Result<Trial, StoreError>> {
         // Keyset pages along the primary key (tenant, run, agent, case, epoch): each page
         // is one index range scan in its own short transaction, whatever the run's size.
-        stream::unfold(Some(None::<TrialKey>), move |cursor| async move {
+        stream::unfold(Some(after), move |cursor| async move {
             let after = cursor?;
             match self.trial_page(tenant, run_id, after.as_ref()).await {
                 Err(e) => Some((vec![Err(e)], None)),

@@ -37,6 +37,7 @@ mod schema;
 mod server;
 pub mod state;
 pub mod stream;
+pub mod submit;
 
 pub use auth::{Caller, Door};
 pub use config::ServerConfig;

@@ -18,7 +18,15 @@ use utoipa::{Modify, OpenApi};
         routes::health::healthz,
         routes::health::readyz,
         routes::health::public_openapi,
+        routes::benchmarks::list_benchmarks,
+        routes::benchmarks::create_run,
+        routes::benchmarks::get_benchmark,
+        routes::benchmarks::benchmark_results,
         routes::runs::public_run,
+        routes::runs::run_trials,
+        routes::jobs::list_jobs,
+        routes::jobs::get_job,
+        routes::jobs::cancel_job,
         routes::events::public_events,
     ),
     components(schemas(ErrorBody)),
@@ -32,7 +40,10 @@ struct PublicApi;
          description = "The platform's services: full results, studies and insights. Service tokens only."),
     paths(
         routes::health::internal_openapi,
+        routes::internal::list_benchmarks,
         routes::runs::internal_run,
+        routes::internal::start_study,
+        routes::internal::insights,
         routes::events::internal_events,
         routes::metrics::metrics,
     ),
@@ -46,15 +57,28 @@ pub fn public_document() -> Document {
     PublicApi::openapi()
 }
 
-/// The internal API's document (its own: liveness and readiness at its prefix).
+/// The routes both doors serve alike, documented once at the public prefix.
+const SHARED: [&str; 5] = ["healthz", "readyz", "jobs", "jobs/{id}", "jobs/{id}/cancel"];
+
+/// The internal API's document: its own routes, and those it shares with the public API
+/// at its prefix (jobs with the service scheme).
 pub fn internal_document() -> Document {
     let mut doc = InternalApi::openapi();
     let public = PublicApi::openapi();
-    for name in ["healthz", "readyz"] {
+    for name in SHARED {
         let from = format!("{}/{name}", routes::PUBLIC_PREFIX);
         if let Some(item) = public.paths.paths.get(&from) {
             let to = format!("{}/{name}", routes::INTERNAL_PREFIX);
-            doc.paths.paths.insert(to, item.clone());
+            let mut item = item.clone();
+            for op in [&mut item.get, &mut item.post].into_iter().flatten() {
+                if op.security.as_ref().is_some_and(|s| !s.is_empty()) {
+                    op.security = Some(vec![utoipa::openapi::security::SecurityRequirement::new(
+                        "service",
+                        Vec::<String>::new(),
+                    )]);
+                }
+            }
+            doc.paths.paths.insert(to, item);
         }
     }
     doc

@@ -478,15 +478,25 @@ impl ResultStore for SqliteStore {
         tenant: &'a TenantId,
         run_id: &'a str,
     ) -> BoxStream<'a, Result<Trial, StoreError>> {
+        self.trials_after(tenant, run_id, None)
+    }
+
+    fn trials_after<'a>(
+        &'a self,
+        tenant: &'a TenantId,
+        run_id: &'a str,
+        after: Option<TrialKey>,
+    ) -> BoxStream<'a, Result<Trial, StoreError>> {
         // Keyset pages along the unique (run_id, agent, case_id, epoch) index: each page is
         // one index range scan, whatever the size of the run.
         const PAGE: i64 = 2048;
-        let start = TrialKey {
+        let first = after.is_none();
+        let start = after.unwrap_or(TrialKey {
             agent: String::new(),
             case_id: String::new(),
             epoch: 0,
-        };
-        stream::unfold(Some((start, true)), move |cursor| async move {
+        });
+        stream::unfold(Some((start, first)), move |cursor| async move {
             let (after, first) = cursor?;
             let (tenant, run_id) = (tenant.clone(), run_id.to_owned());
             let page = self

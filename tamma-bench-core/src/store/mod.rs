@@ -250,4 +250,37 @@ pub trait ResultStore: Send + Sync {
         tenant: &'a TenantId,
         run_id: &'a str,
     ) -> BoxStream<'a, Result<Trial, StoreError>>;
+
+    /// The trials of a run of `tenant` whose key comes after `after` (all when `None`),
+    /// in key order (agent, case id, epoch; strings as the backend compares them), as a
+    /// stream: a stable cursor for paging through a large run, each page found by the
+    /// key index rather than by skipping. The default collects the run's trials after the
+    /// key and sorts them (memory grows with the run); the database backends read keyset
+    /// pages from the cursor.
+    fn trials_after<'a>(
+        &'a self,
+        tenant: &'a TenantId,
+        run_id: &'a str,
+        after: Option<TrialKey>,
+    ) -> BoxStream<'a, Result<Trial, StoreError>> {
+        use futures::stream::{self, StreamExt, TryStreamExt};
+        stream::once(async move {
+            let mut trials: Vec<Trial> = self
+                .trials(tenant, run_id)
+                .try_filter(|t| {
+                    let keep = after.as_ref().is_none_or(|a| t.key > *a);
+                    async move { keep }
+                })
+                .try_collect()
+                .await?;
+            trials.sort_by(|a, b| a.key.cmp(&b.key));
+            Ok::<_, StoreError>(stream::iter(trials.into_iter().map(Ok)))
+        })
+        .map(|page| match page {
+            Ok(trials) => trials.boxed(),
+            Err(e) => stream::once(async move { Err(e) }).boxed(),
+        })
+        .flatten()
+        .boxed()
+    }
 }

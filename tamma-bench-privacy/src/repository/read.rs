@@ -12,7 +12,7 @@ use futures::stream::{BoxStream, StreamExt};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use tamma_bench_core::compare::{Comparison, ResultRef, case_scores, compare_scores};
-use tamma_bench_core::model::{Run, RunSummary, TenantContext, TenantId, Trial};
+use tamma_bench_core::model::{Run, RunSummary, TenantContext, TenantId, Trial, TrialKey};
 use tamma_bench_core::stats::CompareOptions;
 use tamma_bench_core::store::ResultStore;
 use tamma_bench_core::summary::summarize;
@@ -274,10 +274,26 @@ impl<V: Send + 'static> TrialExport<V> {
     /// see and that does not open, or (with keys) is not sealed, ends the stream with an
     /// error.
     pub fn stream(&self) -> BoxStream<'_, Result<V, RepositoryError>> {
+        self.protect(self.store.trials(&self.owner, &self.run.id))
+    }
+
+    /// As [`TrialExport::stream`], the trials whose key comes after `after` (all when
+    /// `None`) in key order: a stable cursor for paging (`ResultStore::trials_after`).
+    pub fn stream_after(
+        &self,
+        after: Option<TrialKey>,
+    ) -> BoxStream<'_, Result<V, RepositoryError>> {
+        self.protect(self.store.trials_after(&self.owner, &self.run.id, after))
+    }
+
+    /// Stored trials on their way out: projected, opened, redacted, viewed.
+    fn protect<'a>(
+        &'a self,
+        trials: BoxStream<'a, Result<Trial, tamma_bench_core::store::StoreError>>,
+    ) -> BoxStream<'a, Result<V, RepositoryError>> {
         let projection = Projection::new(self.level);
         let mut legacy = LegacyWarning::default();
-        self.store
-            .trials(&self.owner, &self.run.id)
+        trials
             .map(move |t| {
                 let mut t = t?;
                 let n = protect_read(&self.cx, projection, &self.cipher, &mut t)?;

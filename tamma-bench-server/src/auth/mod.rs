@@ -199,7 +199,7 @@ impl Authenticator {
     ) -> Result<Caller, ApiError> {
         match self.verify(door, authorization) {
             Ok(caller) => {
-                let entry = entry(door, Some(&caller.context), None, None);
+                let entry = audit_entry(door, &caller.context, None);
                 if let Err(e) = self.audit.append(&entry).await {
                     tracing::error!(error = %e, "an authentication could not be audited");
                     return Err(ApiError::unavailable());
@@ -207,11 +207,7 @@ impl Authenticator {
                 Ok(caller)
             }
             Err((refusal, claims)) => {
-                let (tenant, subject) = match &claims {
-                    Some(c) => (Some(c.tenant.as_str()), Some(c.sub.as_str())),
-                    None => (None, None),
-                };
-                let entry = refused_entry(door, refusal, tenant, subject);
+                let entry = audit_entry(door, &claimed(claims.as_ref()), Some(refusal));
                 if let Err(e) = self.audit.append(&entry).await {
                     tracing::error!(error = %e, "a refused authentication could not be audited");
                 }
@@ -303,54 +299,33 @@ impl Authenticator {
     }
 }
 
-/// The audit entry of an allowed authentication.
-fn entry(
-    door: Door,
-    cx: Option<&TenantContext>,
-    refusal: Option<Refusal>,
-    subject: Option<&str>,
-) -> AuditEntry {
-    let unknown = TenantContext {
-        principal: subject.unwrap_or("-").to_owned(),
-        ..TenantContext::external(unknown_tenant(), Tier::Free, "-")
+/// The audit entry of a decision at `door` about `cx` (refused: the tenant and subject
+/// the token claimed if it was genuine, else `-`).
+fn audit_entry(door: Door, cx: &TenantContext, refusal: Option<Refusal>) -> AuditEntry {
+    let (decision, reason) = match refusal {
+        None => (Decision::Allow, "ok"),
+        Some(r) => (Decision::Deny, r.as_str()),
     };
-    let cx = cx.unwrap_or(&unknown);
-    let reason = refusal.map_or("ok", Refusal::as_str);
     AuditEntry::new(
         cx,
         AuditAction::Authenticate,
         format!("door:{}", door.as_str()),
         AuditClass::Internal,
-        if refusal.is_some() {
-            Decision::Deny
-        } else {
-            Decision::Allow
-        },
+        decision,
         vec![format!("reason:{reason}")],
     )
 }
 
-/// The audit entry of a refusal: the tenant and subject the token claimed, if it was
-/// genuine, else `-`.
-fn refused_entry(
-    door: Door,
-    refusal: Refusal,
-    tenant: Option<&str>,
-    subject: Option<&str>,
-) -> AuditEntry {
-    let tenant = tenant
-        .and_then(|t| TenantId::new(t).ok())
+/// The context recorded for a refusal: what a genuine token claimed, else `-`.
+fn claimed(claims: Option<&Claims>) -> TenantContext {
+    let tenant = claims
+        .and_then(|c| TenantId::new(c.tenant.clone()).ok())
         .unwrap_or_else(unknown_tenant);
-    let cx = TenantContext {
-        principal: subject
-            .filter(|s| !s.is_empty() && s.len() <= 256)
-            .unwrap_or("-")
-            .to_owned(),
-        ..TenantContext::external(tenant, Tier::Free, "-")
-    };
-    let mut e = entry(door, Some(&cx), Some(refusal), None);
-    e.decision = Decision::Deny;
-    e
+    let subject = claims
+        .map(|c| c.sub.as_str())
+        .filter(|s| !s.is_empty() && s.len() <= 256)
+        .unwrap_or("-");
+    TenantContext::external(tenant, Tier::Free, subject)
 }
 
 /// The tenant recorded for a request whose tenant is not known.

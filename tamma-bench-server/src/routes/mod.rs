@@ -2,8 +2,11 @@
 //! its method and path beside the router it builds, so the OpenAPI test can compare the
 //! routes that exist with the routes documented.
 
+pub(crate) mod benchmarks;
 pub(crate) mod events;
 pub(crate) mod health;
+pub(crate) mod internal;
+pub(crate) mod jobs;
 pub(crate) mod metrics;
 pub(crate) mod runs;
 
@@ -50,7 +53,6 @@ impl RouteTable {
         self.add(Method::GET, path, get(handler))
     }
 
-    #[allow(dead_code)] // used as the API grows
     fn post<H, T>(self, path: &str, handler: H) -> Self
     where
         H: Handler<T, AppState>,
@@ -87,15 +89,27 @@ pub fn prefix(door: Door) -> &'static str {
 /// The routes of `door` that need a token.
 pub(crate) fn table(door: Door) -> RouteTable {
     let t = RouteTable::new(door);
-    match door {
+    let t = match door {
         Door::Public => t
+            .get("/benchmarks", benchmarks::list_benchmarks)
+            .post("/benchmarks", benchmarks::create_run)
+            .get("/benchmarks/{id}", benchmarks::get_benchmark)
+            .get("/benchmarks/{id}/results", benchmarks::benchmark_results)
             .get("/runs/{id}", runs::public_run)
+            .get("/runs/{id}/trials", runs::run_trials)
             .get("/events", events::public_events),
         Door::Internal => t
+            .get("/benchmarks", internal::list_benchmarks)
             .get("/runs/{id}", runs::internal_run)
+            .post("/optimizations", internal::start_study)
+            .get("/analytics/insights", internal::insights)
             .get("/events", events::internal_events)
             .get("/metrics", metrics::metrics),
-    }
+    };
+    // Jobs at both doors: a service follows the studies it started.
+    t.get("/jobs", jobs::list_jobs)
+        .get("/jobs/{id}", jobs::get_job)
+        .post("/jobs/{id}/cancel", jobs::cancel_job)
 }
 
 /// The routes of `door` open to everyone: liveness, readiness, the OpenAPI document.

@@ -45,7 +45,7 @@ impl Key {
         }
     }
 
-    fn encoding(self) -> (EncodingKey, Algorithm) {
+    pub fn encoding(self) -> (EncodingKey, Algorithm) {
         let read = |name: &str| std::fs::read(Path::new(KEYS).join(name)).unwrap();
         match self {
             Self::UserRsa => (

@@ -15,7 +15,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-use futures::TryStreamExt;
+use futures::{StreamExt, TryStreamExt};
 use std::collections::HashSet;
 use std::sync::Arc;
 use tamma_bench_core::model::{
@@ -251,6 +251,49 @@ pub async fn appends_are_idempotent_and_first_write_wins(s: StoreUnderTest) {
         case0, &first[0],
         "a duplicate append leaves the stored trial unchanged"
     );
+}
+
+/// `trials_after` streams a run's trials in key order from a cursor: all of them from
+/// none, the rest after a key, nothing after the last; never another tenant's.
+pub async fn trials_after_a_key_come_in_key_order(s: StoreUnderTest) {
+    let store = s.as_tenant("t1");
+    let r = run("r1", "t1");
+    store.begin_run(&r).await.unwrap();
+    // Written out of key order, in two batches.
+    let mut written: Vec<Trial> = (0..12)
+        .rev()
+        .flat_map(|c| (0..3).map(move |e| (c, e)))
+        .map(|(c, e)| trial(&r, c, e))
+        .collect();
+    let tail = written.split_off(20);
+    store.append_trials(tail).await.unwrap();
+    store.append_trials(written).await.unwrap();
+    let mut keys: Vec<TrialKey> = (0..12)
+        .flat_map(|c| (0..3).map(move |e| TrialKey::new("a", format!("case-{c:06}"), e)))
+        .collect();
+    keys.sort();
+    let after = |k: Option<TrialKey>| {
+        let store = store.clone();
+        let (t, id) = (r.tenant_id.clone(), r.id.clone());
+        async move {
+            store
+                .trials_after(&t, &id, k)
+                .map_ok(|t| t.key)
+                .try_collect::<Vec<_>>()
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(after(None).await, keys, "every trial, in key order");
+    assert_eq!(after(Some(keys[9].clone())).await, keys[10..].to_vec());
+    assert_eq!(after(Some(keys[35].clone())).await, Vec::<TrialKey>::new());
+    let other = s.as_tenant("t2");
+    let seen: Vec<Trial> = other
+        .trials_after(&tenant("t2"), &r.id, None)
+        .filter_map(|t| async move { t.ok() })
+        .collect()
+        .await;
+    assert!(seen.is_empty(), "another tenant's trials are never read");
 }
 
 /// Every field of runs and trials reads back as written.
@@ -632,6 +675,7 @@ macro_rules! store_conformance_tests {
         $crate::store_conformance_tests!(@tests $make;
             begin_run_creates_resumes_and_refuses_mismatches,
             appends_are_idempotent_and_first_write_wins,
+            trials_after_a_key_come_in_key_order,
             every_field_round_trips,
             completed_keys_are_the_stored_keys,
             reads_and_writes_are_scoped_to_the_tenant,
