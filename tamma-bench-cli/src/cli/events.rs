@@ -7,7 +7,7 @@ use anyhow::Result;
 use clap::Args;
 use std::io::Write;
 use std::sync::Arc;
-use std::time::Duration;
+use tamma_bench::core::events::follow::Follower;
 use tamma_bench::core::events::{Event, EventFilter, EventLog, EventType};
 use tamma_bench::core::model::utc_rfc3339;
 
@@ -56,22 +56,27 @@ pub async fn execute(args: EventsArgs) -> Result<Exit> {
         types: args.types.clone(),
         tenant: None,
     };
-    let mut position = args.after;
     let mut left = usize::try_from(args.limit).unwrap_or(usize::MAX);
+    let page_size = if args.follow { 256 } else { left.min(1000) };
+    // Core's follower: the head is read before each page, so a caught-up cursor moves
+    // past what this context may not see without skipping what commits meanwhile.
+    let mut follower = Follower::new(log, filter, Some(cx), args.after).with_page_size(page_size);
     let ctrl_c = tokio::signal::ctrl_c();
     tokio::pin!(ctrl_c);
     loop {
-        let page = log
-            .read_as(
-                &cx,
-                position,
-                &filter,
-                if args.follow { 256 } else { left.min(1000) },
-            )
-            .await?;
+        let mut page = if args.follow {
+            tokio::select! {
+                _ = &mut ctrl_c => return Ok(Exit::Success),
+                page = follower.next() => page?,
+            }
+        } else {
+            follower.next_page().await?
+        };
+        if !args.follow {
+            page.truncate(left);
+        }
         let mut out = std::io::stdout().lock();
         for event in &page {
-            position = event.position;
             let written = if args.json {
                 serde_json::to_writer(&mut out, event)
                     .map_err(std::io::Error::from)
@@ -94,17 +99,6 @@ pub async fn execute(args: EventsArgs) -> Result<Exit> {
             if page.is_empty() || left == 0 {
                 return Ok(Exit::Success);
             }
-            continue;
-        }
-        if !page.is_empty() {
-            continue;
-        }
-        // Caught up: events the context may not see still move the head; wait past it.
-        let head = log.head().await?;
-        position = position.max(head);
-        tokio::select! {
-            _ = &mut ctrl_c => return Ok(Exit::Success),
-            () = log.wait(position, Duration::from_secs(5)) => {}
         }
     }
 }
