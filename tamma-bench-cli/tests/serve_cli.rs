@@ -16,7 +16,10 @@ use std::time::{Duration, Instant};
 mod support;
 use support::{ok, tb};
 
-const KEYS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tamma-bench-server/tests/keys");
+const KEYS: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../tamma-bench-server/tests/keys"
+);
 
 /// A benchmark of three cases, a replay agent, and the service's configuration.
 fn world() -> tempfile::TempDir {
@@ -25,7 +28,9 @@ fn world() -> tempfile::TempDir {
     let mut cases = String::new();
     let mut rec = String::new();
     for i in 0..3 {
-        cases.push_str(&format!(r#"{{"id": "c{i}", "input": "q{i}", "target": "1"}}"#));
+        cases.push_str(&format!(
+            r#"{{"id": "c{i}", "input": "q{i}", "target": "1"}}"#
+        ));
         cases.push('\n');
         rec.push_str(&format!(r#"{{"case_id": "c{i}", "output": "1"}}"#));
         rec.push('\n');
@@ -105,8 +110,14 @@ fn serve_answers_runs_a_submitted_job_and_stops_on_sigterm() {
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let public = lines.next().unwrap().unwrap();
     let internal = lines.next().unwrap().unwrap();
-    assert!(public.starts_with("public ") && public.ends_with("/api/v1"), "{public}");
-    assert!(internal.starts_with("internal ") && internal.ends_with("/internal/v1"), "{internal}");
+    assert!(
+        public.starts_with("public ") && public.ends_with("/api/v1"),
+        "{public}"
+    );
+    assert!(
+        internal.starts_with("internal ") && internal.ends_with("/internal/v1"),
+        "{internal}"
+    );
     let (public, internal) = (addr_of(&public), addr_of(&internal));
     assert_ne!(public, internal, "two listeners");
 
@@ -131,7 +142,11 @@ fn serve_answers_runs_a_submitted_job_and_stops_on_sigterm() {
     let started = Instant::now();
     loop {
         let job: Value = serde_json::from_str(&ok(tb(d, &["job", &id, "--json"]))).unwrap();
-        let state = job["job"]["state"].as_str().or(job["state"].as_str()).unwrap_or("").to_owned();
+        let state = job["job"]["state"]
+            .as_str()
+            .or(job["state"].as_str())
+            .unwrap_or("")
+            .to_owned();
         if state == "succeeded" {
             break;
         }
@@ -162,5 +177,8 @@ fn serve_answers_runs_a_submitted_job_and_stops_on_sigterm() {
     let log = std::fs::read_to_string(d.join("serve.log")).unwrap();
     assert_eq!(code, Some(0), "{log}");
     assert!(log.contains("service stopped"), "{log}");
-    assert!(TcpStream::connect(&public).is_err(), "the listener is closed");
+    assert!(
+        TcpStream::connect(&public).is_err(),
+        "the listener is closed"
+    );
 }

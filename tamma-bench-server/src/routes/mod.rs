@@ -3,8 +3,8 @@
 //! routes that exist with the routes documented.
 
 pub(crate) mod benchmarks;
-pub(crate) mod graphql;
 pub(crate) mod events;
+pub(crate) mod graphql;
 pub(crate) mod health;
 pub(crate) mod internal;
 pub(crate) mod jobs;
