@@ -28,15 +28,18 @@ use std::sync::Arc;
 use tamma_bench_core::error::Remedy;
 use tamma_bench_core::events::EventLog;
 use tamma_bench_core::queue::{JobQueue, QueueConfig};
-use tamma_bench_core::store::{AuditStore, CredentialStore, ResultStore, StoreError};
+use tamma_bench_core::store::{
+    AgentConfigStore, AuditStore, CredentialStore, ResultStore, StoreError,
+};
 use tamma_bench_privacy::audit::{AuditError, AuditLog, AuditSigner, SIGNING_KEY_VAR};
 use tamma_bench_privacy::credentials::Credentials;
 use tamma_bench_privacy::crypto::{
     ALLOW_PLAINTEXT_VAR, CryptoError, DATA_KEYS_VAR, EnvKeyProvider,
 };
-use tamma_bench_privacy::{Repository, RepositoryError};
+use tamma_bench_privacy::{AgentConfigs, Repository, RepositoryError};
 use tamma_bench_sqlite::{
-    SqliteAuditStore, SqliteCredentialStore, SqliteEventLog, SqliteQueue, SqliteStore,
+    SqliteAgentConfigStore, SqliteAuditStore, SqliteCredentialStore, SqliteEventLog, SqliteQueue,
+    SqliteStore,
 };
 
 /// The environment variable that selects the database when a host is given none.
@@ -338,6 +341,49 @@ impl Opened {
             {
                 Some(keys) => credentials.with_keyset(&keys),
                 None => credentials,
+            },
+        )
+    }
+}
+
+impl Opened {
+    /// The registry of agent configurations in this database, for internal contexts,
+    /// audited into its audit log, its restricted fields sealed with the keyset of
+    /// `$TAMMA_BENCH_DATA_KEYS` when it is set.
+    pub fn agent_configs(&self) -> Result<AgentConfigs, DatabaseError> {
+        #[cfg(feature = "postgres")]
+        let shared = self
+            .postgres
+            .as_ref()
+            .map(|pg| Arc::new(pg.agent_configs()) as Arc<dyn AgentConfigStore>);
+        #[cfg(not(feature = "postgres"))]
+        let shared: Option<Arc<dyn AgentConfigStore>> = None;
+        let store = match (shared, &self.database) {
+            (Some(store), _) => store,
+            (None, Database::Sqlite(path)) => {
+                Arc::new(SqliteAgentConfigStore::open(path).map_err(|source| {
+                    DatabaseError::Store {
+                        what: "the agent configuration registry",
+                        database: self.database.display(),
+                        source,
+                    }
+                })?)
+            }
+            (None, Database::Postgres(url)) => {
+                return Err(DatabaseError::PostgresNotBuilt {
+                    url: redact_url(url),
+                });
+            }
+        };
+        let configs = AgentConfigs::new(store, self.audit_log()?)
+            .allow_plaintext_legacy(allow_plaintext_from_env()?);
+        Ok(
+            match EnvKeyProvider::new()
+                .keyset_if_set()
+                .map_err(DatabaseError::DataKeys)?
+            {
+                Some(keys) => configs.with_keyset(&keys),
+                None => configs,
             },
         )
     }

@@ -9,8 +9,8 @@ use std::sync::Arc;
 use tamma_bench::core::events::EventLog;
 use tamma_bench::core::queue::{JobQueue, QueueConfig};
 use tamma_bench::database::{DatabaseError, Opened};
-use tamma_bench::privacy::Repository;
 use tamma_bench::privacy::audit::AuditLog;
+use tamma_bench::privacy::{AgentConfigs, Repository};
 use tokio_util::sync::CancellationToken;
 
 /// The service's shared state (cheap to clone).
@@ -29,6 +29,7 @@ struct Inner {
     config: ServerConfig,
     metrics: Arc<Metrics>,
     closing: CancellationToken,
+    agent_configs: Option<AgentConfigs>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -69,7 +70,23 @@ impl AppState {
         let queue = opened.queue(queue).await?;
         let events = opened.event_log().await?;
         let audit = opened.audit_log()?;
-        Self::new(repository, queue, events, audit, config)
+        let state = Self::new(repository, queue, events, audit, config)?;
+        Ok(state.with_agent_configs(opened.agent_configs()?))
+    }
+
+    /// This state with the agent configuration registry the internal door serves
+    /// (`/internal/v1/agent-configs`; without one those routes answer 503). Call it on
+    /// the state just built, before it is cloned: a shared state is left as it is.
+    pub fn with_agent_configs(mut self, configs: AgentConfigs) -> Self {
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            inner.agent_configs = Some(configs);
+        }
+        self
+    }
+
+    /// The agent configuration registry, when the host gave one.
+    pub fn agent_configs(&self) -> Option<&AgentConfigs> {
+        self.inner.agent_configs.as_ref()
     }
 
     /// The state over parts a host built itself.
@@ -93,6 +110,7 @@ impl AppState {
                 config: config.clone(),
                 metrics: Arc::default(),
                 closing: CancellationToken::new(),
+                agent_configs: None,
             }),
         })
     }

@@ -2,6 +2,7 @@
 //! its method and path beside the router it builds, so the OpenAPI test can compare the
 //! routes that exist with the routes documented.
 
+pub(crate) mod agent_configs;
 pub(crate) mod benchmarks;
 pub(crate) mod events;
 pub(crate) mod graphql;
@@ -53,6 +54,14 @@ impl RouteTable {
         T: 'static,
     {
         self.add(Method::GET, path, get(handler))
+    }
+
+    fn put<H, T>(self, path: &str, handler: H) -> Self
+    where
+        H: Handler<T, AppState>,
+        T: 'static,
+    {
+        self.add(Method::PUT, path, axum::routing::put(handler))
     }
 
     fn post<H, T>(self, path: &str, handler: H) -> Self
@@ -108,7 +117,10 @@ pub(crate) fn table(door: Door) -> RouteTable {
             .get("/analytics/insights", internal::insights)
             .post("/graphql", graphql::internal_graphql)
             .get("/events", events::internal_events)
-            .get("/metrics", metrics::metrics),
+            .get("/metrics", metrics::metrics)
+            .get("/agent-configs", agent_configs::list)
+            .get("/agent-configs/{id}", agent_configs::get)
+            .put("/agent-configs/{id}", agent_configs::put),
     };
     // Jobs at both doors: a service follows the studies it started.
     let t = t
