@@ -28,13 +28,13 @@ use std::sync::Arc;
 use tamma_bench_core::error::Remedy;
 use tamma_bench_core::events::EventLog;
 use tamma_bench_core::queue::{JobQueue, QueueConfig};
-use tamma_bench_core::store::{
-    AgentConfigStore, AuditStore, CredentialStore, ResultStore, StoreError,
-};
+#[cfg(feature = "postgres")]
+use tamma_bench_core::store::{AgentConfigStore, CredentialStore};
+use tamma_bench_core::store::{AuditStore, ResultStore, StoreError};
 use tamma_bench_privacy::audit::{AuditError, AuditLog, AuditSigner, SIGNING_KEY_VAR};
 use tamma_bench_privacy::credentials::Credentials;
 use tamma_bench_privacy::crypto::{
-    ALLOW_PLAINTEXT_VAR, CryptoError, DATA_KEYS_VAR, EnvKeyProvider,
+    ALLOW_PLAINTEXT_VAR, CryptoError, DATA_KEYS_VAR, EnvKeyProvider, Keyset,
 };
 use tamma_bench_privacy::{AgentConfigs, Repository, RepositoryError};
 use tamma_bench_sqlite::{
@@ -309,40 +309,43 @@ impl Opened {
     /// variable none can be stored or opened (credentials are never kept in clear); a set
     /// but unusable value is an error.
     pub fn credentials(&self) -> Result<Credentials, DatabaseError> {
-        #[cfg(feature = "postgres")]
-        let shared = self
-            .postgres
-            .as_ref()
-            .map(|pg| Arc::new(pg.credential_store()) as Arc<dyn CredentialStore>);
-        #[cfg(not(feature = "postgres"))]
-        let shared: Option<Arc<dyn CredentialStore>> = None;
-        let store = match (shared, &self.database) {
-            (Some(store), _) => store,
-            (None, Database::Sqlite(path)) => {
-                Arc::new(SqliteCredentialStore::open(path).map_err(|source| {
-                    DatabaseError::Store {
-                        what: "the credential store",
-                        database: self.database.display(),
-                        source,
-                    }
-                })?)
-            }
-            (None, Database::Postgres(url)) => {
-                return Err(DatabaseError::PostgresNotBuilt {
-                    url: redact_url(url),
-                });
-            }
-        };
+        let store = self.backend_store(
+            "the credential store",
+            #[cfg(feature = "postgres")]
+            |pg| Arc::new(pg.credential_store()) as Arc<dyn CredentialStore>,
+            |path| Ok(Arc::new(SqliteCredentialStore::open(path)?)),
+        )?;
         let credentials = Credentials::new(store).with_audit(self.audit_log()?);
-        Ok(
-            match EnvKeyProvider::new()
-                .keyset_if_set()
-                .map_err(DatabaseError::DataKeys)?
-            {
-                Some(keys) => credentials.with_keyset(&keys),
-                None => credentials,
-            },
-        )
+        Ok(match keyset_from_env()? {
+            Some(keys) => credentials.with_keyset(&keys),
+            None => credentials,
+        })
+    }
+
+    /// The store of this database's backend: the Postgres store's `postgres` view, or
+    /// `sqlite` opened on the SQLite file (`what` names it in errors).
+    fn backend_store<T: ?Sized>(
+        &self,
+        what: &'static str,
+        #[cfg(feature = "postgres")] postgres: impl FnOnce(
+            &tamma_bench_postgres::PostgresStore,
+        ) -> Arc<T>,
+        sqlite: impl FnOnce(&std::path::Path) -> Result<Arc<T>, StoreError>,
+    ) -> Result<Arc<T>, DatabaseError> {
+        #[cfg(feature = "postgres")]
+        if let Some(pg) = &self.postgres {
+            return Ok(postgres(pg));
+        }
+        match &self.database {
+            Database::Sqlite(path) => sqlite(path).map_err(|source| DatabaseError::Store {
+                what,
+                database: self.database.display(),
+                source,
+            }),
+            Database::Postgres(url) => Err(DatabaseError::PostgresNotBuilt {
+                url: redact_url(url),
+            }),
+        }
     }
 }
 
@@ -351,41 +354,18 @@ impl Opened {
     /// audited into its audit log, its restricted fields sealed with the keyset of
     /// `$TAMMA_BENCH_DATA_KEYS` when it is set.
     pub fn agent_configs(&self) -> Result<AgentConfigs, DatabaseError> {
-        #[cfg(feature = "postgres")]
-        let shared = self
-            .postgres
-            .as_ref()
-            .map(|pg| Arc::new(pg.agent_configs()) as Arc<dyn AgentConfigStore>);
-        #[cfg(not(feature = "postgres"))]
-        let shared: Option<Arc<dyn AgentConfigStore>> = None;
-        let store = match (shared, &self.database) {
-            (Some(store), _) => store,
-            (None, Database::Sqlite(path)) => {
-                Arc::new(SqliteAgentConfigStore::open(path).map_err(|source| {
-                    DatabaseError::Store {
-                        what: "the agent configuration registry",
-                        database: self.database.display(),
-                        source,
-                    }
-                })?)
-            }
-            (None, Database::Postgres(url)) => {
-                return Err(DatabaseError::PostgresNotBuilt {
-                    url: redact_url(url),
-                });
-            }
-        };
+        let store = self.backend_store(
+            "the agent configuration registry",
+            #[cfg(feature = "postgres")]
+            |pg| Arc::new(pg.agent_configs()) as Arc<dyn AgentConfigStore>,
+            |path| Ok(Arc::new(SqliteAgentConfigStore::open(path)?)),
+        )?;
         let configs = AgentConfigs::new(store, self.audit_log()?)
             .allow_plaintext_legacy(allow_plaintext_from_env()?);
-        Ok(
-            match EnvKeyProvider::new()
-                .keyset_if_set()
-                .map_err(DatabaseError::DataKeys)?
-            {
-                Some(keys) => configs.with_keyset(&keys),
-                None => configs,
-            },
-        )
+        Ok(match keyset_from_env()? {
+            Some(keys) => configs.with_keyset(&keys),
+            None => configs,
+        })
     }
 }
 
@@ -409,13 +389,18 @@ pub fn repository_over(
         .map_err(DatabaseError::Repository)?
         .with_audit(audit_log(audit)?)
         .allow_plaintext_legacy(allow_plaintext_from_env()?);
-    match EnvKeyProvider::new()
-        .keyset_if_set()
-        .map_err(DatabaseError::DataKeys)?
-    {
+    match keyset_from_env()? {
         Some(keys) => Ok(repo.with_keyset(&keys)),
         None => Ok(repo),
     }
+}
+
+/// The keyset of `$TAMMA_BENCH_DATA_KEYS`, when it is set (a set but unusable value is
+/// an error, never `None`).
+fn keyset_from_env() -> Result<Option<Keyset>, DatabaseError> {
+    EnvKeyProvider::new()
+        .keyset_if_set()
+        .map_err(DatabaseError::DataKeys)
 }
 
 /// `$TAMMA_BENCH_DATA_KEYS_ALLOW_PLAINTEXT`: `1`/`true` allows plaintext in sealed columns

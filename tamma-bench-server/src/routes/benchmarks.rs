@@ -2,6 +2,7 @@
 //! new runs submitted with an inline definition.
 
 use crate::auth::Caller;
+use crate::config::SubmissionPolicy;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::Body;
 use crate::routes::jobs::JobView;
@@ -13,6 +14,8 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use serde::Serialize;
 use std::collections::BTreeMap;
+use tamma_bench::core::queue::NewJob;
+use tamma_bench::jobs::JobError;
 use tamma_bench::privacy::{PublicResult, RunView};
 use utoipa::ToSchema;
 
@@ -191,24 +194,42 @@ pub(crate) async fn create_run(
     Extension(caller): Extension<Caller>,
     Body(request): Body<RunRequest>,
 ) -> Result<Response, ApiError> {
+    queue_submission(&state, &caller, move |policy| {
+        let job = submit::run_job(&request, policy)?;
+        encoded(job.to_new_job(), "a job payload")
+    })
+    .await
+}
+
+/// Loads a submission with `load` off the async threads (the loaders read files), queues
+/// it in the caller's context and tier, and answers 202 with the job (`Location` names it).
+pub(crate) async fn queue_submission(
+    state: &AppState,
+    caller: &Caller,
+    load: impl FnOnce(&SubmissionPolicy) -> Result<NewJob, ApiError> + Send + 'static,
+) -> Result<Response, ApiError> {
     let policy = state.config().submissions.clone();
-    let job = tokio::task::spawn_blocking(move || submit::run_job(&request, &policy))
+    let new_job = tokio::task::spawn_blocking(move || load(&policy))
         .await
         .map_err(|e| {
             tracing::error!(error = %e, "a submission's loading task failed");
             ApiError::internal()
         })??;
-    let new_job = job.to_new_job().map_err(|e| {
-        tracing::error!(error = %e, "a job payload did not encode");
-        ApiError::internal()
-    })?;
     let queued = state.queue().submit(&caller.context, new_job).await?;
     let view = JobView::new(&queued, caller.door);
     let location = view.self_link().to_owned();
     Ok((
         StatusCode::ACCEPTED,
         [(header::LOCATION, location)],
-        Json(Submitted { job: view }),
+        Json(Submitted::new(view)),
     )
         .into_response())
+}
+
+/// A payload's encoding, its failure logged as `what` (a fault of the service).
+pub(crate) fn encoded(job: Result<NewJob, JobError>, what: &str) -> Result<NewJob, ApiError> {
+    job.map_err(|e| {
+        tracing::error!(error = %e, "{what} did not encode");
+        ApiError::internal()
+    })
 }

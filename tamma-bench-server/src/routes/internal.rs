@@ -4,13 +4,12 @@
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{Body, Params};
-use crate::routes::benchmarks::Submitted;
-use crate::routes::jobs::JobView;
+use crate::routes::benchmarks::{Submitted, encoded, queue_submission};
 use crate::state::AppState;
 use crate::submit::{self, StudyRequest};
 use axum::extract::State;
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
+
+use axum::response::Response;
 use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -92,26 +91,11 @@ pub(crate) async fn start_study(
     Body(request): Body<StudyRequest>,
 ) -> Result<Response, ApiError> {
     caller.internal()?;
-    let policy = state.config().submissions.clone();
-    let job = tokio::task::spawn_blocking(move || submit::study_job(&request, &policy))
-        .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "a study's loading task failed");
-            ApiError::internal()
-        })??;
-    let new_job = job.to_new_job().map_err(|e| {
-        tracing::error!(error = %e, "a study payload did not encode");
-        ApiError::internal()
-    })?;
-    let queued = state.queue().submit(&caller.context, new_job).await?;
-    let view = JobView::new(&queued, caller.door);
-    let location = view.self_link().to_owned();
-    Ok((
-        StatusCode::ACCEPTED,
-        [(header::LOCATION, location)],
-        Json(Submitted::new(view)),
-    )
-        .into_response())
+    queue_submission(&state, &caller, move |policy| {
+        let job = submit::study_job(&request, policy)?;
+        encoded(job.to_new_job(), "a study payload")
+    })
+    .await
 }
 
 /// One insight, as the optimizer's `InsightGenerator` logged it.
